@@ -1,0 +1,1 @@
+"""pytest plugin: collects scenarios/*.yaml as release-gate tests (one item per SLO)."""
