@@ -1,0 +1,85 @@
+"""`oip-v2`: the Open Inference Protocol v2 REST client (KServe, Triton, MLServer, our server)."""
+
+from __future__ import annotations
+
+import math
+
+import aiohttp
+import numpy as np
+import orjson
+
+from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
+from harness.clients.exchange import client_timeout, post_exchange
+from harness.records import Outcome
+
+
+class OipClient:
+    def __init__(self, endpoint: Endpoint) -> None:
+        if not endpoint.model:
+            raise ValueError("protocol oip-v2 needs target.model")
+        self.endpoint = endpoint
+        base = f"{endpoint.base_url.rstrip('/')}/v2/models/{endpoint.model}"
+        self.model_url = f"{base}/versions/{endpoint.version}" if endpoint.version else base
+        self.infer_url = f"{self.model_url}/infer"
+        self.headers = {"content-type": "application/json", **endpoint.headers}
+        self.timeout = client_timeout(endpoint.timeout_s)
+        self.check_outputs = bool(endpoint.options.get("check_outputs", True))
+        self._input: dict = {}
+
+    async def describe(self, session: aiohttp.ClientSession) -> ModelInfo:
+        async with session.get(self.model_url, headers=self.endpoint.headers, timeout=self.timeout) as response:
+            if response.status != 200:
+                text = (await response.text())[:200]
+                raise RuntimeError(f"GET {self.model_url} answered {response.status}: {text}")
+            meta = await response.json(loads=orjson.loads)
+        info = ModelInfo(
+            inputs=meta.get("inputs", []),
+            outputs=meta.get("outputs", []),
+            parameters=meta.get("parameters", {}) or {},
+            versions=[str(v) for v in meta.get("versions", [])],
+        )
+        self._input = info.inputs[0] if info.inputs else {"name": "input", "datatype": "FP32"}
+        return info
+
+    def encode(self, payload: Payload) -> bytes:
+        rows = np.asarray(payload.data)
+        request = {
+            "id": str(payload.payload_id),
+            "inputs": [
+                {
+                    "name": self._input.get("name", "input"),
+                    "shape": list(rows.shape),
+                    "datatype": self._input.get("datatype", "FP32"),
+                    "data": rows.ravel().tolist(),
+                }
+            ],
+        }
+        return orjson.dumps(request)
+
+    async def send(self, session: aiohttp.ClientSession, body: bytes) -> Outcome:
+        return await post_exchange(session, self.infer_url, body, self.headers, self.timeout, self._check)
+
+    def _check(self, raw: bytes) -> str | None:
+        """A 2xx is only a success if it carries finite outputs: NaN is silent corruption."""
+        try:
+            answer = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"response is not JSON: {exc}") from None
+        outputs = answer.get("outputs") if isinstance(answer, dict) else None
+        if not outputs:
+            raise ValueError("response has no outputs")
+        if self.check_outputs and not all(_finite(output.get("data")) for output in outputs):
+            raise ValueError("response outputs contain NaN, Inf or null")
+        version = answer.get("model_version")
+        return None if version is None else str(version)
+
+
+def _finite(data) -> bool:
+    if not isinstance(data, list):
+        return False
+    return all(isinstance(x, (int, float)) and math.isfinite(x) for x in data)
+
+
+@register_client("oip-v2")
+def _oip(endpoint: Endpoint) -> OipClient:
+    return OipClient(endpoint)
