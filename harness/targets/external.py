@@ -1,0 +1,30 @@
+"""An endpoint slogate does not manage: it is checked for readiness, never started or stopped."""
+
+from __future__ import annotations
+
+from harness.targets.base import TargetError, TargetInfo
+from harness.targets.readiness import wait_ready
+
+
+class ExternalTarget:
+    def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = 10.0) -> None:
+        self.info = TargetInfo(kind="url", url=url.rstrip("/"))
+        self.protocol = protocol
+        self.headers = headers
+        self.ready_timeout_s = ready_timeout_s
+
+    async def start(self) -> TargetInfo:
+        try:
+            self.info.time_to_ready_s = await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s)
+        except (TimeoutError, RuntimeError) as exc:
+            raise TargetError(f"target {self.info.url} is not reachable or not ready: {exc}") from None
+        return self.info
+
+    async def stop(self) -> None:
+        return None
+
+    def pause(self) -> None:
+        raise TargetError("an external target cannot be paused; use a managed `server: reference` target")
+
+    def resume(self) -> None:
+        self.pause()

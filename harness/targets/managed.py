@@ -1,0 +1,91 @@
+"""A reference server slogate starts, watches and stops as a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.targets.base import TargetError, TargetInfo
+from harness.targets.readiness import wait_ready
+
+STOP_GRACE_S = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ManagedServer:
+    def __init__(
+        self,
+        log_path: Path,
+        model_repo: Path | None = None,
+        server_args: list[str] = (),
+        protocol: str = "oip-v2",
+        ready_timeout_s: float = 120.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.protocol = protocol
+        self.ready_timeout_s = ready_timeout_s
+        self.headers = headers or {}
+        self.command = [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", str(self.port)]
+        if model_repo is not None:
+            self.command += ["--model-repo", str(model_repo)]
+        self.command += list(server_args)
+        self.process: subprocess.Popen | None = None
+        self.info = TargetInfo(kind="reference", url=f"http://127.0.0.1:{self.port}", log_path=str(log_path))
+
+    async def start(self) -> TargetInfo:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.info.pid = self.process.pid
+        try:
+            self.info.time_to_ready_s = await wait_ready(
+                self.info.url, self.protocol, self.headers, self.ready_timeout_s, alive=self.alive
+            )
+        except (TimeoutError, RuntimeError) as exc:
+            await self.stop()
+            raise TargetError(f"reference server did not become ready: {exc}\n{self._log_tail()}") from None
+        return self.info
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    async def stop(self) -> None:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        self.resume()  # a paused process cannot handle SIGTERM
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(process.wait, STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+
+    def pause(self) -> None:
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.alive():
+            os.kill(self.process.pid, sig)
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "server log (last lines):\n" + "\n".join(text[-lines:])

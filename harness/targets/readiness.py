@@ -1,0 +1,43 @@
+"""Readiness probes per protocol, shared by managed and external targets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+
+READY_PATHS = {"oip-v2": "/v2/health/ready", "openai": "/v1/models", "http-json": "/"}
+
+
+async def probe(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> int | None:
+    """The status of one GET, or None when nothing answered."""
+    try:
+        async with session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=2)) as response:
+            await response.read()
+            return response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        return None
+
+
+def ready_status(protocol: str, status: int | None) -> bool:
+    if status is None:
+        return False
+    if protocol == "http-json":
+        return status < 500  # any answer proves an arbitrary JSON endpoint is up
+    return status == 200
+
+
+async def wait_ready(base_url: str, protocol: str, headers: dict[str, str], timeout_s: float, alive=lambda: True) -> float:
+    """Poll until ready; returns seconds waited. Raises TimeoutError, or RuntimeError if `alive()` turns false."""
+    url = base_url.rstrip("/") + READY_PATHS[protocol]
+    start = time.perf_counter()
+    async with aiohttp.ClientSession() as session:
+        while True:
+            if ready_status(protocol, await probe(session, url, headers)):
+                return time.perf_counter() - start
+            if not alive():
+                raise RuntimeError("the server process exited before it was ready")
+            if time.perf_counter() - start > timeout_s:
+                raise TimeoutError(f"{url} not ready after {timeout_s:g}s")
+            await asyncio.sleep(0.1)
