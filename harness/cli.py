@@ -1,0 +1,114 @@
+"""`slogate`: run scenarios, rebuild reports, serve the reference server.
+
+Exit codes (DESIGN §3): 0 pass; 1 an SLO failed; 2 usage, scenario or target error;
+3 the run is invalid or inconclusive (`--inconclusive-ok` maps 3 to 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.console_report import print_verdict
+from harness.scenario_loader import ScenarioError, load_scenario
+from harness.targets.base import TargetError
+
+USAGE_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return USAGE_ERROR
+    return args.handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slogate", description="Gate model-serving releases on SLOs.")
+    commands = parser.add_subparsers(dest="command")
+
+    run = commands.add_parser("run", help="run scenario files and judge their SLOs")
+    run.add_argument("scenarios", nargs="+", type=Path, metavar="SCENARIO")
+    run.add_argument("--target-url", help="send load to this endpoint instead of the scenario's target")
+    run.add_argument("--out", type=Path, default=Path("reports"), help="root of run directories (default: reports/)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a scenario field, e.g. workload.phases.0.arrival.rate=200")
+    run.add_argument("--inconclusive-ok", action="store_true", help="exit 0 instead of 3 for inconclusive or invalid runs")
+    run.set_defaults(handler=_run)
+
+    report = commands.add_parser("report", help="rebuild report.html and plots from a run directory's records")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.set_defaults(handler=_report)
+
+    validate = commands.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("scenarios", nargs="+", type=Path, metavar="SCENARIO")
+    validate.set_defaults(handler=_validate)
+
+    serve = commands.add_parser("serve", help="start the reference server (same flags as python -m reference_server)",
+                                add_help=False)
+    serve.add_argument("server_args", nargs=argparse.REMAINDER)
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.runner import execute
+
+    console = Console(stderr=True)
+    worst = 0
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path, args.overrides)
+            result = asyncio.run(execute(scenario, args.out, args.target_url, console))
+        except ScenarioError as exc:
+            console.print(f"[red]scenario error[/red]\n{exc}", highlight=False)
+            return USAGE_ERROR
+        except TargetError as exc:
+            console.print(f"[red]target error[/red]: {exc}", highlight=False)
+            return USAGE_ERROR
+        print_verdict(Console(), result.summary, result.run_dir)
+        worst = _worse(worst, result.exit_code(args.inconclusive_ok))
+    return worst
+
+
+def _worse(a: int, b: int) -> int:
+    """Combine exit codes across scenarios: fail (1) outranks inconclusive (3) outranks pass."""
+    rank = {0: 0, 3: 1, 1: 2, 2: 3}
+    return max(a, b, key=rank.__getitem__)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.rebuild import rebuild_report
+
+    try:
+        summary = rebuild_report(args.run_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"slogate report: {args.run_dir}: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    print_verdict(Console(), summary, args.run_dir)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path)
+            print(f"{path}: ok ({scenario.name}, {len(scenario.workload.phases)} phases, {len(scenario.slos)} SLOs)")
+        except ScenarioError as exc:
+            print(exc, file=sys.stderr)
+            status = USAGE_ERROR
+    return status
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # The harness never imports the server: `serve` hands this process over to it.
+    os.execv(sys.executable, [sys.executable, "-m", "reference_server", *args.server_args])
+    return 0  # not reached

@@ -1,0 +1,262 @@
+"""Run one scenario end to end: target → load → records → analysis → report → verdict.
+
+The runner owns lifetimes (target process, HTTP session, background samplers) and makes
+sure a run always ends in a report: when the target dies, when the generator trips its
+safety valve, and when the user presses Ctrl-C (a partial report, marked invalid).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+from rich.console import Console
+
+import harness.plugins  # noqa: F401 - registers the built-in clients and payload generators
+from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
+from harness.chaos.timeline import FaultTimeline
+from harness.clients.base import Client, Endpoint, make_client
+from harness.load.closedloop import run_closed_loop
+from harness.load.dispatch import Dispatcher, PreparedPayloads
+from harness.load.openloop import run_open_loop
+from harness.progress import show_progress
+from harness.records import RecordLog, write_records
+from harness.report import write_report
+from harness.scenario import Scenario
+from harness.targets.base import Target, TargetError
+from harness.targets.external import ExternalTarget
+from harness.targets.managed import ManagedServer
+from harness.telemetry import TelemetrySampler, write_telemetry
+from harness.workload.arrivals import PhaseSchedule, build_schedule
+from harness.workload.payloads import make_payload_generator
+
+START_LEAD_NS = 200_000_000  # head start so the first sends are not late while the loop warms up
+CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
+EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3, "invalid": 3}
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    summary: dict
+    verdict: str
+
+    def exit_code(self, inconclusive_ok: bool = False) -> int:
+        code = EXIT_CODES[self.verdict]
+        return 0 if code == 3 and inconclusive_ok else code
+
+
+@dataclass
+class _Run:
+    """State gathered while the load runs, handed to analysis afterwards."""
+
+    t0_ns: int
+    started_at: str
+    log: RecordLog
+    dispatcher: Dispatcher | None = None
+    telemetry: TelemetrySampler | None = None
+    timeline: FaultTimeline | None = None
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def new_run_dir(out_root: Path, name: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    run_dir = out_root / name / stamp
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_dir
+
+
+async def execute(scenario: Scenario, out_root: Path, target_url: str | None = None, console: Console | None = None) -> RunResult:
+    console = console or Console(stderr=True)
+    run_dir = new_run_dir(out_root, scenario.name)
+    with tempfile.TemporaryDirectory(prefix="slogate-") as secrets_dir:
+        admin_token = secrets.token_urlsafe(24)
+        target = _build_target(scenario, run_dir, target_url, Path(secrets_dir), admin_token)
+        info = await target.start()
+        try:
+            run = await _drive(scenario, target, admin_token, console)
+        finally:
+            await target.stop()
+    return _conclude(scenario, run, target, run_dir)
+
+
+def _build_target(scenario: Scenario, run_dir: Path, url: str | None, secrets_dir: Path, admin_token: str) -> Target:
+    spec = scenario.target
+    headers = _auth_headers(spec.api_key_env) | dict(spec.headers)
+    if url or spec.url:
+        return ExternalTarget(url or spec.url, spec.protocol, headers, spec.ready_timeout)
+    token_file = secrets_dir / "admin.token"
+    token_file.write_text(admin_token)
+    token_file.chmod(0o600)
+    args = ["--admin-token-file", str(token_file), *spec.server_args]
+    return ManagedServer(run_dir / "server.log", spec.model_repo, args, spec.protocol, spec.ready_timeout, headers)
+
+
+def _auth_headers(env_name: str | None) -> dict[str, str]:
+    if not env_name:
+        return {}
+    key = os.environ.get(env_name)
+    if not key:
+        raise TargetError(f"target.api_key_env names {env_name}, which is not set")
+    return {"authorization": f"Bearer {key}"}
+
+
+async def _drive(scenario: Scenario, target: Target, admin_token: str, console: Console) -> _Run:
+    spec = scenario.target
+    endpoint = Endpoint(
+        base_url=target.info.url,
+        model=spec.model,
+        version=spec.version,
+        headers=_auth_headers(spec.api_key_env) | dict(spec.headers),
+        timeout_s=spec.request_timeout,
+        options=dict(spec.options),
+    )
+    client = make_client(spec.protocol, endpoint)
+    connector = aiohttp.TCPConnector(limit=scenario.workload.max_in_flight, ttl_dns_cache=None, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
+        payloads = await _prepare_payloads(scenario, client, session, schedules)
+        t0 = time.perf_counter_ns() + START_LEAD_NS
+        run = _Run(t0_ns=t0, started_at=_wall_time_at(t0), log=RecordLog(t0))
+        run.dispatcher = Dispatcher(
+            session, client, run.log, payloads, t0 + int(scenario.workload.warmup * 1e9), scenario.workload.max_in_flight
+        )
+        metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
+        run.telemetry = TelemetrySampler(t0, metrics_url, target.info.pid, endpoint.headers)
+        run.timeline = FaultTimeline(list(scenario.faults), target, {"authorization": f"Bearer {admin_token}"}, t0)
+        total = sum(len(s.offsets_ns) for s in schedules)
+        background = [
+            asyncio.create_task(run.telemetry.run(session)),
+            asyncio.create_task(run.timeline.run(session)),
+            asyncio.create_task(show_progress(run.dispatcher.counters, total, t0, scenario.workload.duration_s, console)),
+        ]
+        with _interrupts_stop(run):
+            try:
+                await _run_phases(run.dispatcher, schedules, t0)
+                await run.dispatcher.drain(0.5 if run.interrupted else spec.request_timeout)
+            finally:
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+    return run
+
+
+async def _prepare_payloads(scenario: Scenario, client: Client, session, schedules: list[PhaseSchedule]) -> PreparedPayloads:
+    try:
+        info = await client.describe(session)
+    except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError, ValueError) as exc:
+        raise TargetError(f"cannot describe the target model: {exc}") from None
+    open_total = sum(len(s.offsets_ns) for s in schedules)
+    closed = any(not s.arrival.open_loop for s in schedules)
+    count = max(open_total + (CLOSED_LOOP_POOL if closed else 0), 1)
+    generator = make_payload_generator(scenario.workload.payload.model_dump())
+    rng = np.random.default_rng(scenario.seed + 1)
+    payloads = generator.generate(count, info, rng)
+    return PreparedPayloads(
+        bodies=[client.encode(p) for p in payloads],
+        ids=[p.payload_id for p in payloads],
+        drift_tags=[p.drift_tag for p in payloads],
+    )
+
+
+async def _run_phases(dispatcher: Dispatcher, schedules: list[PhaseSchedule], t0: int) -> None:
+    index = 0
+    for schedule in schedules:
+        if dispatcher.stop.is_set():
+            break
+        driver = run_open_loop if schedule.arrival.open_loop else run_closed_loop
+        index += await driver(dispatcher, schedule, t0, index)
+
+
+@contextlib.contextmanager
+def _interrupts_stop(run: _Run):
+    """First Ctrl-C stops sending and keeps what was measured; a second one aborts."""
+    loop = asyncio.get_running_loop()
+
+    def on_interrupt() -> None:
+        run.interrupted = True
+        run.dispatcher.stop.set()
+        loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):
+        installed = False  # not the main thread (e.g. under some test runners)
+    try:
+        yield
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def _wall_time_at(t_ns: int) -> str:
+    offset_s = (t_ns - time.perf_counter_ns()) / 1e9
+    return datetime.fromtimestamp(time.time() + offset_s, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _conclude(scenario: Scenario, run: _Run, target: Target, run_dir: Path) -> RunResult:
+    table = run.log.to_table()
+    write_records(table, run_dir / "requests.parquet", started_at=run.started_at, t0_ns=run.t0_ns)
+    telemetry = run.telemetry.frame()
+    write_telemetry(telemetry, run_dir / "telemetry.parquet")
+    spec = _analysis_spec(scenario, run, target)
+    result = analyze(run.log.to_frame(), telemetry, spec)
+    meta = _report_meta(scenario, run, target, spec)
+    write_report(run_dir, result, meta)
+    return RunResult(run_dir, {**meta, **result.summary}, result.summary["verdict"])
+
+
+def _analysis_spec(scenario: Scenario, run: _Run, target: Target) -> AnalysisSpec:
+    schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
+    extra = {}
+    if target.info.time_to_ready_s is not None:
+        extra["time_to_ready"] = Scalar(estimate=target.info.time_to_ready_s * 1e3, ci=None, n=1, unit="ms")
+    reasons = []
+    if run.interrupted:
+        reasons.append("interrupted by the user (Ctrl-C): partial run")
+    reasons += [f"fault injection failed: {error}" for error in run.timeline.errors]
+    return AnalysisSpec(
+        slos=list(scenario.slos),
+        confidence=scenario.analysis.confidence,
+        phases=[PhaseSpec(s.name, s.start_s, s.end_s, s.target_rate) for s in schedules],
+        warmup_s=scenario.workload.warmup,
+        max_lag_p99_ms=scenario.analysis.max_lag_p99 * 1e3,
+        rate_tolerance=scenario.analysis.rate_tolerance,
+        safety_valve_hit=run.dispatcher.valve_hit,
+        extra_invalid_reasons=reasons,
+        extra_scalars=extra,
+        events=list(run.timeline.events),
+    )
+
+
+def _report_meta(scenario: Scenario, run: _Run, target: Target, spec: AnalysisSpec) -> dict:
+    info = target.info
+    return {
+        "schema": "slogate.summary/1",
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "tags": list(scenario.tags),
+        "started_at": run.started_at,
+        "duration_s": scenario.workload.duration_s,
+        "interrupted": run.interrupted,
+        "target": {
+            "kind": info.kind,
+            "url": info.url,
+            "model": scenario.target.model,
+            "protocol": scenario.target.protocol,
+            "time_to_ready_s": info.time_to_ready_s,
+        },
+        "analysis": spec.to_dict(),
+    }
