@@ -1,1 +1,142 @@
-"""pytest plugin: collects scenarios/*.yaml as release-gate tests (one item per SLO)."""
+"""pytest plugin: `pytest scenarios/` runs each scenario file once as a release gate.
+
+Each file becomes one item per SLO (the id is the expression, so JUnit shows each) plus a
+`run-valid` item that fails when the generator fell behind or the run was cut short.
+Inconclusive SLOs fail by default: a gate that passes on too little evidence is no gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.scenario_loader import ScenarioError, load_scenario
+
+TAG_MARKERS = {
+    "slow": "long-running scenario",
+    "gpu": "needs a CUDA device",
+    "llm": "needs an LLM backend",
+    "chaos": "injects faults",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("slogate", "slogate scenario gates")
+    group.addoption("--slogate-inconclusive", choices=("fail", "pass", "skip"), default="fail",
+                    help="what an inconclusive SLO does to its test item (default: fail)")
+    group.addoption("--slogate-out", default="reports", help="root of run directories (default: reports/)")
+    group.addoption("--slogate-target-url", default=None, help="run every scenario against this endpoint")
+    group.addoption("--slogate-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a field in every scenario")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for tag, text in TAG_MARKERS.items():
+        config.addinivalue_line("markers", f"{tag}: {text}")
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path):
+    if file_path.suffix in (".yaml", ".yml") and file_path.parent.name == "scenarios" and _looks_like_scenario(file_path):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _looks_like_scenario(path: Path) -> bool:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return True  # let collection report the broken file
+    return isinstance(data, dict) and "workload" in data
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):
+        try:
+            scenario = load_scenario(self.path, self.config.getoption("slogate_set"))
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from None
+        self.scenario = scenario
+        self._outcome = None
+        for tag in scenario.tags:
+            self.add_marker(getattr(pytest.mark, tag))
+        yield ValidityItem.from_parent(self, name="run-valid")
+        for index, expr in enumerate(scenario.slos):
+            yield SLOItem.from_parent(self, name=expr, index=index)
+
+    def outcome(self):
+        """Run the scenario once, the first time any of its items asks."""
+        if self._outcome is None:
+            from harness.runner import execute
+
+            out = Path(self.config.getoption("slogate_out"))
+            url = self.config.getoption("slogate_target_url")
+            try:
+                self._outcome = asyncio.run(execute(self.scenario, out, url))
+            except Exception as exc:  # noqa: BLE001 - every item of the file reports the same failure
+                self._outcome = exc
+        if isinstance(self._outcome, Exception):
+            raise ScenarioRunError(f"{type(self._outcome).__name__}: {self._outcome}")
+        return self._outcome
+
+
+class ScenarioRunError(Exception):
+    pass
+
+
+class SLOVerdictError(Exception):
+    pass
+
+
+class ValidityItem(pytest.Item):
+    def runtest(self) -> None:
+        result = self.parent.outcome()
+        load = result.summary.get("load", {})
+        if result.verdict == "invalid" or not load.get("valid", True):
+            reasons = "; ".join(load.get("invalid_reasons", [])) or "run invalid"
+            raise SLOVerdictError(f"run invalid: {reasons} (report: {result.run_dir / 'report.html'})")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, (SLOVerdictError, ScenarioRunError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.parent.scenario.name}: run-valid"
+
+
+class SLOItem(pytest.Item):
+    def __init__(self, *, index: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.index = index
+
+    def runtest(self) -> None:
+        result = self.parent.outcome()
+        slo = result.summary["slos"][self.index]
+        verdict = slo["verdict"]
+        if verdict == "pass":
+            return
+        if verdict == "inconclusive":
+            policy = self.config.getoption("slogate_inconclusive")
+            if policy == "pass":
+                return
+            if policy == "skip":
+                pytest.skip(f"inconclusive: {_describe(slo)}")
+        raise SLOVerdictError(f"{verdict.upper()}: {_describe(slo)} (report: {result.run_dir / 'report.html'})")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, (SLOVerdictError, ScenarioRunError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.parent.scenario.name}: {self.name}"
+
+
+def _describe(slo: dict) -> str:
+    ci = slo.get("ci") or [None, None]
+    unit = slo.get("unit") or ""
+    text = f"{slo['expr']}: estimate {slo.get('estimate')} {unit}, CI {ci}, n={slo.get('n')}"
+    return text + (f"; {slo['reason']}" if slo.get("reason") else "")
