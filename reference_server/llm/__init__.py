@@ -1,0 +1,1 @@
+"""LLM demo assets for the reference server (the tiny random-weight LLaMA)."""
