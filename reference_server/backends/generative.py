@@ -1,0 +1,111 @@
+"""The generative-backend seam: request/chunk dataclasses, a small Protocol and a registry.
+
+Every LLM backend (vLLM in-process, plain transformers) streams `GenerationChunk`s for a
+`GenerationRequest`; the OpenAI routes, metrics and fault wrappers only see this Protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+Message = dict[str, str]  # {"role": ..., "content": ...}
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation. Exactly one of `prompt` / `messages` is set."""
+
+    request_id: str
+    prompt: str | None = None
+    messages: list[Message] | None = None
+    max_tokens: int | None = None  # None: up to the context length
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    ignore_eos: bool = False
+
+
+@dataclass(frozen=True)
+class GenerationChunk:
+    """A streamed delta. Token counts are cumulative; `finish_reason` is set on the last."""
+
+    text: str
+    token_ids_count: int  # new tokens in this chunk
+    prompt_tokens: int
+    output_tokens: int
+    finish_reason: str | None = None  # "stop" | "length" | "abort"
+
+
+class InvalidGeneration(ValueError):
+    """A request the backend cannot serve as asked (e.g. prompt longer than the context)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class GenerativeBackend(Protocol):
+    model_name: str
+    max_model_len: int
+
+    async def start(self) -> None: ...
+
+    def generate(self, req: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        """Stream chunks; closing the iterator early aborts the generation."""
+        ...
+
+    async def shutdown(self) -> None: ...
+
+    def apply_chat_template(self, messages: list[Message]) -> str: ...
+
+
+def prompt_text(backend: GenerativeBackend, req: GenerationRequest) -> str:
+    """The text a request asks to continue: the prompt, or the rendered chat."""
+    if req.prompt is not None:
+        return req.prompt
+    return backend.apply_chat_template(req.messages or [])
+
+
+def render_chat(tokenizer: Any, messages: list[Message]) -> str:
+    """Render with the model's own chat template (tokenizer_config.json), ready for a reply."""
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+BackendFactory = Callable[[str, Path, dict[str, Any]], GenerativeBackend]
+_BACKENDS: dict[str, BackendFactory] = {}
+
+
+def register_generative_backend(kind: str) -> Callable[[BackendFactory], BackendFactory]:
+    def decorate(factory: BackendFactory) -> BackendFactory:
+        _BACKENDS[kind] = factory
+        return factory
+
+    return decorate
+
+
+def make_generative_backend(
+    kind: str, model_dir: Path | str, options: dict[str, Any] | None = None, *, name: str = ""
+) -> GenerativeBackend:
+    """Construct (not start) a backend. `name` is the served model name (default: dir name)."""
+    _import_builtin_backends()
+    try:
+        factory = _BACKENDS[kind]
+    except KeyError:
+        known = ", ".join(sorted(_BACKENDS))
+        raise ValueError(f"unknown generative backend {kind!r}; known: {known}") from None
+    path = Path(model_dir)
+    return factory(name or path.name, path, dict(options or {}))
+
+
+def registered_generative_backends() -> list[str]:
+    _import_builtin_backends()
+    return sorted(_BACKENDS)
+
+
+def _import_builtin_backends() -> None:
+    # The modules register themselves on import; both import their heavy deps lazily.
+    from reference_server.backends import torch_lm, vllm_engine  # noqa: F401
