@@ -1,0 +1,99 @@
+from pathlib import Path
+
+import pytest
+
+from harness.scenario_loader import ScenarioError, load_scenario
+
+GOOD = """\
+name: demo
+target:
+  server: reference
+  model: fraud
+workload:
+  phases:
+    - {duration: 10s, arrival: {process: poisson, rate: 50}}
+  warmup: 2s
+slos:
+  - p95(latency) < 300ms
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_good_scenario_loads_with_units_parsed(tmp_path):
+    scenario = load_scenario(write(tmp_path, GOOD))
+    assert scenario.workload.phases[0].duration == 10.0
+    assert scenario.workload.warmup == 2.0
+    assert scenario.workload.phases[0].arrival.rate == 50
+
+
+def test_bad_rate_names_file_line_and_field(tmp_path):
+    path = write(tmp_path, GOOD.replace("rate: 50", "rate: -5"))
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    message = str(error.value)
+    assert f"{path}:7: workload.phases[0].arrival.rate:" in message
+    assert "greater than 0" in message
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path):
+    path = write(tmp_path, GOOD.replace("  warmup: 2s", "  warmpu: 2s"))
+    with pytest.raises(ScenarioError, match=r":8: workload.warmpu: unknown key; did you mean 'warmup'\?"):
+        load_scenario(path)
+
+
+def test_missing_parameter_of_a_process_is_named(tmp_path):
+    path = write(tmp_path, GOOD.replace("{process: poisson, rate: 50}", "{process: ramp, from: 5}"))
+    with pytest.raises(ScenarioError, match=r"process 'ramp' needs to"):
+        load_scenario(path)
+
+
+def test_bad_duration_unit(tmp_path):
+    path = write(tmp_path, GOOD.replace("duration: 10s", "duration: 10 fortnights"))
+    with pytest.raises(ScenarioError, match=r":7: workload.phases\[0\].duration: expected a duration"):
+        load_scenario(path)
+
+
+def test_target_needs_exactly_one_kind(tmp_path):
+    path = write(tmp_path, GOOD.replace("  model: fraud", "  model: fraud\n  url: http://127.0.0.1:1"))
+    with pytest.raises(ScenarioError, match="exactly one of"):
+        load_scenario(path)
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    path = write(tmp_path, GOOD.replace("slos:", "slos: [unclosed"))
+    with pytest.raises(ScenarioError, match=r"scenario.yaml:\d+: invalid YAML"):
+        load_scenario(path)
+
+
+def test_bad_slo_expression_names_its_line(tmp_path):
+    path = write(tmp_path, GOOD.replace("p95(latency) < 300ms", "p95(latency) <<< 300ms"))
+    with pytest.raises(ScenarioError, match=r":10: slos\[0\]:"):
+        load_scenario(path)
+
+
+def test_overrides_apply_before_validation(tmp_path):
+    scenario = load_scenario(write(tmp_path, GOOD), ["workload.phases.0.arrival.rate=200", "seed=7"])
+    assert scenario.workload.phases[0].arrival.rate == 200
+    assert scenario.seed == 7
+
+
+def test_malformed_override_is_a_clear_error(tmp_path):
+    with pytest.raises(ScenarioError, match="expected key=value"):
+        load_scenario(write(tmp_path, GOOD), ["workload.warmup"])
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_relative_paths_resolve_against_the_scenario_file(tmp_path):
+    (tmp_path / "trace.txt").write_text("0\n0.5\n")
+    text = GOOD.replace("{process: poisson, rate: 50}", "{process: trace, file: trace.txt}")
+    scenario = load_scenario(write(tmp_path, text))
+    assert scenario.workload.phases[0].arrival.file == tmp_path / "trace.txt"
