@@ -1,0 +1,55 @@
+"""Built-in per-request metrics (ms) and the run-level names DESIGN §4 promises.
+
+Every time is measured from the *intended* send time unless its name says otherwise, so an
+open-loop generator that falls behind cannot hide the delay (no coordinated omission).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis.metrics import declare_scalar, per_request_metric
+from harness.records import NEVER
+
+NS_PER_MS = 1e6
+
+
+def _ms_between(later: pd.Series, earlier: pd.Series) -> np.ndarray:
+    later_ns = later.to_numpy(np.int64)
+    earlier_ns = earlier.to_numpy(np.int64)
+    values = (later_ns - earlier_ns) / NS_PER_MS
+    return np.where((later_ns == NEVER) | (earlier_ns == NEVER), np.nan, values)
+
+
+@per_request_metric("latency")
+def latency(records: pd.DataFrame) -> np.ndarray:
+    return _ms_between(records["done_ns"], records["intended_ns"])
+
+
+@per_request_metric("service_time")
+def service_time(records: pd.DataFrame) -> np.ndarray:
+    return _ms_between(records["done_ns"], records["sent_ns"])
+
+
+@per_request_metric("time_to_first_byte")
+def time_to_first_byte(records: pd.DataFrame) -> np.ndarray:
+    return _ms_between(records["first_byte_ns"], records["intended_ns"])
+
+
+@per_request_metric("schedule_lag")
+def schedule_lag(records: pd.DataFrame) -> np.ndarray:
+    return _ms_between(records["sent_ns"], records["intended_ns"])
+
+
+# Computed by analysis itself (harness/analysis/errors.py, throughput.py).
+declare_scalar("availability", "ratio")
+declare_scalar("error_rate", "ratio")
+declare_scalar("throughput", "req/s")
+declare_scalar("goodput", "req/s")
+# Computed by other experiments and handed over through AnalysisSpec.extra_scalars.
+declare_scalar("recovery_time", "ms")
+declare_scalar("time_to_ready", "ms")
+declare_scalar("drift_detection_delay", "ms")
+declare_scalar("canary_score", "score")
+declare_scalar("cost_per_1k", "USD")

@@ -1,0 +1,76 @@
+"""The metric vocabulary SLO expressions may name, as registries.
+
+- A per-request metric maps a records frame to one value per row (NaN where undefined),
+  so goodput and plots can line values up with requests.
+- A pooled metric maps a frame to any number of values (e.g. every inter-token gap).
+- A scalar is a run-level value named bare in an SLO (availability, time_to_ready, ...);
+  declaring it here lets scenario files be checked before the run computes it.
+
+Units are canonical: "ms" for times, "ratio" for fractions, "req/s" or "tok/s" for rates,
+"count", or any other label (then thresholds are bare numbers in that unit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MetricFn = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: MetricFn
+    unit: str
+    pooled: bool
+
+
+_METRICS: dict[str, Metric] = {}
+_SCALARS: dict[str, str] = {}
+
+
+def _register(name: str, unit: str, pooled: bool) -> Callable[[MetricFn], MetricFn]:
+    def decorate(fn: MetricFn) -> MetricFn:
+        if name in _SCALARS:
+            raise ValueError(f"{name!r} is already a scalar metric")
+        _METRICS[name] = Metric(name, fn, unit, pooled)
+        return fn
+
+    return decorate
+
+
+def per_request_metric(name: str, unit: str = "ms") -> Callable[[MetricFn], MetricFn]:
+    """Register `fn(records) -> array aligned with the rows` (NaN where undefined)."""
+    return _register(name, unit, pooled=False)
+
+
+def pooled_metric(name: str, unit: str = "ms") -> Callable[[MetricFn], MetricFn]:
+    """Register `fn(records) -> flat array` pooling several values per request (e.g. itl)."""
+    return _register(name, unit, pooled=True)
+
+
+def declare_scalar(name: str, unit: str) -> None:
+    """Make a bare run-level name valid in SLOs; its value arrives in AnalysisSpec.extra_scalars."""
+    if name in _METRICS:
+        raise ValueError(f"{name!r} is already a per-request or pooled metric")
+    _SCALARS[name] = unit
+
+
+def get_metric(name: str) -> Metric | None:
+    return _METRICS.get(name)
+
+
+def metric_names() -> list[str]:
+    return list(_METRICS)
+
+
+def per_request_metrics() -> list[Metric]:
+    return [metric for metric in _METRICS.values() if not metric.pooled]
+
+
+def scalar_units() -> dict[str, str]:
+    return dict(_SCALARS)

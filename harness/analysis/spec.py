@@ -1,0 +1,101 @@
+"""What analysis needs to know about a run, independent of the scenario model.
+
+The runner builds an `AnalysisSpec`, stores `to_dict()` in summary.json under "analysis",
+and `slogate report RUN_DIR` rebuilds it with `from_dict()` to redo the analysis from the
+stored records alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One workload phase; times are seconds from the run's t0.
+
+    `target_rate` is the phase's mean scheduled rate (requests per second); None for a
+    closed-loop phase, which has no rate to hold.
+    """
+
+    name: str
+    start_s: float
+    end_s: float
+    target_rate: float | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A run-level value computed outside analysis (time_to_ready, recovery_time, ...).
+
+    `value` is in `unit` (times in ms, fractions as "ratio"). `ci` is (lower, upper), each a
+    one-sided bound at the run's confidence; None means the value is an observed fact of
+    the run and is compared as is.
+    """
+
+    value: float
+    unit: str
+    ci: tuple[float, float] | None = None
+    n: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scalar:
+        ci = data.get("ci")
+        return cls(
+            value=_number(data["value"]),
+            unit=data["unit"],
+            ci=None if ci is None else (_number(ci[0]), _number(ci[1])),
+            n=data.get("n"),
+        )
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    slos: tuple[str, ...] = ()
+    confidence: float = 0.95
+    phases: tuple[PhaseSpec, ...] = ()
+    warmup_s: float = 0.0
+    max_lag_p99_ms: float = 1.0
+    rate_tolerance: float = 0.02
+    safety_valve_hit: bool = False
+    extra_scalars: dict[str, Scalar] = field(default_factory=dict)
+    events: tuple[tuple[float, str], ...] = ()  # (t_s, label): fault injections and the like
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.confidence < 1.0:
+            raise ValueError(f"confidence must lie in (0.5, 1), got {self.confidence}")
+        # Accept lists from callers and JSON alike; keep the spec immutable.
+        object.__setattr__(self, "slos", tuple(self.slos))
+        object.__setattr__(self, "phases", tuple(self.phases))
+        object.__setattr__(self, "events", tuple((float(t), str(label)) for t, label in self.events))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["slos"] = list(self.slos)
+        data["phases"] = [asdict(phase) for phase in self.phases]
+        data["events"] = [[t, label] for t, label in self.events]
+        data["extra_scalars"] = {
+            name: {**asdict(scalar), "ci": None if scalar.ci is None else list(scalar.ci)}
+            for name, scalar in self.extra_scalars.items()
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalysisSpec:
+        fields = dict(data)
+        fields["phases"] = tuple(PhaseSpec(**phase) for phase in data.get("phases", ()))
+        fields["extra_scalars"] = {
+            name: Scalar.from_dict(scalar) for name, scalar in data.get("extra_scalars", {}).items()
+        }
+        return cls(**fields)
+
+
+def _number(value: float | None) -> float:
+    """JSON stores NaN as null; bring it back."""
+    return math.nan if value is None else float(value)
