@@ -1,0 +1,113 @@
+"""records + telemetry + AnalysisSpec -> Result: the one entry point of analysis (no I/O)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis.errors import METHOD as PROPORTION_METHOD
+from harness.analysis.errors import availability_scalars, error_breakdown
+from harness.analysis.load import load_summary
+from harness.analysis.metrics import get_metric
+from harness.analysis.phases import NS_PER_S, effective_phases, measured_duration_s, phase_table
+from harness.analysis.samples import RunSamples
+from harness.analysis.slo import SLO, evaluate_slo, parse_slo
+from harness.analysis.spec import AnalysisSpec, Scalar
+from harness.analysis.stats import percentile_table
+from harness.analysis.telemetry import telemetry_series, telemetry_summary
+from harness.analysis.throughput import throughput_scalars
+from harness.analysis.timeseries import latency_cdf, latency_scatter, per_second
+
+VERDICTS = ("pass", "inconclusive", "fail", "invalid")  # in rising order of severity
+
+
+@dataclass(frozen=True)
+class Result:
+    summary: dict[str, Any]  # JSON-ready (NaN where undefined; the writer maps it to null)
+    series: dict[str, Any]  # numpy arrays and lists for the plots
+    spec: AnalysisSpec
+
+    @property
+    def verdict(self) -> str:
+        return self.summary["verdict"]
+
+
+def overall_verdict(load_valid: bool, slo_verdicts: list[str]) -> str:
+    """invalid beats fail beats inconclusive beats pass; no SLOs on a valid run pass."""
+    if not load_valid:
+        return "invalid"
+    return max(slo_verdicts, key=VERDICTS.index, default="pass")
+
+
+def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: AnalysisSpec) -> Result:
+    scalar_units = {name: scalar.unit for name, scalar in spec.extra_scalars.items()}
+    slos = [parse_slo(expr, scalar_units) for expr in spec.slos]
+    phases = effective_phases(spec, records)
+    samples = RunSamples(records, measured_duration_s(phases, spec.warmup_s))
+    latency = samples.values("latency")
+    phase_rows = phase_table(phases, records["phase"].to_numpy(np.int64), samples.ok, latency, samples.judged_rows)
+    measured = records[samples.measured]
+    load = load_summary(spec, samples.values("schedule_lag")[samples.measured], phase_rows, len(records), len(measured))
+    errors = error_breakdown(measured)
+    scalars: dict[str, Scalar] = {
+        **availability_scalars(len(measured), errors["total"], spec.confidence),
+        **throughput_scalars(samples, slos, spec.confidence),
+        **spec.extra_scalars,
+    }
+    slo_results = [evaluate_slo(slo, samples, scalars, spec.confidence) for slo in slos]
+    summary = {
+        "verdict": overall_verdict(load["valid"], [r["verdict"] for r in slo_results]),
+        "load": load,
+        "latency_ms": percentile_table(samples.judged("latency")),
+        "service_time_ms": percentile_table(samples.judged("service_time")),
+        "errors": errors,
+        "availability": _scalar_section(scalars["availability"], spec.confidence, PROPORTION_METHOD),
+        "error_rate": _scalar_section(scalars["error_rate"], spec.confidence, PROPORTION_METHOD),
+        "throughput": _scalar_section(scalars["throughput"], spec.confidence, "poisson-exact"),
+        "goodput": _scalar_section(scalars["goodput"], spec.confidence, "poisson-exact"),
+        "slos": slo_results,
+        "phases": phase_rows,
+        "measured_duration_s": samples.duration_s,
+        "telemetry": telemetry_summary(telemetry),
+        "analysis": spec.to_dict(),
+    }
+    return Result(summary, _series(records, telemetry, spec, samples, phases, slos), spec)
+
+
+def _scalar_section(scalar: Scalar, confidence: float, method: str) -> dict[str, Any]:
+    ci = [math.nan, math.nan] if scalar.ci is None else list(scalar.ci)
+    return {"estimate": scalar.value, "ci": ci, "confidence": confidence, "n": scalar.n, "method": method}
+
+
+def _series(
+    records: pd.DataFrame,
+    telemetry: pd.DataFrame | None,
+    spec: AnalysisSpec,
+    samples: RunSamples,
+    phases: tuple,
+    slos: list[SLO],
+) -> dict[str, Any]:
+    last_done_s = float(records["done_ns"].max()) / NS_PER_S if len(records) else 0.0
+    end_s = max([last_done_s, *(phase.end_s for phase in phases)])
+    return {
+        "confidence": spec.confidence,
+        "warmup_s": spec.warmup_s,
+        "end_s": end_s,
+        "phases": [
+            {"name": p.name, "start_s": p.start_s, "end_s": p.end_s, "target_rate": p.target_rate} for p in phases
+        ],
+        "events": [{"t_s": t, "label": label} for t, label in spec.events],
+        "slo_lines": [
+            {"expr": slo.expr, "metric": slo.metric, "stat": slo.stat, "q": slo.q, "threshold": slo.threshold}
+            for slo in slos
+            if slo.stat is not None and slo.stat not in ("rate", "count") and get_metric(slo.metric).unit == "ms"
+        ],
+        "scatter": latency_scatter(records, samples.values("latency"), samples.ok, ~samples.measured),
+        "per_second": per_second(records, samples.ok, end_s),
+        "latency_cdf": latency_cdf(samples.judged("latency"), spec.confidence),
+        "telemetry": telemetry_series(telemetry),
+    }
