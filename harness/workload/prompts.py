@@ -1,0 +1,205 @@
+"""`prompts` payloads: LLM prompts with controlled input and output lengths.
+
+Config (scenario `workload.payload`, besides `generator: prompts`):
+  mode:          completion (default) | chat
+  input_tokens:  a length distribution for the prompt (default 128)
+  output_tokens: a length distribution for max_tokens (default 128)
+  ignore_eos:    ask the server to generate exactly max_tokens (default true); a vLLM
+                 extension, so the openai client sends it only where the server accepts it
+  system:        chat mode: an optional system message before the user turn
+  tokenizer:     a tokenizer.json (or a model dir holding one): prompt lengths become exact
+  dataset:       a JSONL file whose rows hold `prompt` or `messages` (and optionally
+                 `max_tokens`); replaces synthetic text, rows are drawn with replacement
+
+A length distribution is an integer (fixed) or a mapping:
+  {dist: fixed, value: N} | {dist: uniform, min: A, max: B} |
+  {dist: normal, mean: M, std: S} | {dist: lognormal, median: M, sigma: S}
+with optional `min` (default 1) and `max` clips; samples are rounded to integers.
+
+Synthetic text is a random sequence of common English words. Without a tokenizer its
+length is approximate: GPT-2/LLaMA-style BPEs encode each " word" of this list as about
+one token, so `input_tokens` ≈ the word count (expect ±20% on other tokenizers). With a
+tokenizer, words are drawn from the tokenizer's own single-token words, so the prompt text
+encodes to exactly `input_tokens` tokens (special tokens and any chat template come on top).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.clients.base import ModelInfo, Payload
+from harness.workload.payloads import register_payload
+
+Message = dict[str, str]
+
+COMMON_WORDS = (
+    "the of and to in is was for that with as on by at from his it an were are which this be "
+    "or has had not first one their its new after but who they have her she two been other when "
+    "there all during into school time may years more most only over city some world would where "
+    "later up such used many can state about national out known university united then made "
+    "team people year three also part number between life work well part area game government "
+    "film music city early house high long under war book old group small great place name"
+).split()
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    """One LLM request's content: exactly one of `prompt` / `messages`."""
+
+    max_tokens: int
+    prompt: str | None = None
+    messages: list[Message] | None = None
+    ignore_eos: bool = True
+    input_tokens: int = -1  # the requested prompt length (-1: from a dataset, unknown)
+
+
+_DRAWS = {
+    "fixed": lambda rng, n, value: np.full(n, float(value)),
+    "uniform": lambda rng, n, min, max: rng.integers(int(min), int(max) + 1, n),  # inclusive
+    "normal": lambda rng, n, mean, std: rng.normal(mean, std, n),
+    "lognormal": lambda rng, n, median, sigma: rng.lognormal(np.log(median), sigma, n),
+}
+_PARAMS = {"fixed": "value", "uniform": "min, max", "normal": "mean, std", "lognormal": "median, sigma"}
+
+
+def sample_lengths(spec: int | dict[str, Any], n: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw `n` integer lengths ≥ 1 from a length distribution (see the module docstring)."""
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        spec = {"dist": "fixed", "value": spec}
+    if not isinstance(spec, dict):
+        raise ValueError(f"a length distribution is an integer or a mapping, not {spec!r}")
+    params = dict(spec)
+    kind = params.pop("dist", "fixed")
+    if kind not in _DRAWS:
+        raise ValueError(f"unknown length distribution {kind!r}; known: {', '.join(_DRAWS)}")
+    # For uniform, min/max are the range itself; for the others they are optional clips.
+    low, high = (1, np.inf) if kind == "uniform" else (params.pop("min", 1), params.pop("max", np.inf))
+    try:
+        raw = _DRAWS[kind](rng, n, **params)
+    except TypeError:
+        raise ValueError(f"length distribution {kind!r} takes {_PARAMS[kind]} (and min/max), got {sorted(spec)}") from None
+    return np.clip(np.rint(raw), max(float(low), 1.0), float(high)).astype(np.int64)
+
+
+class WordSource:
+    """Builds prompt text of a token length: exact with a tokenizer, ≈1 token/word without."""
+
+    def __init__(self, tokenizer_path: str | None) -> None:
+        self.tokenizer = _load_tokenizer(tokenizer_path) if tokenizer_path else None
+        self.words = np.array(_single_token_words(self.tokenizer) if self.tokenizer else COMMON_WORDS)
+
+    def text(self, n_tokens: int, rng: np.random.Generator) -> str:
+        # A leading space on every word keeps each one its own pre-token, so counts add up.
+        return "".join(" " + w for w in rng.choice(self.words, n_tokens))
+
+    def count(self, text: str) -> int:
+        assert self.tokenizer is not None
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def _load_tokenizer(path: str) -> Any:
+    from tokenizers import Tokenizer  # only needed for exact lengths
+
+    file = Path(path)
+    return Tokenizer.from_file(str(file / "tokenizer.json" if file.is_dir() else file))
+
+
+def _single_token_words(tokenizer: Any) -> list[str]:
+    """Alphabetic words that encode, with their leading space, to one token."""
+    words = set()
+    for piece in tokenizer.get_vocab():
+        # Byte-level BPEs mark a leading space with Ġ, SentencePiece with ▁.
+        word = piece[1:] if piece[:1] in ("Ġ", "▁") else ""
+        if len(word) >= 2 and word.isascii() and word.isalpha():
+            words.add(word)
+    single = sorted(w for w in words if len(tokenizer.encode(" " + w, add_special_tokens=False).ids) == 1)
+    if not single:
+        raise ValueError("the tokenizer has no single-token words to build exact-length prompts from")
+    return single
+
+
+class PromptGenerator:
+    def __init__(
+        self,
+        mode: str = "completion",
+        input_tokens: int | dict[str, Any] = 128,
+        output_tokens: int | dict[str, Any] = 128,
+        ignore_eos: bool = True,
+        system: str | None = None,
+        tokenizer: str | None = None,
+        dataset: str | None = None,
+    ) -> None:
+        if mode not in ("completion", "chat"):
+            raise ValueError(f"payload.mode must be completion or chat, not {mode!r}")
+        self.mode = mode
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.ignore_eos = ignore_eos
+        self.system = system
+        self.words = None if dataset else WordSource(tokenizer)
+        self.rows = _read_dataset(Path(dataset), mode) if dataset else None
+
+    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]:
+        out_lengths = sample_lengths(self.output_tokens, n, rng)
+        if self.rows is not None:
+            picks = rng.integers(0, len(self.rows), n)
+            specs = [self._from_row(self.rows[int(p)], int(m)) for p, m in zip(picks, out_lengths)]
+        else:
+            in_lengths = sample_lengths(self.input_tokens, n, rng)
+            specs = [self._synthetic(int(k), int(m), rng) for k, m in zip(in_lengths, out_lengths)]
+        return [Payload(payload_id=i, data=spec) for i, spec in enumerate(specs)]
+
+    def _synthetic(self, n_tokens: int, max_tokens: int, rng: np.random.Generator) -> PromptSpec:
+        assert self.words is not None
+        text = self.words.text(n_tokens, rng)
+        if self.mode == "chat":
+            return PromptSpec(max_tokens, messages=self._chat(text), ignore_eos=self.ignore_eos, input_tokens=n_tokens)
+        return PromptSpec(max_tokens, prompt=text, ignore_eos=self.ignore_eos, input_tokens=n_tokens)
+
+    def _from_row(self, row: dict[str, Any], max_tokens: int) -> PromptSpec:
+        max_tokens = int(row.get("max_tokens", max_tokens))
+        if self.mode == "completion":
+            return PromptSpec(max_tokens, prompt=row["prompt"], ignore_eos=self.ignore_eos)
+        messages = row.get("messages") or self._chat(row["prompt"])
+        return PromptSpec(max_tokens, messages=messages, ignore_eos=self.ignore_eos)
+
+    def _chat(self, text: str) -> list[Message]:
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        return [*system, {"role": "user", "content": text}]
+
+
+def _read_dataset(path: Path, mode: str) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                rows.append(_dataset_row(line, f"{path}:{number}", mode))
+    if not rows:
+        raise ValueError(f"{path}: no prompts")
+    return rows
+
+
+def _dataset_row(line: str, where: str, mode: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not JSON: {exc.msg}") from None
+    if not isinstance(row, dict) or not (isinstance(row.get("prompt"), str) or isinstance(row.get("messages"), list)):
+        raise ValueError(f"{where}: a row needs a string `prompt` or a list `messages`")
+    if mode == "completion" and not isinstance(row.get("prompt"), str):
+        # The chat template lives on the server; a completion request cannot carry messages.
+        raise ValueError(f"{where}: completion mode needs a `prompt` (use mode: chat for `messages`)")
+    return row
+
+
+@register_payload("prompts")
+def _prompts(config: dict[str, Any]) -> PromptGenerator:
+    try:
+        return PromptGenerator(**config)
+    except TypeError as exc:
+        raise ValueError(f"payload (prompts): {exc}") from None
