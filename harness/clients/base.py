@@ -52,9 +52,13 @@ class Client(Protocol):
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo: ...
 
-    def encode(self, payload: Payload) -> bytes: ...
+    def encode(self, payload: Payload) -> bytes:
+        """Everything the send needs, rendered before the run (for lean clients: the whole request)."""
 
     async def send(self, session: aiohttp.ClientSession, body: bytes) -> Outcome: ...
+
+    async def close(self) -> None:
+        """Release connections the client holds itself."""
 
 
 ClientFactory = Callable[[Endpoint], Client]

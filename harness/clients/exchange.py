@@ -1,50 +1,36 @@
-"""One non-streaming HTTP exchange, timed with perf_counter_ns; shared by oip-v2 and http-json."""
+"""One non-streaming exchange over the lean HTTP/1.1 pool; shared by oip-v2 and http-json."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-import aiohttp
-
 from harness.clients.errors import classify_exception
-from harness.records import NEVER, Outcome
+from harness.clients.http1 import Http1Pool, Response
+from harness.records import Outcome
 
-# Reads the response body; returns the model version it names, or raises ValueError when
+# Reads a 2xx response body; returns the model version it names, or raises ValueError when
 # the body is not a valid answer (which the record counts as `invalid_response`).
 BodyCheck = Callable[[bytes], str | None]
 
 
-async def post_exchange(
-    session: aiohttp.ClientSession,
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    timeout: aiohttp.ClientTimeout,
-    check: BodyCheck,
-) -> Outcome:
-    first_byte = NEVER
+async def post_exchange(pool: Http1Pool, request: bytes, timeout_s: float, check: BodyCheck) -> Outcome:
     try:
-        async with session.post(url, data=body, headers=headers, timeout=timeout) as response:
-            first_byte = time.perf_counter_ns()
-            raw = await response.read()
-            done = time.perf_counter_ns()
-            return _judge(response, raw, first_byte, done, check)
+        response = await pool.request(request, timeout_s)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a record, never a crash
         status, kind = classify_exception(exc)
-        return Outcome(status, kind, first_byte, time.perf_counter_ns(), detail=type(exc).__name__)
+        return Outcome(status, kind, -1, time.perf_counter_ns(), detail=type(exc).__name__)
+    return judge(response, check)
 
 
-def _judge(response: aiohttp.ClientResponse, raw: bytes, first_byte: int, done: int, check: BodyCheck) -> Outcome:
-    header_version = response.headers.get("x-model-version")
+def judge(response: Response, check: BodyCheck) -> Outcome:
+    raw_version = response.headers.get(b"x-model-version")
+    header_version = raw_version.decode("latin-1") if raw_version is not None else None
+    timing = (response.first_byte_ns, response.done_ns)
     if not 200 <= response.status < 300:
-        return Outcome(response.status, "http", first_byte, done, header_version, detail=raw[:200].decode(errors="replace"))
+        return Outcome(response.status, "http", *timing, header_version, detail=response.body[:200].decode(errors="replace"))
     try:
-        version = check(raw) or header_version
+        version = check(response.body) or header_version
     except ValueError as exc:
-        return Outcome(response.status, "invalid_response", first_byte, done, header_version, detail=str(exc)[:200])
-    return Outcome(response.status, None, first_byte, done, version)
-
-
-def client_timeout(seconds: float) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=seconds)
+        return Outcome(response.status, "invalid_response", *timing, header_version, detail=str(exc)[:200])
+    return Outcome(response.status, None, *timing, version)

@@ -15,7 +15,8 @@ import aiohttp
 import orjson
 
 from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
-from harness.clients.exchange import client_timeout, post_exchange
+from harness.clients.exchange import post_exchange
+from harness.clients.http1 import Http1Pool, Origin, render_post
 from harness.records import Outcome
 
 PLACEHOLDER = "$payload"
@@ -24,12 +25,12 @@ PLACEHOLDER = "$payload"
 class HttpJsonClient:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        path = str(endpoint.options.get("path", "/"))
-        self.url = endpoint.base_url.rstrip("/") + "/" + path.lstrip("/")
+        self.path = "/" + str(endpoint.options.get("path", "/")).lstrip("/")
+        self.origin = Origin.parse(endpoint.base_url)
+        self.pool = Http1Pool(self.origin)
         self.template = endpoint.options.get("body")
         self.version_field = str(endpoint.options.get("version_field", "model_version"))
         self.headers = {"content-type": "application/json", **endpoint.headers}
-        self.timeout = client_timeout(endpoint.timeout_s)
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo:
         return ModelInfo(parameters=dict(self.endpoint.options.get("model_info", {})))
@@ -37,10 +38,13 @@ class HttpJsonClient:
     def encode(self, payload: Payload) -> bytes:
         data = payload.data.tolist() if hasattr(payload.data, "tolist") else payload.data
         body = data if self.template is None else _fill(self.template, data)
-        return orjson.dumps(body)
+        return render_post(self.origin, self.path, orjson.dumps(body), self.headers)
 
-    async def send(self, session: aiohttp.ClientSession, body: bytes) -> Outcome:
-        return await post_exchange(session, self.url, body, self.headers, self.timeout, self._check)
+    async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
+        return await post_exchange(self.pool, request, self.endpoint.timeout_s, self._check)
+
+    async def close(self) -> None:
+        self.pool.close()
 
     def _check(self, raw: bytes) -> str | None:
         try:

@@ -9,7 +9,8 @@ import numpy as np
 import orjson
 
 from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
-from harness.clients.exchange import client_timeout, post_exchange
+from harness.clients.exchange import post_exchange
+from harness.clients.http1 import Http1Pool, Origin, render_post
 from harness.records import Outcome
 
 
@@ -18,16 +19,18 @@ class OipClient:
         if not endpoint.model:
             raise ValueError("protocol oip-v2 needs target.model")
         self.endpoint = endpoint
-        base = f"{endpoint.base_url.rstrip('/')}/v2/models/{endpoint.model}"
-        self.model_url = f"{base}/versions/{endpoint.version}" if endpoint.version else base
-        self.infer_url = f"{self.model_url}/infer"
+        path = f"/v2/models/{endpoint.model}" + (f"/versions/{endpoint.version}" if endpoint.version else "")
+        self.model_url = endpoint.base_url.rstrip("/") + path
+        self.infer_path = f"{path}/infer"
+        self.origin = Origin.parse(endpoint.base_url)
         self.headers = {"content-type": "application/json", **endpoint.headers}
-        self.timeout = client_timeout(endpoint.timeout_s)
+        self.pool = Http1Pool(self.origin)
         self.check_outputs = bool(endpoint.options.get("check_outputs", True))
         self._input: dict = {}
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo:
-        async with session.get(self.model_url, headers=self.endpoint.headers, timeout=self.timeout) as response:
+        timeout = aiohttp.ClientTimeout(total=self.endpoint.timeout_s)
+        async with session.get(self.model_url, headers=self.endpoint.headers, timeout=timeout) as response:
             if response.status != 200:
                 text = (await response.text())[:200]
                 raise RuntimeError(f"GET {self.model_url} answered {response.status}: {text}")
@@ -54,10 +57,13 @@ class OipClient:
                 }
             ],
         }
-        return orjson.dumps(request)
+        return render_post(self.origin, self.infer_path, orjson.dumps(request), self.headers)
 
-    async def send(self, session: aiohttp.ClientSession, body: bytes) -> Outcome:
-        return await post_exchange(session, self.infer_url, body, self.headers, self.timeout, self._check)
+    async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
+        return await post_exchange(self.pool, request, self.endpoint.timeout_s, self._check)
+
+    async def close(self) -> None:
+        self.pool.close()
 
     def _check(self, raw: bytes) -> str | None:
         """A 2xx is only a success if it carries finite outputs: NaN is silent corruption."""
