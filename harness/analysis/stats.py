@@ -171,7 +171,7 @@ HEADLINE_QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p99.9":
 def percentile_table(ordered: np.ndarray) -> dict[str, float | int]:
     """The headline percentiles, max, mean and n of already sorted, finite data."""
     values = sorted_quantiles(ordered, np.array(list(HEADLINE_QUANTILES.values())))
-    table: dict[str, float | int] = {name: float(v) for name, v in zip(HEADLINE_QUANTILES, values)}
+    table: dict[str, float | int] = {name: float(v) for name, v in zip(HEADLINE_QUANTILES, values, strict=True)}
     table["max"] = float(ordered[-1]) if ordered.size else float("nan")
     table["mean"] = float(ordered.mean()) if ordered.size else float("nan")
     table["n"] = int(ordered.size)

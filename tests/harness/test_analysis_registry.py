@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis import AnalysisSpec, PhaseSpec, analyze, declare_scalar, per_request_metric, pooled_metric
-from harness.analysis import metrics
+from harness.analysis import (
+    AnalysisSpec,
+    PhaseSpec,
+    analyze,
+    declare_scalar,
+    metrics,
+    per_request_metric,
+    pooled_metric,
+)
 from harness.analysis.slo import SLOSyntaxError, parse_slo
 from harness.analysis.synthetic import synthetic_records
 

@@ -1,0 +1,169 @@
+"""PNG figures drawn from `Result.series` (matplotlib Agg). Drawing only: no statistics.
+
+Each figure function takes the series and returns a Figure; `render_plots` saves them and
+hands back the PNG bytes for embedding in the HTML.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (after selecting the headless backend)
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+Series = dict[str, Any]
+SIZE = (11.0, 4.0)
+DPI = 100
+OK_COLOUR, ERROR_COLOUR, SLO_COLOUR, EVENT_COLOUR = "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"
+PERCENTILE_TICKS = {2: "50%", 10: "90%", 100: "99%", 1000: "99.9%", 10_000: "99.99%", 100_000: "99.999%", 1_000_000: "99.9999%"}
+MIB = 2.0**20
+
+
+def _figure(rows: int = 1) -> tuple[Figure, list[Axes]]:
+    figure, axes = plt.subplots(rows, 1, figsize=(SIZE[0], SIZE[1] * (1 + 0.6 * (rows - 1))), dpi=DPI, sharex=True, squeeze=False)
+    return figure, list(axes[:, 0])
+
+
+def _empty(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="grey", fontsize=12)
+
+
+def _timeline(ax: Axes, series: Series, labels: bool = True) -> None:
+    """Warm-up shading, phase boundaries and event markers, shared by every time plot."""
+    if series["warmup_s"] > 0:
+        ax.axvspan(0, series["warmup_s"], color="grey", alpha=0.15, label="warm-up" if labels else None)
+    for phase in series["phases"][1:]:
+        ax.axvline(phase["start_s"], color="grey", linestyle="--", linewidth=1)
+    if labels:
+        for phase in series["phases"]:
+            ax.text(phase["start_s"], 0.02, f" {phase['name']}", transform=ax.get_xaxis_transform(), va="bottom", fontsize=8, color="grey")
+    for event in series["events"]:
+        ax.axvline(event["t_s"], color=EVENT_COLOUR, linewidth=1.2)
+        if labels:
+            ax.text(event["t_s"], 0.98, f" {event['label']}", transform=ax.get_xaxis_transform(), va="top", fontsize=8, color=EVENT_COLOUR)
+    ax.set_xlim(0, max(series["end_s"], 1.0))
+
+
+def latency_over_time(series: Series) -> Figure:
+    figure, (ax,) = _figure()
+    scatter = series["scatter"]
+    ok, t, latency = scatter["ok"], scatter["t_s"], scatter["latency_ms"]
+    _timeline(ax, series)
+    if t.size == 0:
+        _empty(ax, "no requests")
+    else:
+        ax.scatter(t[ok], latency[ok], s=3, color=OK_COLOUR, alpha=0.5, linewidths=0, label="success", rasterized=True)
+        ax.scatter(t[~ok], latency[~ok], s=12, color=ERROR_COLOUR, marker="x", linewidths=0.8, label="failure", rasterized=True)
+        if np.nanmin(latency, initial=np.inf) > 0:
+            ax.set_yscale("log")
+    for line in series["slo_lines"]:
+        if line["metric"] == "latency":
+            ax.axhline(line["threshold"], color=SLO_COLOUR, linestyle=":", linewidth=1.2, label=line["expr"])
+    shown = f"{t.size:,} of {scatter['total']:,} requests drawn" if t.size < scatter["total"] else f"{t.size:,} requests"
+    ax.set(title=f"Latency (from intended send time) over time: {shown}", xlabel="time since start (s)", ylabel="latency (ms)")
+    ax.legend(loc="upper right", fontsize=8)
+    return figure
+
+
+def latency_percentiles(series: Series) -> Figure:
+    figure, (ax,) = _figure()
+    cdf = series["latency_cdf"]
+    if cdf["n"] == 0:
+        _empty(ax, "no successful requests after warm-up")
+        return figure
+    x = 1.0 / (1.0 - cdf["q"])
+    band = f"bounds (each one-sided {series['confidence']:.0%})"
+    ax.fill_between(x, cdf["lo"], cdf["hi"], color=OK_COLOUR, alpha=0.25, linewidth=0, label=band)
+    ax.plot(x, cdf["latency_ms"], color=OK_COLOUR, label=f"latency, n={cdf['n']:,}")
+    for line in series["slo_lines"]:
+        if line["metric"] == "latency" and line["q"] is not None:
+            ax.plot([1.0 / (1.0 - line["q"])], [line["threshold"]], marker="v", color=SLO_COLOUR, markersize=9, linestyle="none", label=line["expr"])
+    ax.set_xscale("log")
+    ticks = [tick for tick in PERCENTILE_TICKS if tick <= x.max() * 1.01]
+    ax.set_xticks(ticks, [PERCENTILE_TICKS[tick] for tick in ticks])
+    ax.set_xlim(1.0, max(x.max(), 2.0))
+    ax.set(title="Latency by percentile (successful requests after warm-up)", xlabel="percentile", ylabel="latency (ms)")
+    ax.legend(loc="upper left", fontsize=8)
+    return figure
+
+
+def throughput(series: Series) -> Figure:
+    figure, (ax,) = _figure()
+    counts = series["per_second"]
+    _timeline(ax, series)
+    for phase in series["phases"]:
+        if phase["target_rate"]:
+            ax.hlines(phase["target_rate"], phase["start_s"], phase["end_s"], color="black", linewidth=1.5, label="target")
+    t = counts["t_s"]
+    ax.step(t, counts["scheduled"], where="post", color="grey", linewidth=1, label="scheduled")
+    ax.step(t, counts["sent"], where="post", color=EVENT_COLOUR, linewidth=1, label="sent")
+    ax.step(t, counts["ok"], where="post", color=OK_COLOUR, linewidth=1.2, label="completed ok")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
+    ax.set(title="Throughput per second: target vs achieved", xlabel="time since start (s)", ylabel="requests / s")
+    return figure
+
+
+def errors(series: Series) -> Figure:
+    figure, (ax,) = _figure()
+    counts = series["per_second"]
+    _timeline(ax, series)
+    bottom = np.zeros(len(counts["t_s"]))
+    for kind, per_second in counts["errors_by_kind"].items():
+        ax.bar(counts["t_s"], per_second, width=1.0, align="edge", bottom=bottom, label=kind)
+        bottom = bottom + per_second
+    if counts["errors_by_kind"]:
+        ax.legend(loc="upper right", fontsize=8)
+    else:
+        _empty(ax, "no errors")
+    ax.set(title="Errors per second, by kind (when the failure was detected)", xlabel="time since start (s)", ylabel="errors / s")
+    return figure
+
+
+def server_resources(series: Series) -> Figure:
+    figure, (cpu_ax, rss_ax) = _figure(rows=2)
+    telemetry = series["telemetry"]
+    t, columns = telemetry["t_s"], telemetry["columns"]
+    for ax, name, scale, label in ((cpu_ax, "cpu_percent", 1.0, "CPU (%)"), (rss_ax, "rss_bytes", MIB, "RSS (MiB)")):
+        _timeline(ax, series, labels=ax is cpu_ax)
+        if name in columns:
+            ax.plot(t, columns[name] / scale, color=OK_COLOUR, linewidth=1.2)
+        else:
+            _empty(ax, f"no {name} telemetry")
+        ax.set_ylabel(label)
+    cpu_ax.set_title("Server process CPU and RSS")
+    rss_ax.set_xlabel("time since start (s)")
+    return figure
+
+
+FIGURES: dict[str, Callable[[Series], Figure]] = {
+    "latency_over_time": latency_over_time,
+    "latency_percentiles": latency_percentiles,
+    "throughput": throughput,
+    "errors": errors,
+    "server_resources": server_resources,
+}
+
+
+def render_plots(series: Series, out_dir: Path) -> dict[str, bytes]:
+    """Write `<name>.png` for every figure into `out_dir`; return the PNG bytes by name."""
+    images = {}
+    for name, draw in FIGURES.items():
+        figure = draw(series)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        plt.close(figure)
+        images[name] = buffer.getvalue()
+        (out_dir / f"{name}.png").write_bytes(images[name])
+    return images
