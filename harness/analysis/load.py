@@ -38,8 +38,8 @@ def invalid_reasons(spec: AnalysisSpec, lag: dict[str, float], phases: list[dict
                 f"({off:+.1%}, tolerance ±{spec.rate_tolerance:.1%})"
             )
     if spec.safety_valve_hit:
-        reasons.append("the max-in-flight safety valve was hit: sends waited for a free slot instead of keeping the schedule")
-    return reasons
+        reasons.append("the max-in-flight safety valve tripped: sending stopped rather than wait for a free slot")
+    return reasons + list(spec.extra_invalid_reasons)
 
 
 def load_summary(spec: AnalysisSpec, lag_ms: np.ndarray, phases: list[dict], requests: int, measured_requests: int) -> dict:

@@ -64,20 +64,26 @@ class AnalysisSpec:
     max_lag_p99_ms: float = 1.0
     rate_tolerance: float = 0.02
     safety_valve_hit: bool = False
+    extra_invalid_reasons: tuple[str, ...] = ()  # known to the runner: Ctrl-C, a fault that failed to inject
     extra_scalars: dict[str, Scalar] = field(default_factory=dict)
     events: tuple[tuple[float, str], ...] = ()  # (t_s, label): fault injections and the like
+    extra_invalid_reasons: tuple[str, ...] = ()  # found by the runner: interrupted, a fault that failed, ...
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:
             raise ValueError(f"confidence must lie in (0.5, 1), got {self.confidence}")
         # Accept lists from callers and JSON alike; keep the spec immutable.
         object.__setattr__(self, "slos", tuple(self.slos))
+        object.__setattr__(self, "extra_invalid_reasons", tuple(self.extra_invalid_reasons))
         object.__setattr__(self, "phases", tuple(self.phases))
+        object.__setattr__(self, "extra_invalid_reasons", tuple(self.extra_invalid_reasons))
         object.__setattr__(self, "events", tuple((float(t), str(label)) for t, label in self.events))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["slos"] = list(self.slos)
+        data["extra_invalid_reasons"] = list(self.extra_invalid_reasons)
+        data["extra_invalid_reasons"] = list(self.extra_invalid_reasons)
         data["phases"] = [asdict(phase) for phase in self.phases]
         data["events"] = [[t, label] for t, label in self.events]
         data["extra_scalars"] = {

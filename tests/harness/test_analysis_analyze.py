@@ -114,10 +114,11 @@ def test_missed_rate_makes_the_run_invalid_per_phase() -> None:
     assert run(records, phases=closed)["load"]["valid"]  # closed loop has no rate to hold
 
 
-def test_safety_valve_makes_the_run_invalid() -> None:
-    summary = run(synthetic_records(3000, rate=100.0), safety_valve_hit=True)
+def test_safety_valve_and_runner_reasons_make_the_run_invalid() -> None:
+    summary = run(synthetic_records(3000, rate=100.0), safety_valve_hit=True, extra_invalid_reasons=["interrupted (Ctrl-C)"])
     assert summary["verdict"] == "invalid"
-    assert "safety valve" in summary["load"]["invalid_reasons"][0]
+    valve, interrupted = summary["load"]["invalid_reasons"]
+    assert "safety valve" in valve and interrupted == "interrupted (Ctrl-C)"
 
 
 def test_goodput_counts_requests_meeting_every_per_request_slo() -> None:
@@ -171,6 +172,7 @@ def test_spec_survives_summary_json() -> None:
         slos=["p99(latency) < 1s"],
         phases=[PhaseSpec("a", 0.0, 10.0, 50.0), PhaseSpec("b", 10.0, 20.0, None)],
         warmup_s=2.0,
+        extra_invalid_reasons=["interrupted"],
         extra_scalars={"time_to_ready": Scalar(math.nan, "ms", (1.0, 2.0), 3)},
         events=[(5.0, "fault")],
     )
@@ -179,6 +181,7 @@ def test_spec_survives_summary_json() -> None:
     assert math.isnan(rebuilt.extra_scalars["time_to_ready"].value)
     assert json.loads(orjson.dumps(rebuilt.to_dict())) == stored
     assert rebuilt.phases == spec.phases and rebuilt.events == spec.events
+    assert rebuilt.extra_invalid_reasons == ("interrupted",)
 
 
 def test_confidence_must_be_sensible() -> None:

@@ -15,10 +15,10 @@ import pytest
 
 from harness.analysis import AnalysisSpec, PhaseSpec, Result, analyze
 from harness.analysis.synthetic import synthetic_records
+from harness.rebuild import rebuild_report
 from harness.records import SCHEMA, empty_frame, write_records
 from harness.report import write_report
 from harness.report.plots import FIGURES
-from harness.report.rebuild import rebuild_report
 from harness.report.summary import summary_json
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -94,7 +94,7 @@ def test_report_rebuilds_from_the_run_directory(tmp_path: Path) -> None:
     records = synthetic_records(6000, rate=200.0, warmup_s=5.0, error_rate=0.01, phases=2)
     write_records(pa.Table.from_pandas(records, schema=SCHEMA, preserve_index=False), tmp_path / "requests.parquet", started_at=META["started_at"], t0_ns=0)
     _telemetry().to_parquet(tmp_path / "telemetry.parquet")
-    write_report(tmp_path, _result(records, _telemetry()), {**META, "chaos": {"faults": 1}})
+    write_report(tmp_path, _result(records, _telemetry()), META)
     before = orjson.loads((tmp_path / "summary.json").read_bytes())
     (tmp_path / "report.html").unlink()
     rebuild_report(tmp_path)
