@@ -1,0 +1,109 @@
+"""The /admin API (off the hot path, so Starlette): traffic split, load/unload, faults.
+
+Auth and the body-size limit are applied by the dispatcher before a request gets here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import RequestError
+from .faults import FaultRequest
+from .repository import RepositoryError
+from .state import ServerState
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise RequestError(400, "body is not valid JSON") from None
+
+
+def _versions(state: ServerState, model: str) -> dict[str, Any]:
+    entry = state.manager.entry(model)
+    return {
+        "model": model,
+        "traffic": entry.split.weights(),
+        "versions": {
+            v: {"state": "ready", "backend": lv.spec.backend, "load_seconds": lv.load_seconds,
+                "loaded_at": lv.loaded_at, "in_flight": lv.in_flight, "queue_depth": lv.queue_depth}
+            for v, lv in entry.versions.items()
+        },
+        "refused": dict(entry.refused),
+    }
+
+
+def build_admin_app(state: ServerState) -> Starlette:
+    manager, faults = state.manager, state.faults
+
+    async def list_models(request: Request) -> Response:
+        return JSONResponse({"models": [_versions(state, m) for m in manager.models]})
+
+    async def traffic(request: Request) -> Response:
+        model = request.path_params["model"]
+        entry = manager.entry(model)
+        if request.method == "PUT":
+            body = await _json_body(request)
+            if not isinstance(body, dict) or not body:
+                raise RequestError(400, 'body must be an object like {"1": 90, "2": 10}')
+            entry.split.set_weights(body)
+        return JSONResponse({"model": model, "traffic": entry.split.weights()})
+
+    async def load(request: Request) -> Response:
+        model, version = request.path_params["model"], request.path_params["version"]
+        try:
+            loaded = await manager.load(model, version)
+        except RepositoryError as e:
+            missing = "no such version directory" in str(e)
+            raise RequestError(404 if missing else 422, str(e), "version") from None
+        return JSONResponse({"model": model, "version": version, "state": "ready",
+                             "load_seconds": loaded.load_seconds})
+
+    async def unload(request: Request) -> Response:
+        model, version = request.path_params["model"], request.path_params["version"]
+        await manager.unload(model, version)
+        return JSONResponse({"model": model, "version": version, "state": "unloaded"})
+
+    async def fault_collection(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"faults": faults.list()})
+        if request.method == "DELETE":
+            return JSONResponse({"cleared": faults.clear()})
+        try:
+            spec = FaultRequest.model_validate(await _json_body(request))
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise RequestError(400, first["msg"], ".".join(map(str, first["loc"])) or None) from None
+        return JSONResponse(faults.add(spec).describe(), status_code=201)
+
+    async def fault_item(request: Request) -> Response:
+        return JSONResponse({"cleared": faults.clear(request.path_params["fault_id"])})
+
+    async def request_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestError)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse({"error": exc.detail, "field": None}, status_code=exc.status_code, headers=exc.headers)
+
+    return Starlette(
+        routes=[
+            Route("/admin/models", list_models, methods=["GET"]),
+            Route("/admin/models/{model}/traffic", traffic, methods=["GET", "PUT"]),
+            Route("/admin/models/{model}/versions/{version}/load", load, methods=["POST"]),
+            Route("/admin/models/{model}/versions/{version}/unload", unload, methods=["POST"]),
+            Route("/admin/faults", fault_collection, methods=["GET", "POST", "DELETE"]),
+            Route("/admin/faults/{fault_id}", fault_item, methods=["DELETE"]),
+        ],
+        exception_handlers={RequestError: request_error, HTTPException: http_error},
+    )

@@ -1,0 +1,84 @@
+"""The backend plugin seam: a small Protocol per serving style and a name → class registry.
+
+A backend module registers itself with `@register_backend("name")`; model.json's "backend"
+key picks the class. `serving` tells the server how requests reach it:
+
+- "batched": `predict(batch)` runs on a per-version executor thread behind the dynamic batcher
+  (torch, torchscript). The tensor protocol stays small: load, warmup, predict, close.
+- "direct": `await infer(body, rows)` runs on the event loop and must not block it (sim).
+- "custom": not reachable through /v2 infer; the backend serves its own routes, registered with
+  `reference_server.extensions.register_routes` (generative backends under /v1).
+
+load(), warmup() and close() may be plain (run in a worker thread) or async (awaited on the loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+
+from ..repository import ModelSpec, RepositoryError
+
+Serving = Literal["batched", "direct", "custom"]
+Outputs = dict[str, np.ndarray]  # output name → array with the batch's rows first
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """Everything a backend may need to construct itself."""
+
+    model: str
+    version: str
+    spec: ModelSpec
+    version_dir: Path
+    artifact: Path | None  # sha256 already verified
+    device: str  # "cpu" or "cuda", already resolved
+
+
+@runtime_checkable
+class Backend(Protocol):
+    serving: ClassVar[Serving]
+
+    def __init__(self, ctx: BackendContext) -> None: ...
+    def load(self) -> None | Awaitable[None]: ...
+    def warmup(self) -> None | Awaitable[None]: ...
+    def close(self) -> None | Awaitable[None]: ...
+
+
+class BatchedBackend(Backend, Protocol):
+    def predict(self, batch: np.ndarray) -> Outputs:
+        """Rows in, one array per output out, same row order. Called from one worker thread."""
+        ...
+
+
+class DirectBackend(Backend, Protocol):
+    async def infer(self, body: dict[str, Any], rows: int) -> Outputs: ...
+
+
+B = TypeVar("B", bound=type)
+_REGISTRY: dict[str, type] = {}
+
+
+def register_backend(name: str) -> Callable[[B], B]:
+    def decorate(cls: B) -> B:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"backend {name!r} registered twice")
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def backend_class(name: str) -> type:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise RepositoryError(f"unknown backend {name!r} (registered: {known})") from None
+
+
+def registered_backends() -> list[str]:
+    return sorted(_REGISTRY)

@@ -1,0 +1,149 @@
+"""Dynamic batching for one model version.
+
+Requests queue on the event loop; one collector task closes a batch when it holds
+`max_batch_size` rows or when its oldest request has waited `max_queue_delay_ms`, then runs
+`predict` on the version's single executor thread and hands each caller its own rows.
+While a batch computes, the next one gathers, so under load batches close immediately and
+grow with the load. The queue is bounded (in requests): a full queue raises 429 at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .backends.base import Outputs
+from .errors import RequestError
+from .repository import BatchingSpec
+
+
+@dataclass
+class _Pending:
+    rows: np.ndarray
+    future: asyncio.Future[Outputs]
+    enqueued: float  # loop.time()
+
+
+class Batcher:
+    def __init__(
+        self,
+        predict: Callable[[np.ndarray], Outputs],
+        settings: BatchingSpec,
+        name: str,
+        on_batch: Callable[[int], None] = lambda rows: None,  # metrics hook, called on the loop
+    ) -> None:
+        self.predict = predict
+        self.settings = settings
+        self.name = name
+        self.on_batch = on_batch
+        self._queue: deque[_Pending] = deque()
+        self._queued_rows = 0
+        self._computing: list[_Pending] = []
+        self._wakeup: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"batch-{self.name}")
+        self._task = asyncio.get_running_loop().create_task(self._collect(), name=f"batcher-{self.name}")
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    def submit(self, rows: np.ndarray) -> asyncio.Future[Outputs]:
+        """Queue `rows`; the returned future resolves to this request's slice of the outputs."""
+        if len(self._queue) >= self.settings.max_queue_size:
+            raise RequestError(429, "queue full, retry later", headers={"retry-after": "1"})
+        loop = asyncio.get_running_loop()
+        item = _Pending(rows, loop.create_future(), loop.time())
+        self._queue.append(item)
+        self._queued_rows += len(rows)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done() and (
+            len(self._queue) == 1 or self._queued_rows >= self.settings.max_batch_size
+        ):
+            wakeup.set_result(None)
+        return item.future
+
+    async def _sleep(self, delay: float | None) -> None:
+        """Sleep until `delay` passes (None: forever) or submit() wakes us."""
+        loop = asyncio.get_running_loop()
+        self._wakeup = loop.create_future()
+        timer = None if delay is None else loop.call_later(delay, _resolve, self._wakeup)
+        try:
+            await self._wakeup
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._wakeup = None
+
+    def _take_batch(self) -> list[_Pending]:
+        batch = [self._queue.popleft()]
+        rows = len(batch[0].rows)
+        while self._queue and rows + len(self._queue[0].rows) <= self.settings.max_batch_size:
+            item = self._queue.popleft()
+            batch.append(item)
+            rows += len(item.rows)
+        self._queued_rows -= rows
+        return batch
+
+    async def _collect(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self.settings.max_queue_delay_ms / 1000.0
+        while True:
+            if not self._queue:
+                await self._sleep(None)
+                continue
+            wait = self._queue[0].enqueued + delay - loop.time()
+            if self._queued_rows < self.settings.max_batch_size and wait > 0:
+                await self._sleep(wait)
+                continue
+            await self._run(self._take_batch())
+
+    async def _run(self, batch: list[_Pending]) -> None:
+        live = [p for p in batch if not p.future.done()]  # callers that went away are skipped
+        if not live:
+            return
+        stacked = live[0].rows if len(live) == 1 else np.concatenate([p.rows for p in live])
+        self.on_batch(len(stacked))
+        self._computing = live
+        try:
+            outputs = await asyncio.get_running_loop().run_in_executor(self._executor, self.predict, stacked)
+        except Exception as e:  # a model failure fails this batch's callers, not the collector
+            _fail(live, e)
+            return
+        finally:
+            self._computing = []
+        start = 0
+        for p in live:
+            end = start + len(p.rows)
+            if not p.future.done():
+                p.future.set_result({name: out[start:end] for name, out in outputs.items()})
+            start = end
+
+    async def stop(self) -> None:
+        """Stop collecting; callers still waiting (only after a drain timeout) get a 503."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        _fail([*self._computing, *self._queue], RequestError(503, f"{self.name} unloaded"))
+        self._queue.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+
+def _fail(pending: list[_Pending], error: BaseException) -> None:
+    for p in pending:
+        if not p.future.done():
+            p.future.set_exception(error)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

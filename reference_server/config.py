@@ -1,0 +1,107 @@
+"""Server configuration: the CLI surface (DESIGN §3) and the derived settings."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+CONFIG_ENV = "SLOGATE_SERVER_CONFIG"  # how --workers > 1 hands the config to worker processes
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    model_repo: Path | None = None
+    cache_dir: Path = Path(platformdirs.user_cache_dir("slogate"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    device: str = "auto"
+    api_keys_file: Path | None = None
+    admin_token_file: Path | None = None
+    hmac_secret_file: Path | None = None
+    insecure: bool = False
+    workers: int = 1
+    max_body_bytes: int = 4 * 1024 * 1024
+    drain_timeout_s: float = 10.0
+    log_level: str = "info"
+    protect_health: bool = False
+    protect_metrics: bool = False
+    access_log: bool = False
+    torch_threads: int = max(1, (os.cpu_count() or 2) // 2)
+
+    def to_json(self) -> str:
+        return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerConfig:
+        raw = json.loads(text)
+        paths = {f.name for f in dataclasses.fields(cls) if "Path" in str(f.type)}
+        return cls(**{k: (Path(v) if k in paths and v is not None else v) for k, v in raw.items()})
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a hostname other than localhost may resolve anywhere
+
+
+def check_bind_policy(config: ServerConfig) -> None:
+    """Refuse to expose an unauthenticated server beyond loopback (DESIGN §3)."""
+    if not is_loopback(config.host) and config.api_keys_file is None and not config.insecure:
+        raise SystemExit(
+            f"refusing to bind {config.host} without --api-keys; pass --insecure to override"
+        )
+
+
+def resolve_device(requested: str, cuda_available: bool) -> str:
+    """auto → cuda when torch sees one, else cpu; an explicit cuda without one is an error."""
+    if requested not in DEVICES:
+        raise ValueError(f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
+    if requested == "auto":
+        return "cuda" if cuda_available else "cpu"
+    if requested == "cuda" and not cuda_available:
+        raise ValueError("--device cuda requested but torch.cuda.is_available() is false")
+    return requested
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = ServerConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m reference_server",
+        description="slogate reference model server (OIP v2 REST, versions, batching, faults).",
+    )
+    p.add_argument("--model-repo", type=Path, help="model repository; default: the embedded demo repository")
+    p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where the demo repository is built")
+    p.add_argument("--host", default=d.host)
+    p.add_argument("--port", type=int, default=d.port)
+    p.add_argument("--device", choices=DEVICES, default=d.device)
+    p.add_argument("--api-keys", dest="api_keys_file", type=Path, help="file with one API key per line")
+    p.add_argument("--admin-token-file", type=Path, help="file holding the /admin bearer token")
+    p.add_argument("--hmac-secret-file", type=Path, help="enable HMAC request signing with this secret")
+    p.add_argument("--insecure", action="store_true", help="allow a non-loopback bind without API keys")
+    p.add_argument("--workers", type=int, default=d.workers)
+    p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
+    p.add_argument("--drain-timeout-s", type=float, default=d.drain_timeout_s)
+    p.add_argument("--log-level", default=d.log_level, choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--protect-health", action="store_true", help="health routes require an API key")
+    p.add_argument("--protect-metrics", action="store_true", help="/metrics requires an API key")
+    p.add_argument("--access-log", action="store_true", help="log one line per request (paths only)")
+    p.add_argument("--torch-threads", type=int, default=d.torch_threads)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> ServerConfig:
+    ns = build_parser().parse_args(argv)
+    if ns.workers < 1:
+        raise SystemExit("--workers must be >= 1")
+    return ServerConfig(**vars(ns))

@@ -1,0 +1,214 @@
+"""The embedded demo repository, built on first use into the cache directory (≤ 30 s).
+
+fraud/1 and fraud/2 are torch MLPs trained from fixed seeds on synthetic transactions; they
+differ in architecture and training (v2 is deeper and weights fraud higher), so a canary judge
+can tell them apart on both latency and outputs. sim/1 has a constant 10 ms service time.
+Other modules may add demo models with `register_demo_model` (e.g. an LLM backend's tiny-llm).
+
+The build is reused until BUILDER_VERSION (or the set of registered builders) changes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from . import backends  # noqa: F401  (backend modules may register demo models)
+from .backends.torch_mlp import MLP, build_mlp
+from .baseline import feature_baseline
+from .repository import SPEC_FILE, sha256_file
+from .synthetic_fraud import BINARY, FEATURES, transactions
+
+log = logging.getLogger("reference_server")
+
+BUILDER_VERSION = "1"
+STAMP_FILE = ".builder.json"
+DEMO_DIR = "demo-repo"
+TRAIN_ROWS, TEST_ROWS, DATA_SEED = 40_000, 10_000, 20261128
+
+Builder = Callable[[Path], None]  # writes <repo>/<model>/<version>/ directories
+_EXTRA_BUILDERS: dict[str, tuple[str, Builder]] = {}
+
+
+def register_demo_model(name: str, version: str = "1") -> Callable[[Builder], Builder]:
+    """Add a demo model; `version` is part of the repository stamp, so bumping it rebuilds."""
+
+    def decorate(builder: Builder) -> Builder:
+        _EXTRA_BUILDERS[name] = (version, builder)
+        return builder
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class FraudRecipe:
+    version: str
+    layers: list[int]
+    epochs: int
+    lr: float
+    pos_weight: float  # >1 shifts scores up: v2 flags more transactions than v1
+    seed: int
+    batching: dict[str, float]
+
+
+FRAUD_RECIPES = [
+    FraudRecipe("1", [14, 32, 1], epochs=4, lr=3e-3, pos_weight=1.0, seed=1,
+                batching={"max_batch_size": 32, "max_queue_delay_ms": 1.0, "max_queue_size": 512}),
+    FraudRecipe("2", [14, 256, 128, 64, 1], epochs=6, lr=1e-3, pos_weight=4.0, seed=2,
+                batching={"max_batch_size": 64, "max_queue_delay_ms": 2.0, "max_queue_size": 512}),
+]
+
+
+def demo_repo_path(cache_dir: Path) -> Path:
+    return cache_dir / DEMO_DIR
+
+
+def ensure_demo_repo(cache_dir: Path) -> Path:
+    """The demo repository under `cache_dir`, built unless an up-to-date one is there."""
+    repo = demo_repo_path(cache_dir)
+    stamp = _stamp()
+    if _read_stamp(repo) == stamp:
+        return repo
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / f"{DEMO_DIR}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent servers/tests build once
+        if _read_stamp(repo) != stamp:
+            _build(repo, stamp)
+    return repo
+
+
+def _stamp() -> dict[str, Any]:
+    return {"builder": BUILDER_VERSION, "extra": {n: v for n, (v, _) in sorted(_EXTRA_BUILDERS.items())}}
+
+
+def _read_stamp(repo: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((repo / STAMP_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _build(repo: Path, stamp: dict[str, Any]) -> None:
+    started = time.perf_counter()
+    log.info("building the demo model repository in %s (first use)", repo)
+    staging = repo.with_name(f"{repo.name}.building-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    build_fraud_models(staging)
+    build_sim_model(staging / "sim" / "1", {"distribution": "constant", "median_ms": 10.0, "concurrency": 64})
+    for name, (_, builder) in sorted(_EXTRA_BUILDERS.items()):
+        builder(staging)
+    (staging / STAMP_FILE).write_text(json.dumps(stamp))
+    shutil.rmtree(repo, ignore_errors=True)
+    staging.rename(repo)
+    log.info("demo repository built in %.1f s", time.perf_counter() - started)
+
+
+def build_fraud_models(repo: Path) -> None:
+    train_x, train_y = transactions(TRAIN_ROWS, DATA_SEED)
+    test_x, test_y = transactions(TEST_ROWS, DATA_SEED + 1)
+    baseline = feature_baseline(train_x, FEATURES, BINARY)
+    with _torch_threads(max(1, os.cpu_count() or 1)):
+        for recipe in FRAUD_RECIPES:
+            model = _train(recipe, train_x, train_y)
+            auc = _auc(_scores(model, test_x), test_y)
+            write_mlp_version(repo / "fraud" / recipe.version, model, recipe.layers, recipe.batching, baseline,
+                              extra={"description": f"synthetic card-fraud classifier v{recipe.version}",
+                                     "training": {"rows": TRAIN_ROWS, "epochs": recipe.epochs, "lr": recipe.lr,
+                                                  "pos_weight": recipe.pos_weight, "seed": recipe.seed,
+                                                  "test_auc": round(auc, 4)}})
+
+
+def write_mlp_version(
+    version_dir: Path, model: MLP, layers: list[int], batching: dict[str, float],
+    baseline: dict[str, Any], extra: dict[str, Any] | None = None,
+) -> None:
+    """Write a `torch` backend version: safetensors weights + model.json with its sha256."""
+    version_dir.mkdir(parents=True, exist_ok=True)
+    artifact = version_dir / "model.safetensors"
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(artifact))
+    spec = {
+        "backend": "torch",
+        "artifact": artifact.name,
+        "sha256": sha256_file(artifact),
+        "architecture": {"kind": "mlp", "layers": layers, "activation": "relu", "output_activation": "sigmoid"},
+        "inputs": [{"name": "features", "datatype": "FP32", "shape": [-1, len(FEATURES)], "feature_names": FEATURES}],
+        "outputs": [{"name": "fraud_probability", "datatype": "FP32", "shape": [-1, 1]}],
+        "batching": batching,
+        "baseline": baseline,
+        **(extra or {}),
+    }
+    (version_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2))
+
+
+def build_sim_model(version_dir: Path, sim: dict[str, Any]) -> None:
+    """A `sim` version. It accepts any OIP input; it advertises the fraud schema so that a
+    generic tabular payload generator has something realistic to send."""
+    train_x, _ = transactions(5_000, DATA_SEED)
+    version_dir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "backend": "sim",
+        "inputs": [{"name": "features", "datatype": "FP32", "shape": [-1, len(FEATURES)], "feature_names": FEATURES}],
+        "outputs": [{"name": "service_ms", "datatype": "FP64", "shape": [-1, 1]}],
+        "baseline": feature_baseline(train_x, FEATURES, BINARY),
+        "sim": sim,
+    }
+    (version_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2))
+
+
+def _train(recipe: FraudRecipe, x: np.ndarray, y: np.ndarray) -> MLP:
+    torch.manual_seed(recipe.seed)
+    model = build_mlp({"kind": "mlp", "layers": recipe.layers})
+    model.feature_mean.copy_(torch.from_numpy(x.mean(0)))
+    model.feature_std.copy_(torch.from_numpy(x.std(0) + 1e-6))
+    net_without_sigmoid = model.net[:-1]
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(recipe.pos_weight))
+    xs, ys = torch.from_numpy(x), torch.from_numpy(y)[:, None]
+    generator = torch.Generator().manual_seed(recipe.seed)
+    for _ in range(recipe.epochs):
+        for idx in torch.randperm(len(xs), generator=generator).split(512):
+            logits = net_without_sigmoid((xs[idx] - model.feature_mean) / model.feature_std)
+            loss = loss_fn(logits, ys[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model.eval()
+
+
+def _scores(model: MLP, x: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return model(torch.from_numpy(x)).numpy().ravel()
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC by the rank-sum formula (ties are negligible for continuous scores)."""
+    ranks = np.empty(len(scores))
+    ranks[np.argsort(scores)] = np.arange(1, len(scores) + 1)
+    positives = labels > 0.5
+    n_pos, n_neg = positives.sum(), (~positives).sum()
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+class _torch_threads:
+    """Training may use every core; serving later sets its own thread count."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.before = n, torch.get_num_threads()
+
+    def __enter__(self) -> None:
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.before)

@@ -1,0 +1,144 @@
+"""Fault injection on the request path (admin API `/admin/faults`).
+
+Kinds: latency (add `ms`), error (answer `status`), nan (NaN outputs: silent corruption),
+stall (hold the response for `ms`, or until the fault is cleared or expires). Each matching
+fault fires independently with probability `rate`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import RequestError
+
+Kind = Literal["latency", "error", "nan", "stall"]
+
+
+class FaultRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Kind
+    model: str | None = None
+    version: str | None = None
+    ms: float | None = Field(None, ge=0, le=3_600_000)
+    status: int = Field(500, ge=400, le=599)
+    rate: float = Field(1.0, ge=0, le=1)
+    duration_s: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _latency_needs_ms(self) -> FaultRequest:
+        if self.kind == "latency" and self.ms is None:
+            raise ValueError("latency faults need ms")
+        return self
+
+
+@dataclass
+class Fault:
+    id: str
+    spec: FaultRequest
+    expires_at: float | None  # time.monotonic()
+    created_at: float = field(default_factory=time.time)
+    cleared: asyncio.Event = field(default_factory=asyncio.Event)  # releases stalls
+    fired: int = 0
+
+    def matches(self, model: str, version: str, now: float) -> bool:
+        s = self.spec
+        return (
+            (s.model is None or s.model == model)
+            and (s.version is None or s.version == version)
+            and (self.expires_at is None or now < self.expires_at)
+        )
+
+    def describe(self) -> dict[str, Any]:
+        remaining = None if self.expires_at is None else max(0.0, self.expires_at - time.monotonic())
+        return {"id": self.id, **self.spec.model_dump(), "created_at": self.created_at,
+                "remaining_s": remaining, "fired": self.fired}
+
+
+@dataclass
+class Effects:
+    """What the firing faults do to one request."""
+
+    delay_s: float = 0.0
+    stalls: list[Fault] = field(default_factory=list)
+    error_status: int | None = None
+    nan: bool = False
+
+
+class FaultTable:
+    def __init__(self) -> None:
+        self._faults: dict[str, Fault] = {}
+        self._ids = itertools.count(1)
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+    def add(self, spec: FaultRequest) -> Fault:
+        expires = None if spec.duration_s is None else time.monotonic() + spec.duration_s
+        fault = Fault(f"f{next(self._ids)}", spec, expires)
+        self._faults[fault.id] = fault
+        return fault
+
+    def list(self) -> list[dict[str, Any]]:
+        self._expire()
+        return [f.describe() for f in self._faults.values()]
+
+    def clear(self, fault_id: str | None = None) -> int:
+        ids = list(self._faults) if fault_id is None else [fault_id]
+        if fault_id is not None and fault_id not in self._faults:
+            raise RequestError(404, f"no fault {fault_id}", field="id")
+        for i in ids:
+            self._faults.pop(i).cleared.set()
+        return len(ids)
+
+    def roll(self, model: str, version: str) -> Effects:
+        """Decide which faults fire for this request."""
+        effects = Effects()
+        now = time.monotonic()
+        for fault in list(self._faults.values()):
+            if not fault.matches(model, version, now) or random.random() >= fault.spec.rate:
+                continue
+            fault.fired += 1
+            kind = fault.spec.kind
+            if kind == "latency":
+                effects.delay_s += (fault.spec.ms or 0.0) / 1000.0
+            elif kind == "stall":
+                effects.stalls.append(fault)
+            elif kind == "error":
+                effects.error_status = fault.spec.status
+            else:
+                effects.nan = True
+        self._expire(now)
+        return effects
+
+    def _expire(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        for fault in [f for f in self._faults.values() if f.expires_at is not None and now >= f.expires_at]:
+            self._faults.pop(fault.id).cleared.set()
+
+
+async def apply_delays(effects: Effects) -> None:
+    """Latency faults sleep; stalls hold until their ms passes or the fault is cleared/expires."""
+    if effects.delay_s:
+        await asyncio.sleep(effects.delay_s)
+    for fault in effects.stalls:
+        timeout = _stall_timeout(fault)
+        try:
+            await asyncio.wait_for(fault.cleared.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+
+def _stall_timeout(fault: Fault) -> float | None:
+    limits = []
+    if fault.spec.ms is not None:
+        limits.append(fault.spec.ms / 1000.0)
+    if fault.expires_at is not None:
+        limits.append(max(0.0, fault.expires_at - time.monotonic()))
+    return min(limits) if limits else None

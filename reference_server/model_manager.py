@@ -1,0 +1,210 @@
+"""Loaded model versions: load (verify, construct, warm up), route, unload without dropping requests."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import numpy as np
+
+from .backends.base import Backend, BackendContext, Outputs, backend_class
+from .batching import Batcher
+from .errors import RequestError
+from .metrics import Metrics
+from .repository import ModelSpec, RepositoryError, discover, read_spec, verify_artifact, version_sort_key
+from .routing import TrafficSplit
+from .validation import request_rows, tensor_rows
+
+log = logging.getLogger("reference_server")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # no path separators, no "..": names stay inside the repo
+
+
+@dataclass(eq=False)
+class LoadedVersion:
+    model: str
+    version: str
+    spec: ModelSpec
+    backend: Backend
+    batcher: Batcher | None
+    load_seconds: float
+    loaded_at: float = field(default_factory=time.time)
+    in_flight: int = 0
+    cold: bool = True  # until the first request after load has been answered
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def acquire(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        if self.in_flight == 0:
+            return True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    @property
+    def queue_depth(self) -> int:
+        if self.batcher is not None:
+            return self.batcher.depth
+        return getattr(self.backend, "queue_depth", 0)
+
+    def rows_for(self, inputs: list[dict[str, Any]]) -> np.ndarray | int:
+        """Validate the request for this backend: an array for tensor models, a row count otherwise."""
+        serving = self.backend.serving
+        if serving == "batched":
+            return tensor_rows(inputs, self.spec.inputs[0])
+        if serving == "direct":
+            return request_rows(inputs)
+        raise RequestError(400, f"model {self.model} does not serve /v2 infer (backend {self.spec.backend})", "model")
+
+    async def run(self, body: dict[str, Any], rows: np.ndarray | int) -> Outputs:
+        if self.batcher is not None:
+            assert isinstance(rows, np.ndarray)
+            return await self.batcher.submit(rows)
+        return await self.backend.infer(body, rows)  # type: ignore[attr-defined]
+
+
+@dataclass
+class ModelEntry:
+    versions: dict[str, LoadedVersion] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # version → why it is not serving
+    split: TrafficSplit = field(default_factory=TrafficSplit)
+
+    def latest(self) -> LoadedVersion | None:
+        if not self.versions:
+            return None
+        return self.versions[max(self.versions, key=version_sort_key)]
+
+    def resync(self) -> None:
+        self.split.set_loaded(list(self.versions))
+
+
+class ModelManager:
+    def __init__(self, repo: Path, device: str, metrics: Metrics, drain_timeout_s: float) -> None:
+        self.repo = repo
+        self.device = device
+        self.metrics = metrics
+        self.drain_timeout_s = drain_timeout_s
+        self.models: dict[str, ModelEntry] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def load_all(self) -> None:
+        for model, versions in discover(self.repo).items():
+            for version in versions:
+                try:
+                    await self.load(model, version)
+                except RepositoryError:
+                    pass  # logged and recorded by load(); the other versions keep serving
+
+    async def load(self, model: str, version: str) -> LoadedVersion:
+        if not (NAME.fullmatch(model) and NAME.fullmatch(version)):
+            raise RepositoryError(f"bad model or version name {model!r}/{version!r}")
+        if not (self.repo / model / version).is_dir():
+            raise RepositoryError(f"{self.repo / model / version}: no such version directory")
+        async with self._locks.setdefault((model, version), asyncio.Lock()):
+            entry = self.models.setdefault(model, ModelEntry())
+            if version in entry.versions:
+                return entry.versions[version]
+            try:
+                loaded = await self._load(model, version)
+            except RepositoryError as e:
+                entry.refused[version] = str(e)
+                self.metrics.load_failures.labels(model, version).inc()
+                log.error("REFUSED %s/%s: %s (other versions keep serving)", model, version, e)
+                raise
+            entry.refused.pop(version, None)
+            entry.versions[version] = loaded
+            entry.resync()
+            self.metrics.load_seconds.labels(model, version).set(loaded.load_seconds)
+            self.metrics.loaded.labels(model, version).set(1)
+            log.info("loaded %s/%s (%s on %s) in %.3f s", model, version, loaded.spec.backend, self.device,
+                     loaded.load_seconds)
+            return loaded
+
+    async def _load(self, model: str, version: str) -> LoadedVersion:
+        started = time.perf_counter()
+        version_dir = self.repo / model / version
+        spec = read_spec(version_dir)
+        artifact = await asyncio.to_thread(verify_artifact, version_dir, spec)
+        ctx = BackendContext(model, version, spec, version_dir, artifact, self.device)
+        try:
+            backend: Backend = backend_class(spec.backend)(ctx)
+            await _call(backend.load)
+            await _call(backend.warmup)
+        except RepositoryError:
+            raise
+        except Exception as e:  # a backend that cannot load is refused like a bad artifact
+            raise RepositoryError(f"{spec.backend} backend failed to load: {type(e).__name__}: {e}") from e
+        batcher = None
+        if backend.serving == "batched":
+            batch_sizes = self.metrics.batch_size.labels(model, version)
+            batcher = Batcher(backend.predict, spec.batching, f"{model}-{version}", batch_sizes.observe)  # type: ignore[attr-defined]
+            batcher.start()
+        return LoadedVersion(model, version, spec, backend, batcher, time.perf_counter() - started)
+
+    async def unload(self, model: str, version: str) -> None:
+        """Stop routing to the version, let its in-flight requests finish, then release it."""
+        async with self._locks.setdefault((model, version), asyncio.Lock()):
+            entry = self.models.get(model)
+            if entry is None or version not in entry.versions:
+                raise RequestError(404, f"{model}/{version} is not loaded", "version")
+            loaded = entry.versions.pop(version)
+            entry.resync()
+            self.metrics.loaded.labels(model, version).set(0)
+            if not await loaded.wait_idle(self.drain_timeout_s):
+                log.warning("unload %s/%s: %d requests still running after %.1f s", model, version,
+                            loaded.in_flight, self.drain_timeout_s)
+            await _release(loaded)
+            log.info("unloaded %s/%s", model, version)
+
+    async def close(self) -> None:
+        for model, entry in self.models.items():
+            for version in list(entry.versions):
+                await _release(entry.versions.pop(version))
+
+    def entry(self, model: str) -> ModelEntry:
+        entry = self.models.get(model)
+        if entry is None:
+            raise RequestError(404, f"unknown model {model!r}", "model")
+        return entry
+
+    def resolve(self, model: str, version: str | None) -> LoadedVersion:
+        """The version to serve: the pinned one, or one picked by the traffic split."""
+        entry = self.entry(model)
+        if version is None:
+            version = entry.split.pick()
+            if version is None:
+                raise RequestError(503, f"no version of {model!r} is loaded", "model")
+        loaded = entry.versions.get(version)
+        if loaded is None:
+            why = entry.refused.get(version, "not loaded")
+            raise RequestError(404, f"{model}/{version}: {why}", "version")
+        return loaded
+
+
+async def _call(fn: Callable[[], None | Awaitable[None]]) -> None:
+    """Run a backend hook: awaited if async, else on a worker thread so the loop stays free."""
+    if inspect.iscoroutinefunction(fn):
+        await fn()
+    else:
+        await asyncio.to_thread(fn)
+
+
+async def _release(loaded: LoadedVersion) -> None:
+    if loaded.batcher is not None:
+        await loaded.batcher.stop()
+    await _call(loaded.backend.close)

@@ -1,0 +1,111 @@
+"""The on-disk model repository: `<repo>/<model>/<version>/model.json` + artifact (ARCHITECTURE §3).
+
+Reads and validates model.json and verifies the artifact's sha256; knows nothing about serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SPEC_FILE = "model.json"
+
+
+class TensorSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    datatype: str = "FP32"
+    shape: list[int]
+    feature_names: list[str] | None = None
+
+
+class BatchingSpec(BaseModel):
+    max_batch_size: int = Field(32, ge=1)
+    max_queue_delay_ms: float = Field(2.0, ge=0)
+    max_queue_size: int = Field(512, ge=1)  # pending requests; beyond it the server answers 429
+
+
+class FeatureStats(BaseModel):
+    kind: Literal["continuous", "binary"]
+    mean: float
+    std: float | None = None
+    quantiles: list[float] | None = None  # 11 edges: 0%, 10%, ..., 100% (continuous only)
+
+
+class Baseline(BaseModel):
+    features: dict[str, FeatureStats] = {}
+
+
+class ModelSpec(BaseModel):
+    """model.json. Extra keys are kept so that backends can carry their own sections."""
+
+    model_config = ConfigDict(extra="allow")
+    backend: str
+    artifact: str | None = None
+    sha256: str | None = None
+    architecture: dict[str, Any] | None = None
+    inputs: list[TensorSpec] = []
+    outputs: list[TensorSpec] = []
+    batching: BatchingSpec = BatchingSpec()
+    baseline: Baseline | None = None
+
+    def section(self, key: str) -> dict[str, Any]:
+        """A backend-specific section (e.g. "sim"), or {} when absent."""
+        value = (self.model_extra or {}).get(key)
+        return value if isinstance(value, dict) else {}
+
+
+class RepositoryError(Exception):
+    """A version on disk that cannot be served; the message is safe to log and return."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_spec(version_dir: Path) -> ModelSpec:
+    path = version_dir / SPEC_FILE
+    try:
+        return ModelSpec.model_validate(json.loads(path.read_text()))
+    except FileNotFoundError as e:
+        raise RepositoryError(f"{path}: missing") from e
+    except (json.JSONDecodeError, ValidationError) as e:
+        raise RepositoryError(f"{path}: invalid model.json: {e}") from e
+
+
+def verify_artifact(version_dir: Path, spec: ModelSpec) -> Path | None:
+    """The artifact path, after checking its sha256 against model.json; None for artifact-less backends."""
+    if spec.artifact is None:
+        return None
+    path = version_dir / spec.artifact
+    if not path.is_file():
+        raise RepositoryError(f"{path}: artifact missing")
+    if spec.sha256 is None:
+        raise RepositoryError(f"{version_dir / SPEC_FILE}: no sha256 for artifact {spec.artifact}")
+    actual = sha256_file(path)
+    if actual != spec.sha256:
+        raise RepositoryError(f"{path}: sha256 mismatch (model.json {spec.sha256[:12]}…, file {actual[:12]}…)")
+    return path
+
+
+def version_sort_key(version: str) -> tuple[int, int | str]:
+    """Numeric versions sort numerically and after nothing else; others sort by name."""
+    return (0, int(version)) if version.isdigit() else (1, version)
+
+
+def discover(repo: Path) -> dict[str, list[str]]:
+    """model name → its version directory names (those holding a model.json), sorted."""
+    found: dict[str, list[str]] = {}
+    for model_dir in sorted(p for p in repo.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        versions = [v.name for v in model_dir.iterdir() if (v / SPEC_FILE).is_file()]
+        if versions:
+            found[model_dir.name] = sorted(versions, key=version_sort_key)
+    return found

@@ -1,0 +1,63 @@
+"""Traffic split across a model's loaded versions (canary / A-B).
+
+Until weights are set explicitly, the latest loaded version takes 100%. Explicit weights
+stick across loads (a newly loaded version gets 0% until given some); weights of unloaded
+versions are dropped, and if nothing with weight is left the latest version takes over again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+
+from .errors import RequestError
+from .repository import version_sort_key
+
+
+class TrafficSplit:
+    def __init__(self) -> None:
+        self._loaded: list[str] = []
+        self._explicit: dict[str, float] = {}
+        self._versions: list[str] = []
+        self._cumulative: list[float] = []
+        self._random = random.random
+
+    def set_loaded(self, versions: list[str]) -> None:
+        self._loaded = sorted(versions, key=version_sort_key)
+        self._explicit = {v: w for v, w in self._explicit.items() if v in self._loaded}
+        self._rebuild()
+
+    def set_weights(self, weights: dict[str, float]) -> None:
+        """Explicit weights over loaded versions; unnamed versions get 0."""
+        for version, weight in weights.items():
+            if version not in self._loaded:
+                raise RequestError(400, f"version {version} is not loaded", field=version)
+            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 <= weight < float("inf"):
+                raise RequestError(400, "weights must be finite numbers >= 0", field=version)
+        if sum(weights.values()) <= 0:
+            raise RequestError(400, "at least one weight must be positive", field=None)
+        self._explicit = {v: float(w) for v, w in weights.items() if w > 0}
+        self._rebuild()
+
+    def weights(self) -> dict[str, float]:
+        """Effective weights in percent, for every loaded version."""
+        total = self._cumulative[-1] if self._cumulative else 0.0
+        shares = dict(zip(self._versions, _differences(self._cumulative)))
+        return {v: round(100.0 * shares.get(v, 0.0) / total, 6) if total else 0.0 for v in self._loaded}
+
+    def pick(self) -> str | None:
+        if not self._versions:
+            return None
+        if len(self._versions) == 1:
+            return self._versions[0]
+        return self._versions[bisect.bisect_right(self._cumulative, self._random() * self._cumulative[-1])]
+
+    def _rebuild(self) -> None:
+        weights = self._explicit or ({self._loaded[-1]: 100.0} if self._loaded else {})
+        self._versions = list(weights)
+        self._cumulative = list(itertools.accumulate(weights.values()))
+
+
+def _differences(cumulative: list[float]) -> list[float]:
+    return [b - a for a, b in zip([0.0, *cumulative], cumulative)]

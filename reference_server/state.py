@@ -1,0 +1,29 @@
+"""Per-process server state shared by the routes, the admin API and route extensions."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .auth import Authenticator
+from .config import ServerConfig
+from .faults import FaultTable
+from .metrics import Metrics
+from .model_manager import ModelManager
+
+
+@dataclass
+class ServerState:
+    config: ServerConfig
+    device: str
+    metrics: Metrics
+    manager: ModelManager
+    faults: FaultTable
+    auth: Authenticator
+    started_at: float = field(default_factory=time.time)
+    loaded: bool = False  # the repository's versions have all been tried (loaded + warmed, or refused)
+    draining: bool = False  # SIGTERM seen: readiness is 503 from here on
+
+    @property
+    def ready(self) -> bool:
+        return self.loaded and not self.draining
