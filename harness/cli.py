@@ -7,7 +7,6 @@ Exit codes (DESIGN §3): 0 pass; 1 an SLO failed; 2 usage, scenario or target er
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.console_report import print_verdict
+from harness.eventloop import run as run_loop
 from harness.scenario_loader import ScenarioError, load_scenario
 from harness.targets.base import TargetError
 
@@ -66,12 +66,12 @@ def _run(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         try:
             scenario = load_scenario(path, args.overrides)
-            result = asyncio.run(execute(scenario, args.out, args.target_url, console))
+            result = run_loop(execute(scenario, args.out, args.target_url, console))
         except ScenarioError as exc:
-            console.print(f"[red]scenario error[/red]\n{exc}", highlight=False)
+            print(f"scenario error:\n{exc}", file=sys.stderr)  # plain: rich would wrap file:line
             return USAGE_ERROR
         except TargetError as exc:
-            console.print(f"[red]target error[/red]: {exc}", highlight=False)
+            print(f"target error: {exc}", file=sys.stderr)
             return USAGE_ERROR
         print_verdict(Console(), result.summary, result.run_dir)
         worst = _worse(worst, result.exit_code(args.inconclusive_ok))

@@ -7,12 +7,12 @@ Inconclusive SLOs fail by default: a gate that passes on too little evidence is 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 import yaml
 
+from harness.eventloop import run as run_loop
 from harness.scenario_loader import ScenarioError, load_scenario
 
 TAG_MARKERS = {
@@ -74,7 +74,7 @@ class ScenarioFile(pytest.File):
             out = Path(self.config.getoption("slogate_out"))
             url = self.config.getoption("slogate_target_url")
             try:
-                self._outcome = asyncio.run(execute(self.scenario, out, url))
+                self._outcome = run_loop(execute(self.scenario, out, url))
             except Exception as exc:  # noqa: BLE001 - every item of the file reports the same failure
                 self._outcome = exc
         if isinstance(self._outcome, Exception):

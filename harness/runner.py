@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import secrets
 import signal
@@ -36,12 +37,13 @@ from harness.scenario import Scenario
 from harness.targets.base import Target, TargetError
 from harness.targets.external import ExternalTarget
 from harness.targets.managed import ManagedServer
-from harness.telemetry import TelemetrySampler, write_telemetry
+from harness.telemetry import TelemetryProcess, write_telemetry
 from harness.workload.arrivals import PhaseSchedule, build_schedule
 from harness.workload.payloads import make_payload_generator
 
 START_LEAD_NS = 200_000_000  # head start so the first sends are not late while the loop warms up
 CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
+TELEMETRY_LOG = "telemetry.jsonl"
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3, "invalid": 3}
 
 
@@ -64,7 +66,7 @@ class _Run:
     started_at: str
     log: RecordLog
     dispatcher: Dispatcher | None = None
-    telemetry: TelemetrySampler | None = None
+    telemetry: TelemetryProcess | None = None
     timeline: FaultTimeline | None = None
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
@@ -83,9 +85,9 @@ async def execute(scenario: Scenario, out_root: Path, target_url: str | None = N
     with tempfile.TemporaryDirectory(prefix="slogate-") as secrets_dir:
         admin_token = secrets.token_urlsafe(24)
         target = _build_target(scenario, run_dir, target_url, Path(secrets_dir), admin_token)
-        info = await target.start()
+        await target.start()
         try:
-            run = await _drive(scenario, target, admin_token, console)
+            run = await _drive(scenario, target, admin_token, console, run_dir)
         finally:
             await target.stop()
     return _conclude(scenario, run, target, run_dir)
@@ -112,7 +114,7 @@ def _auth_headers(env_name: str | None) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
 
-async def _drive(scenario: Scenario, target: Target, admin_token: str, console: Console) -> _Run:
+async def _drive(scenario: Scenario, target: Target, admin_token: str, console: Console, run_dir: Path) -> _Run:
     spec = scenario.target
     endpoint = Endpoint(
         base_url=target.info.url,
@@ -133,15 +135,14 @@ async def _drive(scenario: Scenario, target: Target, admin_token: str, console: 
             session, client, run.log, payloads, t0 + int(scenario.workload.warmup * 1e9), scenario.workload.max_in_flight
         )
         metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
-        run.telemetry = TelemetrySampler(t0, metrics_url, target.info.pid, endpoint.headers)
+        run.telemetry = TelemetryProcess(t0, metrics_url, target.info.pid, endpoint.headers, run_dir / TELEMETRY_LOG)
         run.timeline = FaultTimeline(list(scenario.faults), target, {"authorization": f"Bearer {admin_token}"}, t0)
         total = sum(len(s.offsets_ns) for s in schedules)
         background = [
-            asyncio.create_task(run.telemetry.run(session)),
             asyncio.create_task(run.timeline.run(session)),
             asyncio.create_task(show_progress(run.dispatcher.counters, total, t0, scenario.workload.duration_s, console)),
         ]
-        with _interrupts_stop(run):
+        with _interrupts_stop(run), _quiet_gc():
             try:
                 await _run_phases(run.dispatcher, schedules, t0)
                 await run.dispatcher.drain(0.5 if run.interrupted else spec.request_timeout)
@@ -149,6 +150,8 @@ async def _drive(scenario: Scenario, target: Target, admin_token: str, console: 
                 for task in background:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
+                await client.close()
+                run.telemetry.stop()
     return run
 
 
@@ -201,6 +204,17 @@ def _interrupts_stop(run: _Run):
             loop.remove_signal_handler(signal.SIGINT)
 
 
+@contextlib.contextmanager
+def _quiet_gc():
+    """Keep the cyclic GC from pausing the send loop: everything built so far is frozen out of it."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _wall_time_at(t_ns: int) -> str:
     offset_s = (t_ns - time.perf_counter_ns()) / 1e9
     return datetime.fromtimestamp(time.time() + offset_s, timezone.utc).isoformat(timespec="milliseconds")
@@ -211,6 +225,7 @@ def _conclude(scenario: Scenario, run: _Run, target: Target, run_dir: Path) -> R
     write_records(table, run_dir / "requests.parquet", started_at=run.started_at, t0_ns=run.t0_ns)
     telemetry = run.telemetry.frame()
     write_telemetry(telemetry, run_dir / "telemetry.parquet")
+    (run_dir / TELEMETRY_LOG).unlink(missing_ok=True)
     spec = _analysis_spec(scenario, run, target)
     result = analyze(run.log.to_frame(), telemetry, spec)
     meta = _report_meta(scenario, run, target, spec)
@@ -222,7 +237,7 @@ def _analysis_spec(scenario: Scenario, run: _Run, target: Target) -> AnalysisSpe
     schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
     extra = {}
     if target.info.time_to_ready_s is not None:
-        extra["time_to_ready"] = Scalar(estimate=target.info.time_to_ready_s * 1e3, ci=None, n=1, unit="ms")
+        extra["time_to_ready"] = Scalar(value=target.info.time_to_ready_s * 1e3, unit="ms", n=1)
     reasons = []
     if run.interrupted:
         reasons.append("interrupted by the user (Ctrl-C): partial run")

@@ -24,7 +24,7 @@ class TabularGenerator:
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]:
         names, width = feature_layout(info)
-        stats = info.parameters.get("baseline", {}).get("features", {})
+        stats = (info.parameters.get("baseline") or {}).get("features") or {}
         columns = [sample_feature(stats.get(name), n * self.rows, rng) for name in names]
         matrix = np.column_stack(columns).astype(np.float32) if columns else np.zeros((n * self.rows, width), np.float32)
         blocks = matrix.reshape(n, self.rows, width)

@@ -1,0 +1,57 @@
+"""Fixtures for harness integration tests: model repositories for the real reference server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+SIM_INPUT = {"name": "features", "datatype": "FP32", "shape": [-1, 4]}
+
+
+def write_sim_model(repo: Path, name: str, sim: dict) -> None:
+    version = repo / name / "1"
+    version.mkdir(parents=True)
+    model = {
+        "backend": "sim",
+        "inputs": [SIM_INPUT],
+        "outputs": [{"name": "score", "datatype": "FP32", "shape": [-1, 1]}],
+        "sim": sim,
+    }
+    (version / "model.json").write_text(json.dumps(model))
+
+
+@pytest.fixture(scope="session")
+def sim_repo(tmp_path_factory) -> Path:
+    """sim models with known service-time distributions (the server's `sim` backend)."""
+    repo = tmp_path_factory.mktemp("sim-repo")
+    write_sim_model(repo, "const20", {"distribution": "constant", "median_ms": 20, "concurrency": 256})
+    write_sim_model(repo, "const10", {"distribution": "constant", "median_ms": 10, "concurrency": 256})
+    write_sim_model(repo, "logn20", {"distribution": "lognormal", "median_ms": 20, "sigma": 0.5,
+                                     "concurrency": 256, "seed": 7})
+    return repo
+
+
+@pytest.fixture
+def make_scenario():
+    return scenario_file
+
+
+def scenario_file(directory: Path, model_repo: Path | None, model: str, **overrides) -> Path:
+    """Write a scenario against a managed reference server; `overrides` replace top-level keys."""
+    target = {"server": "reference", "model": model, "protocol": "oip-v2"}
+    if model_repo is not None:
+        target["model_repo"] = str(model_repo)
+    data = {
+        "name": overrides.pop("name", f"test-{model}"),
+        "seed": 5,
+        "target": target,
+        "workload": {"phases": [{"duration": "5s", "arrival": {"process": "constant", "rate": 20}}]},
+        "slos": [],
+        **overrides,
+    }
+    path = directory / f"{data['name']}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

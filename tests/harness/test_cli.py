@@ -1,0 +1,141 @@
+"""`slogate` end to end as users run it: a subprocess, the real server, real exit codes and files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import psutil
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def slogate(*args, cwd=None, timeout=180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def run_dirs(out):
+    return sorted(path.parent for path in out.rglob("summary.json"))
+
+
+@pytest.fixture
+def quick(sim_repo, tmp_path, make_scenario):
+    def make(name: str, slos: list[str], rate: int = 40, duration: str = "6s", **extra):
+        # these tests are about exit codes and files, not timing: a busy CI box must not make them invalid
+        return make_scenario(tmp_path, sim_repo, "const10", name=name, slos=slos, analysis={"max_lag_p99": "50ms"},
+                             workload={"phases": [{"duration": duration, "arrival": {"process": "constant", "rate": rate}}]},
+                             **extra)
+    return make
+
+
+def test_pass_writes_every_artifact_and_exits_0(quick, tmp_path):
+    path = quick("passes", ["p50(latency) < 200ms", "error_rate < 10%"])
+    result = slogate("run", path, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run_dir,) = run_dirs(tmp_path / "out")
+    for name in ("summary.json", "requests.parquet", "telemetry.parquet", "report.html", "server.log"):
+        assert (run_dir / name).exists(), name
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["schema"] == "slogate.summary/1" and summary["verdict"] == "pass"
+    assert summary["load"]["requests"] == 240
+    telemetry = pd.read_parquet(run_dir / "telemetry.parquet")
+    assert len(telemetry) >= 3 and telemetry["rss_bytes"].gt(0).all()
+    assert "PASS" in result.stdout
+
+
+def test_a_failed_slo_exits_1(quick, tmp_path):
+    result = slogate("run", quick("fails", ["p50(latency) < 2ms"]), "--out", tmp_path / "out")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL" in result.stdout
+
+
+def test_too_few_samples_is_inconclusive_and_exits_3(quick, tmp_path):
+    path = quick("thin", ["p99.9(latency) < 500ms"], rate=10, duration="3s")
+    result = slogate("run", path, "--out", tmp_path / "out")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert slogate("run", path, "--out", tmp_path / "out", "--inconclusive-ok").returncode == 0
+
+
+def test_a_scenario_error_exits_2_and_names_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: broken\ntarget: {server: reference, model: fraud}\nworkload:\n  phases: []\n")
+    result = slogate("run", path, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert f"{path}:4: workload.phases" in result.stderr
+
+
+def test_an_unreachable_target_exits_2(quick, tmp_path):
+    result = slogate("run", quick("gone", []), "--target-url", "http://127.0.0.1:9", "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert "not reachable" in result.stderr
+
+
+def test_set_overrides_the_scenario(quick, tmp_path):
+    path = quick("override", [])
+    result = slogate("run", path, "--out", tmp_path / "out", "--set", "workload.phases.0.arrival.rate=20")
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = run_dirs(tmp_path / "out")
+    assert json.loads((run_dir / "summary.json").read_text())["load"]["requests"] == 120
+
+
+def test_report_rebuilds_from_the_records(quick, tmp_path):
+    assert slogate("run", quick("rebuild", ["p50(latency) < 200ms"]), "--out", tmp_path / "out").returncode == 0
+    (run_dir,) = run_dirs(tmp_path / "out")
+    before = json.loads((run_dir / "summary.json").read_text())
+    (run_dir / "report.html").unlink()
+    result = slogate("report", run_dir)
+    assert result.returncode == 0, result.stderr
+    after = json.loads((run_dir / "summary.json").read_text())
+    assert (run_dir / "report.html").exists()
+    assert after["latency_ms"] == before["latency_ms"] and after["slos"] == before["slos"]
+
+
+def test_ctrl_c_writes_a_partial_report(quick, tmp_path):
+    path = quick("interrupted", ["p50(latency) < 200ms"], duration="60s")
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((tmp_path / "out").rglob("server.log")):
+        time.sleep(0.2)
+    time.sleep(6)  # server start + a few seconds of load
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 3, stdout + stderr
+    (run_dir,) = run_dirs(tmp_path / "out")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["interrupted"] and summary["verdict"] == "invalid"
+    assert any("interrupted" in reason for reason in summary["load"]["invalid_reasons"])
+    assert 0 < summary["load"]["requests"] < 60 * 40
+
+
+def test_a_dying_target_still_gets_a_report_with_its_errors(quick, tmp_path):
+    """Kill the managed server mid-run: every later request is a counted error, not a crash."""
+    path = quick("dies", ["availability >= 99%"], duration="8s")
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not _server_pid(process.pid):
+        time.sleep(0.2)
+    time.sleep(4)
+    os.kill(_server_pid(process.pid), signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=90)
+    assert process.returncode == 1, stdout + stderr
+    (run_dir,) = run_dirs(tmp_path / "out")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["errors"]["total"] > 50
+    assert set(summary["errors"]["by_kind"]) <= {"connect", "reset"}
+
+
+def _server_pid(runner_pid: int) -> int | None:
+    """The managed reference server started by the `slogate run` process."""
+    for child in psutil.Process(runner_pid).children():
+        if "reference_server" in child.cmdline():
+            return child.pid
+    return None
