@@ -101,7 +101,7 @@ class _OpenAI:
             response = await _respond(backend, parsed, chat)
         except ApiError as exc:
             return error_response(exc.status, str(exc), exc.field)
-        except Exception as exc:  # the backend failed before any byte was sent: a clean 500
+        except Exception as exc:  # noqa: BLE001 - the backend failed before any byte was sent: a clean 500
             log.warning("generation failed: %s", type(exc).__name__)
             return error_response(500, "generation failed")
         if self.decorate is not None:
@@ -159,7 +159,7 @@ async def _sse(view: _View, first: GenerationChunk, chunks: AsyncIterator[Genera
                 # Skip empty deltas (bytes of a split UTF-8 character): no visible token yet.
                 if chunk.text or chunk.finish_reason is not None:
                     yield _event(view.text_chunk(chunk.text, chunk.finish_reason))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - too late for a status: tell the client in-band
             log.warning("generation failed mid-stream: %s", type(exc).__name__)
             yield _event({"error": {"message": "generation failed", "type": "server_error"}})
             return

@@ -24,7 +24,6 @@ from harness.analysis.metrics import per_request_metric, pooled_metric
 from harness.records import NEVER
 
 NS_PER_MS = 1e6
-PER_REQUEST_SLOS = ("ttft", "ttft_sent", "tpot", "e2e")
 
 
 def _ms(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
@@ -96,15 +95,15 @@ def meets_slos(records: pd.DataFrame, slos_ms: Mapping[str, float]) -> np.ndarra
 
     A one-token reply has no TPOT and so cannot miss a TPOT SLO (vLLM counts it as 0).
     """
-    unknown = set(slos_ms) - set(PER_REQUEST_SLOS)
+    per_request = {"ttft": ttft_ms, "ttft_sent": ttft_sent_ms, "tpot": tpot_ms, "e2e": e2e_ms}
+    unknown = set(slos_ms) - set(per_request)
     if unknown:
-        raise ValueError(f"goodput SLOs on {sorted(unknown)}; known: {', '.join(PER_REQUEST_SLOS)}")
-    metric = {"ttft": ttft_ms, "ttft_sent": ttft_sent_ms, "tpot": tpot_ms, "e2e": e2e_ms}
+        raise ValueError(f"goodput SLOs on {sorted(unknown)}; known: {', '.join(per_request)}")
     ok = succeeded(records)
     for name, limit in slos_ms.items():
-        values = metric[name](records)
+        values = per_request[name](records)
         undefined_is_fine = name == "tpot"
-        ok &= (values <= limit) | (np.isnan(values) & undefined_is_fine)
+        ok = ok & ((values <= limit) | (np.isnan(values) & undefined_is_fine))
     return ok
 
 

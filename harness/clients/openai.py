@@ -26,7 +26,6 @@ import orjson
 
 from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
 from harness.clients.errors import classify_exception
-from harness.clients.exchange import client_timeout
 from harness.clients.sse import SseEvent, SseParser
 from harness.records import NEVER, Outcome
 from harness.workload.prompts import PromptSpec
@@ -47,7 +46,7 @@ class OpenAIClient:
         self.include_usage = bool(options.get("include_usage", True))
         self.extra_body = dict(options.get("extra_body", {}))
         self.headers = {"content-type": "application/json", **endpoint.headers}
-        self.timeout = client_timeout(endpoint.timeout_s)
+        self.timeout = aiohttp.ClientTimeout(total=endpoint.timeout_s)
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo:
         """List the served models; with no model configured, use the first one listed."""
@@ -96,6 +95,9 @@ class OpenAIClient:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a record, never a crash
             status, kind = classify_exception(exc)
             return stream.failed(status, kind, time.perf_counter_ns(), type(exc).__name__)
+
+    async def close(self) -> None:
+        """Nothing to release: streams ride the runner's aiohttp session."""
 
 
 async def _http_error(response: aiohttp.ClientResponse) -> Outcome:

@@ -53,7 +53,7 @@ class SseParser:
         if line.startswith(":"):
             return None  # comment / keep-alive
         name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
+        value = value.removeprefix(" ")
         if name == "data":
             self._data.append(value)
         elif name == "event":

@@ -37,14 +37,19 @@ from harness.workload.payloads import register_payload
 
 Message = dict[str, str]
 
+# Frequent English words: each is one token, with its leading space, in GPT-2/LLaMA-style BPEs.
 COMMON_WORDS = (
-    "the of and to in is was for that with as on by at from his it an were are which this be "
-    "or has had not first one their its new after but who they have her she two been other when "
-    "there all during into school time may years more most only over city some world would where "
-    "later up such used many can state about national out known university united then made "
-    "team people year three also part number between life work well part area game government "
-    "film music city early house high long under war book old group small great place name"
-).split()
+    "the", "of", "and", "to", "in", "is", "was", "for", "that", "with", "as", "on", "by", "at",
+    "from", "his", "it", "an", "were", "are", "which", "this", "be", "or", "has", "had", "not",
+    "first", "one", "their", "its", "new", "after", "but", "who", "they", "have", "her", "she",
+    "two", "been", "other", "when", "there", "all", "during", "into", "school", "time", "may",
+    "years", "more", "most", "only", "over", "city", "some", "world", "would", "where", "later",
+    "up", "such", "used", "many", "can", "state", "about", "national", "out", "known",
+    "university", "united", "then", "made", "team", "people", "year", "three", "also", "part",
+    "number", "between", "life", "work", "well", "area", "game", "government", "film", "music",
+    "early", "house", "high", "long", "under", "war", "book", "old", "group", "small", "great",
+    "place", "name",
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ def sample_lengths(spec: int | dict[str, Any], n: int, rng: np.random.Generator)
     if isinstance(spec, int) and not isinstance(spec, bool):
         spec = {"dist": "fixed", "value": spec}
     if not isinstance(spec, dict):
-        raise ValueError(f"a length distribution is an integer or a mapping, not {spec!r}")
+        raise ValueError(f"a length distribution is an integer or a mapping, not {spec!r}")  # noqa: TRY004 - a config error
     params = dict(spec)
     kind = params.pop("dist", "fixed")
     if kind not in _DRAWS:
@@ -190,7 +195,7 @@ def _dataset_row(line: str, where: str, mode: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{where}: not JSON: {exc.msg}") from None
     if not isinstance(row, dict) or not (isinstance(row.get("prompt"), str) or isinstance(row.get("messages"), list)):
-        raise ValueError(f"{where}: a row needs a string `prompt` or a list `messages`")
+        raise ValueError(f"{where}: a row needs a string `prompt` or a list `messages`")  # noqa: TRY004 - a data error
     if mode == "completion" and not isinstance(row.get("prompt"), str):
         # The chat template lives on the server; a completion request cannot carry messages.
         raise ValueError(f"{where}: completion mode needs a `prompt` (use mode: chat for `messages`)")

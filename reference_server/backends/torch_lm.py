@@ -140,7 +140,7 @@ class TorchLmBackend:
     ) -> None:
         try:
             reason = self._decode_loop(prompt_ids, max_tokens, req, emit, cancel)
-        except Exception as exc:  # surfaced to the request, never lost in the thread
+        except Exception as exc:  # noqa: BLE001 - surfaced to the request, never lost in the thread
             emit(exc)
             return
         emit(_DONE)

@@ -34,7 +34,7 @@ def vllm_available() -> bool:
     """Whether vLLM imports here (the server falls back to torch-lm when it does not)."""
     try:
         import vllm  # noqa: F401
-    except Exception:  # a broken install (e.g. CUDA torchvision on CPU) raises more than ImportError
+    except Exception:  # noqa: BLE001 - a broken install (e.g. CUDA torchvision on CPU) raises more than ImportError
         return False
     return True
 

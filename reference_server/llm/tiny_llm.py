@@ -65,7 +65,14 @@ def corpus_files(limit_bytes: int = CORPUS_BYTES) -> list[Path]:
 def _write_tokenizer(out: Path) -> None:
     # Rayon's thread pool reads this on first use; one thread makes the merges order-stable.
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
