@@ -26,7 +26,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from harness.analysis import measurements as _builtin_metrics  # noqa: F401  (registers the vocabulary)
+# Importing these modules registers the metric vocabulary SLOs may name.
+from harness.analysis import llm as _llm_metrics  # noqa: F401
+from harness.analysis import measurements as _builtin_metrics  # noqa: F401
 from harness.analysis.metrics import get_metric, metric_names, scalar_units
 from harness.analysis.spec import Scalar
 from harness.analysis.stats import (

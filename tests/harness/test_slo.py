@@ -43,6 +43,8 @@ def verdict(expr: str, confidence: float = 0.95, scalars: dict | None = None, **
         ("rate(latency) > 10/s", "rate", "latency", ">", 10.0, "req/s"),
         ("count(latency) >= 1e3", "count", "latency", ">=", 1000.0, "count"),
         ("time_to_ready < 30s", None, "time_to_ready", "<", 30000.0, "ms"),
+        ("p99(ttft) < 200ms", "p99", "ttft", "<", 200.0, "ms"),
+        ("p50(itl) < 20ms", "p50", "itl", "<", 20.0, "ms"),
     ],
 )
 def test_parse(expr: str, stat: str | None, metric: str, op: str, threshold: float, unit: str) -> None:
