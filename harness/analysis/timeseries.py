@@ -14,6 +14,7 @@ from harness.analysis.stats import bounds_level, quantile_cis
 
 NS_PER_S = 1e9
 MAX_SCATTER_POINTS = 20_000
+TAIL_FRACTION = 0.001  # the slowest 0.1% are always drawn: more would paint a false mode
 CDF_POINTS = 120
 
 
@@ -38,14 +39,15 @@ def per_second(records: pd.DataFrame, ok: np.ndarray, end_s: float) -> dict:
 
 
 def scatter_rows(latency_ms: np.ndarray, ok: np.ndarray, max_points: int = MAX_SCATTER_POINTS) -> np.ndarray:
-    """Row indices to draw: an even stride sample, plus the slowest requests and failures,
+    """Row indices to draw: an even stride sample, plus the slowest 0.1% and the failures,
     which a stride sample would thin out exactly where readers look. Deterministic."""
     n = latency_ms.size
     if n <= max_points:
         return np.arange(n)
     keep = max_points // 4
+    tail = min(keep, math.ceil(n * TAIL_FRACTION))
     ranked = np.where(np.isfinite(latency_ms), latency_ms, -np.inf)
-    slowest = np.argpartition(ranked, n - keep)[n - keep :]
+    slowest = np.argpartition(ranked, n - tail)[n - tail :]
     failures = np.flatnonzero(~ok)
     failures = failures[:: max(1, math.ceil(failures.size / keep))]
     stride = np.arange(0, n, math.ceil(n / (max_points - 2 * keep)))
@@ -54,7 +56,9 @@ def scatter_rows(latency_ms: np.ndarray, ok: np.ndarray, max_points: int = MAX_S
 
 def latency_scatter(records: pd.DataFrame, latency_ms: np.ndarray, ok: np.ndarray, warmup: np.ndarray) -> dict:
     rows = scatter_rows(latency_ms, ok)
+    sampled = rows.size < latency_ms.size
     return {
+        "sampling": f"stride sample + slowest {TAIL_FRACTION:.1%} + failures" if sampled else None,
         "t_s": records["intended_ns"].to_numpy(np.int64)[rows] / NS_PER_S,
         "latency_ms": latency_ms[rows],
         "ok": ok[rows],

@@ -68,7 +68,7 @@ def latency_over_time(series: Series) -> Figure:
     for line in series["slo_lines"]:
         if line["metric"] == "latency":
             ax.axhline(line["threshold"], color=SLO_COLOUR, linestyle=":", linewidth=1.2, label=line["expr"])
-    shown = f"{t.size:,} of {scatter['total']:,} requests drawn" if t.size < scatter["total"] else f"{t.size:,} requests"
+    shown = f"{t.size:,} of {scatter['total']:,} requests ({scatter['sampling']})" if scatter["sampling"] else f"{t.size:,} requests"
     ax.set(title=f"Latency (from intended send time) over time: {shown}", xlabel="time since start (s)", ylabel="latency (ms)")
     ax.legend(loc="upper right", fontsize=8)
     return figure
