@@ -26,7 +26,7 @@ from rich.console import Console
 import harness.plugins  # noqa: F401 - registers the built-in clients and payload generators
 from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
 from harness.chaos.timeline import FaultTimeline
-from harness.clients.base import Client, Endpoint, make_client
+from harness.clients.base import Client, Endpoint, ModelInfo, make_client
 from harness.load.closedloop import run_closed_loop
 from harness.load.dispatch import Dispatcher, PreparedPayloads
 from harness.load.openloop import run_open_loop
@@ -41,7 +41,7 @@ from harness.telemetry import TelemetryProcess, write_telemetry
 from harness.workload.arrivals import PhaseSchedule, build_schedule
 from harness.workload.payloads import make_payload_generator
 
-START_LEAD_NS = 200_000_000  # head start so the first sends are not late while the loop warms up
+START_LEAD_NS = 300_000_000  # head start so the first sends are not late while the loop warms up
 CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
 TELEMETRY_LOG = "telemetry.jsonl"
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3, "invalid": 3}
@@ -68,8 +68,9 @@ class _Run:
     dispatcher: Dispatcher | None = None
     telemetry: TelemetryProcess | None = None
     timeline: FaultTimeline | None = None
+    schedules: list[PhaseSchedule] = field(default_factory=list)
+    model_info: ModelInfo = field(default_factory=ModelInfo)
     interrupted: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 def new_run_dir(out_root: Path, name: str) -> Path:
@@ -114,9 +115,9 @@ def _auth_headers(env_name: str | None) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
 
-async def _drive(scenario: Scenario, target: Target, admin_token: str, console: Console, run_dir: Path) -> _Run:
+def _endpoint(scenario: Scenario, target: Target) -> Endpoint:
     spec = scenario.target
-    endpoint = Endpoint(
+    return Endpoint(
         base_url=target.info.url,
         model=spec.model,
         version=spec.version,
@@ -124,42 +125,61 @@ async def _drive(scenario: Scenario, target: Target, admin_token: str, console: 
         timeout_s=spec.request_timeout,
         options=dict(spec.options),
     )
-    client = make_client(spec.protocol, endpoint)
-    connector = aiohttp.TCPConnector(limit=scenario.workload.max_in_flight, ttl_dns_cache=None, force_close=False)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
-        payloads = await _prepare_payloads(scenario, client, session, schedules)
-        t0 = time.perf_counter_ns() + START_LEAD_NS
-        run = _Run(t0_ns=t0, started_at=_wall_time_at(t0), log=RecordLog(t0))
-        run.dispatcher = Dispatcher(
-            session, client, run.log, payloads, t0 + int(scenario.workload.warmup * 1e9), scenario.workload.max_in_flight
-        )
-        metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
-        run.telemetry = TelemetryProcess(t0, metrics_url, target.info.pid, endpoint.headers, run_dir / TELEMETRY_LOG)
-        run.timeline = FaultTimeline(list(scenario.faults), target, {"authorization": f"Bearer {admin_token}"}, t0)
-        total = sum(len(s.offsets_ns) for s in schedules)
-        background = [
-            asyncio.create_task(run.timeline.run(session)),
-            asyncio.create_task(show_progress(run.dispatcher.counters, total, t0, scenario.workload.duration_s, console)),
-        ]
-        with _interrupts_stop(run), _quiet_gc():
-            try:
-                await _run_phases(run.dispatcher, schedules, t0)
-                await run.dispatcher.drain(0.5 if run.interrupted else spec.request_timeout)
-            finally:
-                for task in background:
-                    task.cancel()
-                await asyncio.gather(*background, return_exceptions=True)
-                await client.close()
-                run.telemetry.stop()
+
+
+async def _drive(scenario: Scenario, target: Target, admin_token: str, console: Console, run_dir: Path) -> _Run:
+    endpoint = _endpoint(scenario, target)
+    client = make_client(scenario.target.protocol, endpoint)
+    metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
+    # started before t0: its interpreter start-up must not compete with the first sends
+    telemetry = TelemetryProcess(metrics_url, target.info.pid, endpoint.headers, run_dir / TELEMETRY_LOG)
+    connector = aiohttp.TCPConnector(limit=scenario.workload.max_in_flight)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as session:
+            info = await _describe(client, session)
+            run = _new_run(scenario, client, info, session, telemetry, target, admin_token)
+            await _load(scenario, run, session, console)
+        return run
+    finally:
+        await client.close()
+        telemetry.stop()
+
+
+def _new_run(scenario: Scenario, client: Client, info: ModelInfo, session: aiohttp.ClientSession,
+             telemetry: TelemetryProcess, target: Target, admin_token: str) -> _Run:
+    schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
+    payloads = _prepare_payloads(scenario, client, info, schedules)
+    t0 = time.perf_counter_ns() + START_LEAD_NS
+    run = _Run(t0_ns=t0, started_at=_wall_time_at(t0), log=RecordLog(t0), schedules=schedules,
+               model_info=info, telemetry=telemetry)
+    warmup_end = t0 + int(scenario.workload.warmup * 1e9)
+    run.dispatcher = Dispatcher(session, client, run.log, payloads, warmup_end, scenario.workload.max_in_flight)
+    run.timeline = FaultTimeline(list(scenario.faults), target, {"authorization": f"Bearer {admin_token}"}, t0)
     return run
 
 
-async def _prepare_payloads(scenario: Scenario, client: Client, session, schedules: list[PhaseSchedule]) -> PreparedPayloads:
+async def _load(scenario: Scenario, run: _Run, session: aiohttp.ClientSession, console: Console) -> None:
+    total = sum(len(s.offsets_ns) for s in run.schedules)
+    progress = show_progress(run.dispatcher.counters, total, run.t0_ns, scenario.workload.duration_s, console)
+    background = [asyncio.create_task(run.timeline.run(session)), asyncio.create_task(progress)]
+    with _interrupts_stop(run), _quiet_gc():
+        try:
+            await _run_phases(run.dispatcher, run.schedules, run.t0_ns)
+            await run.dispatcher.drain(0.5 if run.interrupted else scenario.target.request_timeout)
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+
+
+async def _describe(client: Client, session: aiohttp.ClientSession) -> ModelInfo:
     try:
-        info = await client.describe(session)
+        return await client.describe(session)
     except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError, ValueError) as exc:
         raise TargetError(f"cannot describe the target model: {exc}") from None
+
+
+def _prepare_payloads(scenario: Scenario, client: Client, info: ModelInfo, schedules: list[PhaseSchedule]) -> PreparedPayloads:
     open_total = sum(len(s.offsets_ns) for s in schedules)
     closed = any(not s.arrival.open_loop for s in schedules)
     count = max(open_total + (CLOSED_LOOP_POOL if closed else 0), 1)
@@ -223,7 +243,7 @@ def _wall_time_at(t_ns: int) -> str:
 def _conclude(scenario: Scenario, run: _Run, target: Target, run_dir: Path) -> RunResult:
     table = run.log.to_table()
     write_records(table, run_dir / "requests.parquet", started_at=run.started_at, t0_ns=run.t0_ns)
-    telemetry = run.telemetry.frame()
+    telemetry = run.telemetry.frame(run.t0_ns)
     write_telemetry(telemetry, run_dir / "telemetry.parquet")
     (run_dir / TELEMETRY_LOG).unlink(missing_ok=True)
     spec = _analysis_spec(scenario, run, target)
@@ -234,7 +254,6 @@ def _conclude(scenario: Scenario, run: _Run, target: Target, run_dir: Path) -> R
 
 
 def _analysis_spec(scenario: Scenario, run: _Run, target: Target) -> AnalysisSpec:
-    schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
     extra = {}
     if target.info.time_to_ready_s is not None:
         extra["time_to_ready"] = Scalar(value=target.info.time_to_ready_s * 1e3, unit="ms", n=1)
@@ -245,7 +264,7 @@ def _analysis_spec(scenario: Scenario, run: _Run, target: Target) -> AnalysisSpe
     return AnalysisSpec(
         slos=list(scenario.slos),
         confidence=scenario.analysis.confidence,
-        phases=[PhaseSpec(s.name, s.start_s, s.end_s, s.target_rate) for s in schedules],
+        phases=[PhaseSpec(s.name, s.start_s, s.end_s, s.target_rate) for s in run.schedules],
         warmup_s=scenario.workload.warmup,
         max_lag_p99_ms=scenario.analysis.max_lag_p99 * 1e3,
         rate_tolerance=scenario.analysis.rate_tolerance,
@@ -271,6 +290,7 @@ def _report_meta(scenario: Scenario, run: _Run, target: Target, spec: AnalysisSp
             "url": info.url,
             "model": scenario.target.model,
             "protocol": scenario.target.protocol,
+            "versions": run.model_info.parameters.get("traffic") or {v: None for v in run.model_info.versions},
             "time_to_ready_s": info.time_to_ready_s,
         },
         "analysis": spec.to_dict(),

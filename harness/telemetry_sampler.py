@@ -1,0 +1,87 @@
+"""The telemetry child process: samples the server once a second and appends JSON lines.
+
+It imports no pandas and no harness modules beyond this one, so starting it costs the
+generator's machine little CPU at the moment the load begins. Timestamps are absolute
+perf_counter_ns values (system-wide CLOCK_MONOTONIC on Linux); the parent makes them
+relative to the run's t0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
+
+SKIPPED_SUFFIXES = ("_bucket", "_created")
+HEADERS_ENV = "SLOGATE_TELEMETRY_HEADERS"  # auth headers travel by environment, never argv
+
+
+def summed_samples(text: str) -> dict[str, float]:
+    """Each sample name summed over its label sets (histogram buckets left out)."""
+    totals: dict[str, float] = defaultdict(float)
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if not sample.name.endswith(SKIPPED_SUFFIXES):
+                    totals[sample.name] += float(sample.value)
+    except ValueError:
+        return {}
+    return dict(totals)
+
+
+def _sample_forever(metrics_url: str | None, pid: int, period_s: float, path: Path) -> None:
+    process = _process(pid)
+    headers = json.loads(os.environ.get(HEADERS_ENV, "{}"))
+    with path.open("a", buffering=1) as out:
+        next_due = time.monotonic()
+        while True:
+            row = {"t_abs_ns": time.perf_counter_ns(), **_process_sample(process)}
+            if metrics_url:
+                row.update(_scrape(metrics_url, headers, period_s))
+            out.write(json.dumps(row) + "\n")
+            next_due += period_s
+            time.sleep(max(0.0, next_due - time.monotonic()))
+
+
+def _process(pid: int) -> psutil.Process | None:
+    if not pid:
+        return None
+    try:
+        process = psutil.Process(pid)
+        process.cpu_percent()  # primes the counter: the first call always returns 0
+        return process
+    except psutil.Error:
+        return None
+
+
+def _process_sample(process: psutil.Process | None) -> dict[str, float]:
+    if process is None:
+        return {}
+    try:
+        with process.oneshot():
+            return {"cpu_percent": process.cpu_percent(), "rss_bytes": float(process.memory_info().rss)}
+    except psutil.Error:
+        return {}
+
+
+def _scrape(url: str, headers: dict[str, str], timeout_s: float) -> dict[str, float]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s) as response:
+            return summed_samples(response.read().decode("utf-8", errors="replace"))
+    except OSError:
+        return {}
+
+
+if __name__ == "__main__":
+    url, server_pid, period, out_path = sys.argv[1:5]
+    try:
+        _sample_forever(None if url == "-" else url, int(server_pid), float(period), Path(out_path))
+    except KeyboardInterrupt:
+        pass
