@@ -3,6 +3,9 @@
 The engine runs its core in a spawned process (callers need an `if __name__ == "__main__":`
 guard) and streams DELTA outputs, so each chunk carries only the new text and tokens.
 Closing the chunk iterator (client gone) aborts the request inside the engine.
+The host must await `shutdown()` (e.g. in the ASGI lifespan): uvicorn re-raises SIGTERM after
+its graceful exit, so neither atexit nor finalizers run, and the engine-core process would
+outlive the server.
 """
 
 from __future__ import annotations
