@@ -102,9 +102,13 @@ class WordSource:
         # A leading space on every word keeps each one its own pre-token, so counts add up.
         return "".join(" " + w for w in rng.choice(self.words, n_tokens))
 
-    def count(self, text: str) -> int:
-        assert self.tokenizer is not None
-        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+    def verify(self, texts: list[str], lengths: list[int]) -> None:
+        """With a tokenizer, prove the lengths exact (cheap, before the run) rather than assume it."""
+        if self.tokenizer is None:
+            return
+        counts = [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        if counts != lengths:
+            raise ValueError("this tokenizer does not split the synthetic words one token each; drop `tokenizer:`")
 
 
 def _load_tokenizer(path: str) -> Any:
@@ -155,13 +159,13 @@ class PromptGenerator:
             picks = rng.integers(0, len(self.rows), n)
             specs = [self._from_row(self.rows[int(p)], int(m)) for p, m in zip(picks, out_lengths)]
         else:
-            in_lengths = sample_lengths(self.input_tokens, n, rng)
-            specs = [self._synthetic(int(k), int(m), rng) for k, m in zip(in_lengths, out_lengths)]
+            in_lengths = sample_lengths(self.input_tokens, n, rng).tolist()
+            texts = [self.words.text(k, rng) for k in in_lengths]
+            self.words.verify(texts, in_lengths)
+            specs = [self._synthetic(t, k, int(m)) for t, k, m in zip(texts, in_lengths, out_lengths)]
         return [Payload(payload_id=i, data=spec) for i, spec in enumerate(specs)]
 
-    def _synthetic(self, n_tokens: int, max_tokens: int, rng: np.random.Generator) -> PromptSpec:
-        assert self.words is not None
-        text = self.words.text(n_tokens, rng)
+    def _synthetic(self, text: str, n_tokens: int, max_tokens: int) -> PromptSpec:
         if self.mode == "chat":
             return PromptSpec(max_tokens, messages=self._chat(text), ignore_eos=self.ignore_eos, input_tokens=n_tokens)
         return PromptSpec(max_tokens, prompt=text, ignore_eos=self.ignore_eos, input_tokens=n_tokens)
