@@ -23,8 +23,19 @@ from starlette.routing import Router
 
 from . import backends  # noqa: F401  (registers the backends)
 from .admin import build_admin_app
-from .asgi import (JSON_HEADERS, ASGIApp, ClientDisconnected, Receive, Scope, Send, read_body, replay, send_bytes,
-                   send_error, send_json)
+from .asgi import (
+    JSON_HEADERS,
+    ASGIApp,
+    ClientDisconnected,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    replay,
+    send_bytes,
+    send_error,
+    send_json,
+)
 from .auth import Authenticator, read_secrets
 from .auth import Scope as AuthScope
 from .backends.base import Outputs

@@ -108,7 +108,8 @@ class Authenticator:
         if self.admin_token is None:
             if self.api_keys is None:
                 return  # development mode: nothing configured, loopback-only (see config.check_bind_policy)
-            raise RequestError(403, "admin API disabled: start the server with --admin-token-file", field="authorization")
+            raise RequestError(403, "admin API disabled: start the server with --admin-token-file",
+                               field="authorization")
         if token is None:
             raise _unauthorized("missing admin token (Authorization: Bearer <token>)")
         if not hmac.compare_digest(token, self.admin_token):

@@ -16,9 +16,10 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -107,7 +108,7 @@ def _build(repo: Path, stamp: dict[str, Any]) -> None:
     staging.mkdir(parents=True)
     build_fraud_models(staging)
     build_sim_model(staging / "sim" / "1", {"distribution": "constant", "median_ms": 10.0, "concurrency": 64})
-    for name, (_, builder) in sorted(_EXTRA_BUILDERS.items()):
+    for _name, (_version, builder) in sorted(_EXTRA_BUILDERS.items()):
         builder(staging)
     (staging / STAMP_FILE).write_text(json.dumps(stamp))
     shutil.rmtree(repo, ignore_errors=True)

@@ -15,7 +15,8 @@ handlers reach models through `state.manager` and faults through `state.faults`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 

@@ -131,7 +131,7 @@ async def apply_delays(effects: Effects) -> None:
         timeout = _stall_timeout(fault)
         try:
             await asyncio.wait_for(fault.cleared.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

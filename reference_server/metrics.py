@@ -1,8 +1,9 @@
-"""Prometheus metrics. Label children are cached so the hot path pays one dict lookup each."""
+"""Prometheus metrics. Label children are cached so the hot path pays one dict lookup each.
+
+Labels only ever carry names of models the server knows, so the caches stay bounded.
+"""
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -26,7 +27,9 @@ class Metrics:
             "Server-side request latency, from request start to response sent",
             ["model", "version", "status_class"], buckets=LATENCY_BUCKETS, registry=r,
         )
-        self.in_flight = Gauge("slogate_requests_in_flight", "Inference requests being served", ["model"], registry=r)
+        self.in_flight = Gauge(
+            "slogate_requests_in_flight", "Inference requests being served", ["model"], registry=r
+        )
         self.queue_depth = Gauge(
             "slogate_queue_depth", "Requests waiting for a batch or a sim slot", ["model", "version"], registry=r
         )
@@ -36,28 +39,49 @@ class Metrics:
         self.load_seconds = Gauge(
             "slogate_model_load_seconds", "Duration of the last load + warm-up", ["model", "version"], registry=r
         )
-        self.loaded = Gauge("slogate_model_loaded", "1 while the version is loaded and ready", ["model", "version"], registry=r)
+        self.loaded = Gauge(
+            "slogate_model_loaded", "1 while the version is loaded and ready", ["model", "version"], registry=r
+        )
         self.inference_errors = Counter(
             "slogate_inference_errors_total", "Failed inferences (model errors, injected faults)",
             ["model", "version", "kind"], registry=r,
         )
         self.rejected = Counter(
-            "slogate_rejected_total", "Requests answered 429 because a queue was full", ["model", "version"], registry=r
+            "slogate_rejected_total", "Requests answered 429 because a queue was full",
+            ["model", "version"], registry=r,
         )
         self.cold_start = Gauge(
-            "slogate_cold_start_latency_seconds", "Latency of the first request after a load", ["model", "version"], registry=r
+            "slogate_cold_start_latency_seconds", "Latency of the first request after a load",
+            ["model", "version"], registry=r,
         )
         self.load_failures = Counter(
-            "slogate_model_load_failures_total", "Versions refused at load (bad sha256, bad spec)", ["model", "version"], registry=r
+            "slogate_model_load_failures_total", "Versions refused at load (bad sha256, bad spec)",
+            ["model", "version"], registry=r,
         )
+        # Label children cached by hand: .labels() takes a lock and builds a tuple each call.
+        self._latency: dict[tuple[str, str, int], Histogram] = {}
+        self._in_flight: dict[str, Gauge] = {}
 
-    @lru_cache(maxsize=4096)
+    def version_loaded(self, model: str, version: str, load_seconds: float) -> None:
+        self.load_seconds.labels(model, version).set(load_seconds)
+        self.loaded.labels(model, version).set(1)
+        # Zero-valued series from the start, so rates and alerts work before the first event.
+        self.rejected.labels(model, version)
+        self.inference_errors.labels(model, version, "model")
+
     def latency_child(self, model: str, version: str, status: int) -> Histogram:
-        return self.request_latency.labels(model, version, STATUS_CLASSES.get(status // 100, "other"))
+        key = (model, version, status)
+        child = self._latency.get(key)
+        if child is None:
+            status_class = STATUS_CLASSES.get(status // 100, "other")
+            child = self._latency[key] = self.request_latency.labels(model, version, status_class)
+        return child
 
-    @lru_cache(maxsize=1024)
     def in_flight_child(self, model: str) -> Gauge:
-        return self.in_flight.labels(model)
+        child = self._in_flight.get(model)
+        if child is None:
+            child = self._in_flight[model] = self.in_flight.labels(model)
+        return child
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

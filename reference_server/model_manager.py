@@ -7,9 +7,10 @@ import inspect
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class LoadedVersion:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     @property
@@ -129,8 +130,7 @@ class ModelManager:
             entry.refused.pop(version, None)
             entry.versions[version] = loaded
             entry.resync()
-            self.metrics.load_seconds.labels(model, version).set(loaded.load_seconds)
-            self.metrics.loaded.labels(model, version).set(1)
+            self.metrics.version_loaded(model, version, loaded.load_seconds)
             log.info("loaded %s/%s (%s on %s) in %.3f s", model, version, loaded.spec.backend, self.device,
                      loaded.load_seconds)
             return loaded
@@ -172,7 +172,7 @@ class ModelManager:
             log.info("unloaded %s/%s", model, version)
 
     async def close(self) -> None:
-        for model, entry in self.models.items():
+        for entry in self.models.values():
             for version in list(entry.versions):
                 await _release(entry.versions.pop(version))
 

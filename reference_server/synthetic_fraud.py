@@ -25,7 +25,9 @@ FEATURES = [
 ]
 BINARY = frozenset(["card_present", "is_foreign", "channel_web", "channel_mobile", "channel_pos"])
 CHANNEL_P = (0.35, 0.40, 0.25)  # web, mobile, pos
-HOUR_WEIGHTS = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4, 5, 5.5, 6, 6.5, 6, 5.5, 5.5, 6, 6.5, 7, 6.5, 5, 4, 3, 2])
+HOUR_WEIGHTS = np.array(
+    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4, 5, 5.5, 6, 6.5, 6, 5.5, 5.5, 6, 6.5, 7, 6.5, 5, 4, 3, 2]
+)
 
 
 def transactions(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

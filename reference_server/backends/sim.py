@@ -10,6 +10,7 @@ model.json "sim" section:
   {"distribution": "lognormal", "median_ms": 20, "sigma": 0.5}
   {"distribution": "exponential", "mean_ms": 5}
   + optional "concurrency" (default 64), "max_queue_size" (default 4096), "seed".
+Each row of the first declared output (default "service_ms") carries the drawn service time.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -68,6 +70,9 @@ class SimBackend:
         self._sample = SAMPLERS[self.settings.distribution]
         self._slots = asyncio.Semaphore(self.settings.concurrency)  # FIFO wake-up order
         self._waiting = 0
+        declared = ctx.spec.outputs[0] if ctx.spec.outputs else None
+        self._output = declared.name if declared else "service_ms"
+        self._dtype = np.float32 if declared and declared.datatype == "FP32" else np.float64
 
     def load(self) -> None:
         pass
@@ -92,7 +97,7 @@ class SimBackend:
             await asyncio.sleep(service_ms / 1000.0)
         finally:
             self._slots.release()
-        return {"service_ms": np.full((rows, 1), service_ms, dtype=np.float64)}
+        return {self._output: np.full((rows, 1), service_ms, dtype=self._dtype)}
 
     def close(self) -> None:
         pass

@@ -61,7 +61,9 @@ class TorchMLPBackend(TorchModuleBackend):
             raise RepositoryError(f"{self.ctx.model}/{self.ctx.version}: torch needs architecture and artifact")
         module = build_mlp(spec.architecture)
         if module.net[0].in_features != self.n_features:
-            raise RepositoryError(f"architecture takes {module.net[0].in_features} features, inputs declare {self.n_features}")
+            raise RepositoryError(
+                f"architecture takes {module.net[0].in_features} features, inputs declare {self.n_features}"
+            )
         try:
             module.load_state_dict(load_file(str(artifact)), strict=True)
         except RuntimeError as e:
