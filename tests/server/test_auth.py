@@ -1,0 +1,132 @@
+"""Every way a request can fail authentication, against a server with keys, admin token and HMAC."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from server_process import REPO_ROOT, ServerProcess, free_port, infer_body
+
+from reference_server.auth import sign
+
+pytestmark = pytest.mark.integration
+
+API_KEY, OTHER_KEY, ADMIN_TOKEN, SECRET = "key-alpha-123", "key-beta-456", "admin-token-789", "hmac-secret-000"
+INFER = "/v2/models/fraud/infer"
+
+
+@pytest.fixture(scope="module")
+def secured(demo_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    d = tmp_path_factory.mktemp("secrets")
+    (d / "keys").write_text(f"# API keys\n{API_KEY}\n\n{OTHER_KEY}\n")
+    (d / "admin").write_text(ADMIN_TOKEN + "\n")
+    (d / "hmac").write_text(SECRET + "\n")
+    proc = ServerProcess(["--model-repo", str(demo_repo), "--api-keys", str(d / "keys"),
+                          "--admin-token-file", str(d / "admin"), "--hmac-secret-file", str(d / "hmac")],
+                         d / "server.log").start()
+    yield proc
+    assert proc.stop() == 0
+    log = proc.log()
+    for secret in (API_KEY, OTHER_KEY, ADMIN_TOKEN, SECRET, "merchant"):
+        assert secret not in log  # neither secrets nor payloads reach the logs
+
+
+def signed(method: str, path: str, body: bytes, token: str = API_KEY, timestamp: float | None = None,
+           nonce: str | None = None, secret: str = SECRET) -> dict[str, str]:
+    ts = str(int(time.time() if timestamp is None else timestamp))
+    nonce = nonce or uuid.uuid4().hex
+    return {"authorization": f"Bearer {token}", "x-slogate-timestamp": ts, "x-slogate-nonce": nonce,
+            "x-slogate-signature": sign(secret.encode(), method, path, ts, nonce, body),
+            "content-type": "application/json"}
+
+
+BODY = json.dumps(infer_body()).encode()
+
+
+def post(server: ServerProcess, headers: dict[str, str], path: str = INFER, body: bytes = BODY) -> httpx.Response:
+    return httpx.post(server.url + path, content=body, headers=headers)
+
+
+def test_a_correctly_signed_request_with_a_key_is_served(secured: ServerProcess) -> None:
+    assert post(secured, signed("POST", INFER, BODY)).status_code == 200
+    assert post(secured, signed("POST", INFER, BODY, token=OTHER_KEY)).status_code == 200
+
+
+@pytest.mark.parametrize(("case", "headers", "field"), [
+    ("missing key", {"content-type": "application/json"}, "authorization"),
+    ("wrong key", {**signed("POST", INFER, BODY), "authorization": "Bearer nope"}, "authorization"),
+    ("not bearer", {**signed("POST", INFER, BODY), "authorization": f"Basic {API_KEY}"}, "authorization"),
+    ("no signature", {"authorization": f"Bearer {API_KEY}"}, "x-slogate-signature"),
+    ("bad signature", signed("POST", INFER, BODY, secret="wrong"), "x-slogate-signature"),
+    ("signature for another body", signed("POST", INFER, b"{}"), "x-slogate-signature"),
+    ("signature for another path", signed("POST", "/v2/models/sim/infer", BODY), "x-slogate-signature"),
+    ("expired timestamp", signed("POST", INFER, BODY, timestamp=time.time() - 301), "x-slogate-timestamp"),
+    ("future timestamp", signed("POST", INFER, BODY, timestamp=time.time() + 400), "x-slogate-timestamp"),
+    ("timestamp not a number", {**signed("POST", INFER, BODY), "x-slogate-timestamp": "soon"}, "x-slogate-timestamp"),
+])
+def test_rejections_are_401_with_the_field(secured: ServerProcess, case: str, headers: dict[str, str],
+                                           field: str) -> None:
+    r = post(secured, headers)
+    assert r.status_code == 401, (case, r.text)
+    assert r.json()["field"] == field
+
+
+def test_a_replayed_nonce_is_rejected(secured: ServerProcess) -> None:
+    headers = signed("POST", INFER, BODY)
+    assert post(secured, headers).status_code == 200
+    replay = post(secured, headers)
+    assert replay.status_code == 401 and replay.json()["error"] == "replayed nonce"
+
+
+def test_metadata_needs_a_key_but_health_and_metrics_are_public(secured: ServerProcess) -> None:
+    assert httpx.get(secured.url + "/v2/models/fraud").status_code == 401
+    path = "/v2/models/fraud"
+    assert httpx.get(secured.url + path, headers=signed("GET", path, b"")).status_code == 200
+    assert httpx.get(secured.url + "/v2/health/ready").status_code == 200
+    assert httpx.get(secured.url + "/metrics").status_code == 200
+
+
+def test_admin_needs_the_admin_token(secured: ServerProcess) -> None:
+    path = "/admin/faults"
+    assert httpx.get(secured.url + path).status_code == 401
+    with_key = httpx.get(secured.url + path, headers=signed("GET", path, b""))
+    assert with_key.status_code == 403  # a valid API key is not an admin token
+    wrong = httpx.get(secured.url + path, headers=signed("GET", path, b"", token="admin-guess"))
+    assert wrong.status_code == 401
+    unsigned = httpx.get(secured.url + path, headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert unsigned.status_code == 401
+    ok = httpx.get(secured.url + path, headers=signed("GET", path, b"", token=ADMIN_TOKEN))
+    assert ok.status_code == 200 and ok.json() == {"faults": []}
+
+
+def test_admin_without_a_token_file_is_disabled_when_keys_are_set(demo_repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "keys").write_text(API_KEY)
+    proc = ServerProcess(["--model-repo", str(demo_repo), "--api-keys", str(tmp_path / "keys"), "--protect-health",
+                          "--protect-metrics"], tmp_path / "server.log")
+    proc.start(headers={"authorization": f"Bearer {API_KEY}"})
+    try:
+        auth = {"authorization": f"Bearer {API_KEY}"}
+        assert httpx.get(proc.url + "/admin/faults", headers=auth).status_code == 403
+        assert httpx.get(proc.url + "/v2/health/live").status_code == 401
+        assert httpx.get(proc.url + "/metrics").status_code == 401
+        assert httpx.get(proc.url + "/metrics", headers=auth).status_code == 200
+        assert httpx.post(proc.url + INFER, json=infer_body(), headers=auth).status_code == 200  # no HMAC configured
+    finally:
+        assert proc.stop() == 0
+
+
+def test_a_public_bind_without_keys_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reference_server", "--host", "0.0.0.0", "--port", str(free_port()),
+         "--cache-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+    )
+    assert result.returncode != 0 and "refusing to bind 0.0.0.0 without --api-keys" in result.stderr
+    assert not (tmp_path / "demo-repo").exists()  # refused before doing any work

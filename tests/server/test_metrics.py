@@ -1,0 +1,36 @@
+"""The Prometheus exposition carries every series the harness and dashboards rely on."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from server_process import infer_body, metric_samples
+
+pytestmark = pytest.mark.integration
+
+SERIES = [
+    "slogate_request_latency_seconds_bucket", "slogate_requests_in_flight", "slogate_queue_depth",
+    "slogate_batch_size_bucket", "slogate_model_load_seconds", "slogate_model_loaded",
+    "slogate_inference_errors_total", "slogate_rejected_total", "slogate_cold_start_latency_seconds",
+    "slogate_model_load_failures_total",
+]
+
+
+def test_metrics_exposition(client: httpx.Client) -> None:
+    client.post("/v2/models/fraud/infer", json=infer_body())
+    client.post("/v2/models/fraud/infer", content=b"nope")
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    for series in SERIES:
+        assert any(line.startswith(series) for line in text.splitlines()), series
+    assert metric_samples(text, "slogate_request_latency_seconds_count", model="fraud", status_class="2xx")
+    assert metric_samples(text, "slogate_request_latency_seconds_count", model="fraud", status_class="4xx")
+    assert 'le="0.001"' in text and 'le="0.025"' in text  # millisecond-scale buckets
+    assert metric_samples(text, "slogate_model_load_seconds", model="fraud", version="2")[0] > 0
+    assert metric_samples(text, "slogate_model_load_failures_total", model="fraudx", version="2") == [1.0]
+
+
+def test_unknown_model_names_do_not_create_series(client: httpx.Client) -> None:
+    client.post("/v2/models/made-up-name/infer", json=infer_body())
+    assert "made-up-name" not in client.get("/metrics").text
