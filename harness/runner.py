@@ -117,13 +117,17 @@ def _auth_headers(env_name: str | None) -> dict[str, str]:
 
 def _endpoint(scenario: Scenario, target: Target) -> Endpoint:
     spec = scenario.target
+    options = dict(spec.options)
+    if spec.protocol == "openai":
+        # chat prompts need the chat route: one `mode` in the payload serves both
+        options.setdefault("mode", scenario.workload.payload.model_dump().get("mode", "completion"))
     return Endpoint(
         base_url=target.info.url,
         model=spec.model,
         version=spec.version,
         headers=_auth_headers(spec.api_key_env) | dict(spec.headers),
         timeout_s=spec.request_timeout,
-        options=dict(spec.options),
+        options=options,
     )
 
 
