@@ -61,6 +61,8 @@ class ScenarioFile(pytest.File):
         self.scenario = scenario
         self._outcome = None
         for tag in scenario.tags:
+            if tag not in TAG_MARKERS:  # any tag is a marker, so `-m` selects by it without warnings
+                self.config.addinivalue_line("markers", f"{tag}: scenario tag")
             self.add_marker(getattr(pytest.mark, tag))
         yield ValidityItem.from_parent(self, name="run-valid")
         for index, expr in enumerate(scenario.slos):
@@ -90,13 +92,8 @@ class SLOVerdictError(Exception):
     pass
 
 
-class ValidityItem(pytest.Item):
-    def runtest(self) -> None:
-        result = self.parent.outcome()
-        load = result.summary.get("load", {})
-        if result.verdict == "invalid" or not load.get("valid", True):
-            reasons = "; ".join(load.get("invalid_reasons", [])) or "run invalid"
-            raise SLOVerdictError(f"run invalid: {reasons} (report: {result.run_dir / 'report.html'})")
+class _ScenarioItem(pytest.Item):
+    """Failures of scenario items read as verdicts, not tracebacks."""
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, (SLOVerdictError, ScenarioRunError)):
@@ -104,10 +101,19 @@ class ValidityItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.path, None, f"{self.parent.scenario.name}: run-valid"
+        return self.path, None, f"{self.parent.scenario.name}: {self.name}"
 
 
-class SLOItem(pytest.Item):
+class ValidityItem(_ScenarioItem):
+    def runtest(self) -> None:
+        result = self.parent.outcome()
+        load = result.summary.get("load", {})
+        if result.verdict == "invalid" or not load.get("valid", True):
+            reasons = "; ".join(load.get("invalid_reasons", [])) or "run invalid"
+            raise SLOVerdictError(f"run invalid: {reasons} (report: {result.run_dir / 'report.html'})")
+
+
+class SLOItem(_ScenarioItem):
     def __init__(self, *, index: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.index = index
@@ -125,14 +131,6 @@ class SLOItem(pytest.Item):
             if policy == "skip":
                 pytest.skip(f"inconclusive: {_describe(slo)}")
         raise SLOVerdictError(f"{verdict.upper()}: {_describe(slo)} (report: {result.run_dir / 'report.html'})")
-
-    def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, (SLOVerdictError, ScenarioRunError)):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
-
-    def reportinfo(self):
-        return self.path, None, f"{self.parent.scenario.name}: {self.name}"
 
 
 def _describe(slo: dict) -> str:

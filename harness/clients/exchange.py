@@ -1,12 +1,17 @@
-"""One non-streaming exchange over the lean HTTP/1.1 pool; shared by oip-v2 and http-json."""
+"""Non-streaming JSON exchanges over the lean HTTP/1.1 pool: the base of oip-v2 and http-json."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import orjson
 
 from harness.clients.errors import classify_exception
-from harness.clients.http1 import Http1Pool, Response
+from harness.clients.base import Endpoint
+from harness.clients.http1 import Http1Pool, Origin, Response, render_post
 from harness.records import Outcome
 
 # Reads a 2xx response body; returns the model version it names, or raises ValueError when
@@ -34,3 +39,33 @@ def judge(response: Response, check: BodyCheck) -> Outcome:
     except ValueError as exc:
         return Outcome(response.status, "invalid_response", *timing, header_version, detail=str(exc)[:200])
     return Outcome(response.status, None, *timing, version)
+
+
+class JsonPostClient:
+    """Shared plumbing: pre-rendered POSTs to one path, judged by the subclass's `check`."""
+
+    def __init__(self, endpoint: Endpoint, path: str) -> None:
+        self.endpoint = endpoint
+        self.path = path
+        self.origin = Origin.parse(endpoint.base_url)
+        self.headers = {"content-type": "application/json", **endpoint.headers}
+        self.pool = Http1Pool(self.origin)
+
+    def render(self, body: Any) -> bytes:
+        return render_post(self.origin, self.path, orjson.dumps(body), self.headers)
+
+    async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
+        return await post_exchange(self.pool, request, self.endpoint.timeout_s, self.check)
+
+    async def close(self) -> None:
+        self.pool.close()
+
+    def check(self, raw: bytes) -> str | None:
+        raise NotImplementedError
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"response is not JSON: {exc}") from None

@@ -12,25 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import orjson
 
 from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
-from harness.clients.exchange import post_exchange
-from harness.clients.http1 import Http1Pool, Origin, render_post
-from harness.records import Outcome
+from harness.clients.exchange import JsonPostClient, parse_json
 
 PLACEHOLDER = "$payload"
 
 
-class HttpJsonClient:
+class HttpJsonClient(JsonPostClient):
     def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self.path = "/" + str(endpoint.options.get("path", "/")).lstrip("/")
-        self.origin = Origin.parse(endpoint.base_url)
-        self.pool = Http1Pool(self.origin)
+        super().__init__(endpoint, "/" + str(endpoint.options.get("path", "/")).lstrip("/"))
         self.template = endpoint.options.get("body")
         self.version_field = str(endpoint.options.get("version_field", "model_version"))
-        self.headers = {"content-type": "application/json", **endpoint.headers}
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo:
         return ModelInfo(parameters=dict(self.endpoint.options.get("model_info", {})))
@@ -38,19 +31,10 @@ class HttpJsonClient:
     def encode(self, payload: Payload) -> bytes:
         data = payload.data.tolist() if hasattr(payload.data, "tolist") else payload.data
         body = data if self.template is None else _fill(self.template, data)
-        return render_post(self.origin, self.path, orjson.dumps(body), self.headers)
+        return self.render(body)
 
-    async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
-        return await post_exchange(self.pool, request, self.endpoint.timeout_s, self._check)
-
-    async def close(self) -> None:
-        self.pool.close()
-
-    def _check(self, raw: bytes) -> str | None:
-        try:
-            answer = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError as exc:
-            raise ValueError(f"response is not JSON: {exc}") from None
+    def check(self, raw: bytes) -> str | None:
+        answer = parse_json(raw)
         version = answer.get(self.version_field) if isinstance(answer, dict) else None
         return None if version is None else str(version)
 

@@ -9,22 +9,16 @@ import numpy as np
 import orjson
 
 from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
-from harness.clients.exchange import post_exchange
-from harness.clients.http1 import Http1Pool, Origin, render_post
-from harness.records import Outcome
+from harness.clients.exchange import JsonPostClient, parse_json
 
 
-class OipClient:
+class OipClient(JsonPostClient):
     def __init__(self, endpoint: Endpoint) -> None:
         if not endpoint.model:
             raise ValueError("protocol oip-v2 needs target.model")
-        self.endpoint = endpoint
         path = f"/v2/models/{endpoint.model}" + (f"/versions/{endpoint.version}" if endpoint.version else "")
+        super().__init__(endpoint, f"{path}/infer")
         self.model_url = endpoint.base_url.rstrip("/") + path
-        self.infer_path = f"{path}/infer"
-        self.origin = Origin.parse(endpoint.base_url)
-        self.headers = {"content-type": "application/json", **endpoint.headers}
-        self.pool = Http1Pool(self.origin)
         self.check_outputs = bool(endpoint.options.get("check_outputs", True))
         self._input: dict = {}
 
@@ -57,20 +51,11 @@ class OipClient:
                 }
             ],
         }
-        return render_post(self.origin, self.infer_path, orjson.dumps(request), self.headers)
+        return self.render(request)
 
-    async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
-        return await post_exchange(self.pool, request, self.endpoint.timeout_s, self._check)
-
-    async def close(self) -> None:
-        self.pool.close()
-
-    def _check(self, raw: bytes) -> str | None:
+    def check(self, raw: bytes) -> str | None:
         """A 2xx is only a success if it carries finite outputs: NaN is silent corruption."""
-        try:
-            answer = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise ValueError(f"response is not JSON: {exc}") from None
+        answer = parse_json(raw)
         outputs = answer.get("outputs") if isinstance(answer, dict) else None
         if not outputs:
             raise ValueError("response has no outputs")
