@@ -11,11 +11,11 @@ ttft, ttft_sent, e2e, tpot (per request, ms) and itl (pooled, ms).
   e2e       = done − intended                 (same origin as ttft, so the next line holds)
   tpot      = (e2e − ttft) / (n_out − 1)      NaN when n_out ≤ 1
   itl       = every gap between consecutive chunks, pooled over requests
+
+Goodput under per-request SLOs on these metrics is `throughput.throughput_scalars`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -88,28 +88,6 @@ def succeeded(records: pd.DataFrame) -> np.ndarray:
 def output_tokens_per_s(records: pd.DataFrame, duration_s: float) -> float:
     """Output tokens of successful requests per second of the measured window."""
     return float(output_token_counts(records)[succeeded(records)].sum() / duration_s)
-
-
-def meets_slos(records: pd.DataFrame, slos_ms: Mapping[str, float]) -> np.ndarray:
-    """Which requests succeeded and met every per-request SLO (e.g. {"ttft": 500, "tpot": 50}).
-
-    A one-token reply has no TPOT and so cannot miss a TPOT SLO (vLLM counts it as 0).
-    """
-    per_request = {"ttft": ttft_ms, "ttft_sent": ttft_sent_ms, "tpot": tpot_ms, "e2e": e2e_ms}
-    unknown = set(slos_ms) - set(per_request)
-    if unknown:
-        raise ValueError(f"goodput SLOs on {sorted(unknown)}; known: {', '.join(per_request)}")
-    ok = succeeded(records)
-    for name, limit in slos_ms.items():
-        values = per_request[name](records)
-        undefined_is_fine = name == "tpot"
-        ok = ok & ((values <= limit) | (np.isnan(values) & undefined_is_fine))
-    return ok
-
-
-def goodput(records: pd.DataFrame, slos_ms: Mapping[str, float], duration_s: float) -> float:
-    """Requests per second that succeeded and met every per-request SLO."""
-    return float(meets_slos(records, slos_ms).sum() / duration_s)
 
 
 def output_tokens_series(records: pd.DataFrame, bin_s: float = 1.0) -> pd.Series:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from harness.analysis.metrics import get_metric
 from harness.analysis.samples import RunSamples
 from harness.analysis.slo import OPS, SLO
@@ -28,10 +30,15 @@ def rate_scalar(count: int, duration_s: float, confidence: float) -> Scalar:
 
 
 def throughput_scalars(samples: RunSamples, slos: list[SLO], confidence: float) -> dict[str, Scalar]:
-    """Goodput counts the judged requests that meet every per-request threshold."""
+    """Goodput counts the judged requests that meet every per-request threshold.
+
+    A NaN value means the metric is undefined for that request (the TPOT of a one-token
+    reply): it meets the criterion, as in vLLM, rather than silently failing it.
+    """
     good = samples.judged_rows.copy()
     for slo in per_request_criteria(slos):
-        good &= OPS[slo.op](samples.values(slo.metric), slo.threshold)
+        values = samples.values(slo.metric)
+        good &= OPS[slo.op](values, slo.threshold) | np.isnan(values)
     return {
         "throughput": rate_scalar(int(samples.judged_rows.sum()), samples.duration_s, confidence),
         "goodput": rate_scalar(int(good.sum()), samples.duration_s, confidence),

@@ -6,15 +6,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.analysis import llm
+from harness.analysis import llm, parse_slo
 from harness.analysis.metrics import get_metric
+from harness.analysis.samples import RunSamples
+from harness.analysis.spec import Scalar
+from harness.analysis.throughput import throughput_scalars
 from harness.records import NEVER
 
 MS = 1_000_000
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    defaults = {"sent_ns": None, "error_kind": None, "output_tokens": NEVER, "chunk_ns": None}
+    defaults = {"sent_ns": None, "error_kind": None, "output_tokens": NEVER, "chunk_ns": None, "in_warmup": False}
     frame = pd.DataFrame([defaults | row for row in rows])
     frame["sent_ns"] = frame["sent_ns"].fillna(frame["intended_ns"]).astype(np.int64)
     return frame
@@ -47,19 +50,23 @@ def test_itl_pools_every_gap_within_requests_only() -> None:
     assert llm.itl_ms(ROWS.iloc[2:]).size == 0
 
 
+def _goodput(frame: pd.DataFrame, slos: list[str], duration_s: float = 1.0) -> Scalar:
+    """The goodput scalar that `goodput >= N/s` SLOs judge."""
+    return throughput_scalars(RunSamples(frame, duration_s), [parse_slo(e) for e in slos], 0.95)["goodput"]
+
+
 def test_rates_and_goodput() -> None:
     assert llm.output_tokens_per_s(ROWS, duration_s=2.0) == 3.0  # (4 + 2) / 2; the failure adds none
-    np.testing.assert_array_equal(llm.meets_slos(ROWS, {"ttft": 20}), [True, False, False])
-    np.testing.assert_array_equal(llm.meets_slos(ROWS, {"tpot": 5, "e2e": 100}), [True, False, False])
-    assert llm.goodput(ROWS, {"ttft": 100, "tpot": 20}, duration_s=0.5) == 4.0
-    with pytest.raises(ValueError, match="known"):
-        llm.goodput(ROWS, {"latency": 1}, 1.0)
+    assert _goodput(ROWS, ["p99(ttft) < 20ms"]).value == 1.0  # A only: B is late, C failed
+    assert _goodput(ROWS, ["p50(tpot) <= 5ms", "max(e2e) < 100ms"]).value == 1.0  # B's tpot is 11 ms
+    assert _goodput(ROWS, ["p99(ttft) < 100ms", "p99(tpot) < 20ms"], duration_s=0.5).value == 4.0
 
 
 def test_a_one_token_reply_cannot_miss_a_tpot_slo() -> None:
     one = _frame([{"intended_ns": 0, "first_byte_ns": 5 * MS, "done_ns": 5 * MS, "output_tokens": 1, "chunk_ns": [5 * MS]}])
     assert math.isnan(llm.tpot_ms(one)[0])
-    assert llm.meets_slos(one, {"tpot": 1.0, "ttft": 10}).tolist() == [True]
+    assert _goodput(one, ["p99(tpot) < 1ms", "p99(ttft) < 10ms"]).value == 1.0
+    assert _goodput(one, ["p99(tpot) < 1ms", "p99(ttft) < 4ms"]).value == 0.0  # NaN meets tpot only
 
 
 def test_tokens_over_time_shares_each_requests_tokens_across_its_chunks() -> None:
@@ -99,3 +106,17 @@ def test_tpot_ttft_and_e2e_are_consistent(frame: pd.DataFrame) -> None:
     # Pooled ITL: one gap per consecutive chunk pair, and the gaps of a request sum to its decode time.
     assert llm.itl_ms(frame).size == int((n - 1).sum())
     assert llm.itl_ms(frame).sum() == pytest.approx(((e2e - ttft)).sum(), rel=1e-9, abs=1e-6)
+
+
+@given(streamed_requests(), st.integers(1, 2000), st.integers(1, 2000))
+def test_goodput_counts_requests_meeting_ttft_and_tpot_one_token_replies_included(
+    frame: pd.DataFrame, ttft_limit: int, tpot_limit: int
+) -> None:
+    """Oracle, one request at a time: a reply of n <= 1 tokens has no TPOT and so meets any TPOT SLO."""
+    expected = 0
+    for row in frame.itertuples():
+        n = len(row.chunk_ns)
+        tpot_ok = n <= 1 or (row.done_ns - row.first_byte_ns) / MS / (n - 1) < tpot_limit
+        expected += (row.first_byte_ns - row.intended_ns) / MS < ttft_limit and tpot_ok
+    slos = [f"p99(ttft) < {ttft_limit}ms", f"p90(tpot) < {tpot_limit}ms"]
+    assert _goodput(frame, slos).value == expected
