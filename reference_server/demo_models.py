@@ -33,7 +33,7 @@ from .synthetic_fraud import BINARY, FEATURES, transactions
 
 log = logging.getLogger("reference_server")
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 STAMP_FILE = ".builder.json"
 DEMO_DIR = "demo-repo"
 TRAIN_ROWS, TEST_ROWS, DATA_SEED = 40_000, 10_000, 20261128
@@ -65,7 +65,7 @@ class FraudRecipe:
 
 FRAUD_RECIPES = [
     FraudRecipe("1", [14, 32, 1], epochs=4, lr=3e-3, pos_weight=1.0, seed=1,
-                batching={"max_batch_size": 32, "max_queue_delay_ms": 1.0, "max_queue_size": 512}),
+                batching={"max_batch_size": 32, "max_queue_delay_ms": 0.0, "max_queue_size": 512}),
     FraudRecipe("2", [14, 256, 128, 64, 1], epochs=6, lr=1e-3, pos_weight=4.0, seed=2,
                 batching={"max_batch_size": 64, "max_queue_delay_ms": 2.0, "max_queue_size": 512}),
 ]

@@ -27,6 +27,7 @@ class BatchingSpec(BaseModel):
     max_batch_size: int = Field(32, ge=1)
     max_queue_delay_ms: float = Field(2.0, ge=0)
     max_queue_size: int = Field(512, ge=1)  # pending requests; beyond it the server answers 429
+    inline_max_ms: float = Field(0.5, ge=0)  # batches cheaper than this run on the loop (see batching.py)
 
 
 class FeatureStats(BaseModel):

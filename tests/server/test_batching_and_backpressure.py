@@ -19,16 +19,18 @@ def batches(client: httpx.Client, model: str, version: str) -> tuple[float, floa
     return count[0], total[0]
 
 
-def test_concurrent_requests_share_batches(client: httpx.Client, server: ServerProcess) -> None:
-    before = batches(client, "fraud", "2")
-    results = post_concurrently(f"{server.url}/v2/models/fraud/versions/2/infer", [infer_body()] * 200, limit=64)
+@pytest.mark.parametrize("version", ["1", "2"])  # 1: take what has arrived; 2: wait up to 2 ms
+def test_concurrent_requests_share_batches(client: httpx.Client, server: ServerProcess, version: str) -> None:
+    before = batches(client, "fraud", version)
+    url = f"{server.url}/v2/models/fraud/versions/{version}/infer"
+    results = post_concurrently(url, [infer_body()] * 200, limit=64)
     assert [r[0] for r in results] == [200] * 200
-    after = batches(client, "fraud", "2")
+    after = batches(client, "fraud", version)
     n_batches, rows = after[0] - before[0], after[1] - before[1]
     assert rows == 200
     assert n_batches < rows  # at least one batch held more than one request
     text = client.get("/metrics").text
-    single = metric_samples(text, "slogate_batch_size_bucket", model="fraud", version="2", le="1.0")[0]
+    single = metric_samples(text, "slogate_batch_size_bucket", model="fraud", version=version, le="1.0")[0]
     assert single < after[0]
 
 
