@@ -11,6 +11,7 @@ import pandas as pd
 
 from harness.analysis.errors import METHOD as PROPORTION_METHOD
 from harness.analysis.errors import availability_scalars, error_breakdown
+from harness.analysis.llm_summary import has_llm_data, llm_series, llm_summary
 from harness.analysis.load import load_summary
 from harness.analysis.metrics import get_metric
 from harness.analysis.phases import NS_PER_S, effective_phases, measured_duration_s, phase_table
@@ -75,7 +76,11 @@ def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: Analysi
         "telemetry": telemetry_summary(telemetry),
         "analysis": spec.to_dict(),
     }
-    return Result(summary, _series(records, telemetry, spec, samples, phases, slos), spec)
+    series = _series(records, telemetry, spec, samples, phases, slos)
+    if has_llm_data(records):
+        summary["llm"] = llm_summary(samples, summary["throughput"], summary["goodput"], spec.confidence)
+        series["llm"] = llm_series(records, samples, summary["llm"], series["end_s"])
+    return Result(summary, series, spec)
 
 
 def _scalar_section(scalar: Scalar, confidence: float, method: str) -> dict[str, Any]:
