@@ -146,6 +146,38 @@ def server_resources(series: Series) -> Figure:
     return figure
 
 
+def llm_distributions(series: Series) -> Figure:
+    """TTFT and ITL as CDFs (the thinned order statistics analysis kept), p50/p99 marked."""
+    figure, axes = plt.subplots(1, 2, figsize=SIZE, dpi=DPI)
+    for ax, name, title in zip(axes, ("ttft", "itl"), ("TTFT (from intended send)", "ITL (every gap between chunks)"), strict=True):
+        shown = series["llm"][name]
+        if shown["n"] == 0:
+            _empty(ax, f"no {name.upper()} samples")
+            continue
+        ax.step(shown["values_ms"], shown["q"], where="post", color=OK_COLOUR, label=f"n={shown['n']:,}")
+        for key, style in (("p50", "--"), ("p99", ":")):
+            ax.axvline(shown[key], color=EVENT_COLOUR, linestyle=style, linewidth=1.2, label=f"{key} {shown[key]:.4g} ms")
+        for line in series["slo_lines"]:
+            if line["metric"] == name:
+                ax.axvline(line["threshold"], color=SLO_COLOUR, linewidth=1.2, label=line["expr"])
+        if shown["values_ms"][0] > 0:
+            ax.set_xscale("log")
+        ax.set(title=title, xlabel="ms", ylabel="fraction of samples ≤ x", ylim=(0, 1.02))
+        ax.legend(loc="lower right", fontsize=8)
+    return figure
+
+
+def tokens_per_second(series: Series) -> Figure:
+    figure, (ax,) = _figure()
+    rate = series["llm"]["tokens_per_s"]
+    _timeline(ax, series)
+    ax.step(rate["t_s"], rate["tokens_per_s"], where="post", color=OK_COLOUR, linewidth=1.2, label="output tokens / s")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set(title="Output tokens per second (successful requests, by chunk arrival)", xlabel="time since start (s)", ylabel="tokens / s")
+    return figure
+
+
 FIGURES: dict[str, Callable[[Series], Figure]] = {
     "latency_over_time": latency_over_time,
     "latency_percentiles": latency_percentiles,
@@ -153,12 +185,18 @@ FIGURES: dict[str, Callable[[Series], Figure]] = {
     "errors": errors,
     "server_resources": server_resources,
 }
+# Drawn only when analysis found LLM data (series["llm"]).
+LLM_FIGURES: dict[str, Callable[[Series], Figure]] = {
+    "llm_distributions": llm_distributions,
+    "tokens_per_second": tokens_per_second,
+}
 
 
 def render_plots(series: Series, out_dir: Path) -> dict[str, bytes]:
     """Write `<name>.png` for every figure into `out_dir`; return the PNG bytes by name."""
+    figures = FIGURES | LLM_FIGURES if "llm" in series else FIGURES
     images = {}
-    for name, draw in FIGURES.items():
+    for name, draw in figures.items():
         figure = draw(series)
         figure.tight_layout()
         buffer = io.BytesIO()
