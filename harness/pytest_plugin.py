@@ -8,12 +8,16 @@ Inconclusive SLOs fail by default: a gate that passes on too little evidence is 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
 from harness.eventloop import run as run_loop
 from harness.scenario_loader import ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from harness.shared_servers import SharedServers
 
 TAG_MARKERS = {
     "slow": "long-running scenario",
@@ -31,6 +35,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--slogate-target-url", default=None, help="run every scenario against this endpoint")
     group.addoption("--slogate-set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a field in every scenario")
+    group.addoption("--slogate-fresh-servers", action="store_true",
+                    help="start a managed server per scenario instead of sharing one per configuration")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    servers = session.config.stash.get(SHARED_SERVERS, None)
+    if servers is not None:
+        servers.close()
+
+
+SHARED_SERVERS = pytest.StashKey["SharedServers"]()
+
+
+def _shared_servers(config: pytest.Config) -> SharedServers | None:
+    if config.getoption("slogate_fresh_servers") or config.getoption("slogate_target_url"):
+        return None
+    if SHARED_SERVERS not in config.stash:
+        # imported here: the runner pulls in aiohttp and matplotlib, which every pytest start would pay for
+        from harness.shared_servers import SharedServers
+
+        config.stash[SHARED_SERVERS] = SharedServers(Path(config.getoption("slogate_out")))
+    return config.stash[SHARED_SERVERS]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,8 +101,10 @@ class ScenarioFile(pytest.File):
 
             out = Path(self.config.getoption("slogate_out"))
             url = self.config.getoption("slogate_target_url")
+            servers = _shared_servers(self.config)
             try:
-                self._outcome = run_loop(execute(self.scenario, out, url))
+                shared = servers.for_scenario(self.scenario) if servers else None
+                self._outcome = run_loop(execute(self.scenario, out, url, shared_target=shared))
             except Exception as exc:  # noqa: BLE001 - every item of the file reports the same failure
                 self._outcome = exc
         if isinstance(self._outcome, Exception):

@@ -11,9 +11,7 @@ import asyncio
 import contextlib
 import gc
 import os
-import secrets
 import signal
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -80,30 +78,29 @@ def new_run_dir(out_root: Path, name: str) -> Path:
     return run_dir
 
 
-async def execute(scenario: Scenario, out_root: Path, target_url: str | None = None, console: Console | None = None) -> RunResult:
+async def execute(scenario: Scenario, out_root: Path, target_url: str | None = None, console: Console | None = None,
+                  shared_target: Target | None = None) -> RunResult:
+    """Run one scenario. A `shared_target` (already started) is used as is and left running."""
     console = console or Console(stderr=True)
     run_dir = new_run_dir(out_root, scenario.name)
-    with tempfile.TemporaryDirectory(prefix="slogate-") as secrets_dir:
-        admin_token = secrets.token_urlsafe(24)
-        target = _build_target(scenario, run_dir, target_url, Path(secrets_dir), admin_token)
+    target = shared_target or build_target(scenario, run_dir / "server.log", target_url)
+    if shared_target is None:
         await target.start()
-        try:
-            run = await _drive(scenario, target, admin_token, console, run_dir)
-        finally:
+    try:
+        run = await _drive(scenario, target, console, run_dir)
+    finally:
+        if shared_target is None:
             await target.stop()
     return _conclude(scenario, run, target, run_dir)
 
 
-def _build_target(scenario: Scenario, run_dir: Path, url: str | None, secrets_dir: Path, admin_token: str) -> Target:
+def build_target(scenario: Scenario, server_log: Path, url: str | None = None) -> Target:
     spec = scenario.target
     headers = _auth_headers(spec.api_key_env) | dict(spec.headers)
     if url or spec.url:
-        return ExternalTarget(url or spec.url, spec.protocol, headers, spec.ready_timeout)
-    token_file = secrets_dir / "admin.token"
-    token_file.write_text(admin_token)
-    token_file.chmod(0o600)
-    args = ["--admin-token-file", str(token_file), *spec.server_args]
-    return ManagedServer(run_dir / "server.log", spec.model_repo, args, spec.protocol, spec.ready_timeout, headers)
+        admin = _auth_headers(spec.admin_token_env)
+        return ExternalTarget(url or spec.url, spec.protocol, headers, spec.ready_timeout, admin)
+    return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, spec.ready_timeout, headers)
 
 
 def _auth_headers(env_name: str | None) -> dict[str, str]:
@@ -131,7 +128,7 @@ def _endpoint(scenario: Scenario, target: Target) -> Endpoint:
     )
 
 
-async def _drive(scenario: Scenario, target: Target, admin_token: str, console: Console, run_dir: Path) -> _Run:
+async def _drive(scenario: Scenario, target: Target, console: Console, run_dir: Path) -> _Run:
     endpoint = _endpoint(scenario, target)
     client = make_client(scenario.target.protocol, endpoint)
     metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
@@ -141,7 +138,7 @@ async def _drive(scenario: Scenario, target: Target, admin_token: str, console: 
     try:
         async with aiohttp.ClientSession(connector=connector) as session:
             info = await _describe(client, session)
-            run = _new_run(scenario, client, info, session, telemetry, target, admin_token)
+            run = _new_run(scenario, client, info, session, telemetry, target)
             await _load(scenario, run, session, console)
         return run
     finally:
@@ -150,7 +147,7 @@ async def _drive(scenario: Scenario, target: Target, admin_token: str, console: 
 
 
 def _new_run(scenario: Scenario, client: Client, info: ModelInfo, session: aiohttp.ClientSession,
-             telemetry: TelemetryProcess, target: Target, admin_token: str) -> _Run:
+             telemetry: TelemetryProcess, target: Target) -> _Run:
     schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
     payloads = _prepare_payloads(scenario, client, info, schedules)
     t0 = time.perf_counter_ns() + START_LEAD_NS
@@ -158,7 +155,7 @@ def _new_run(scenario: Scenario, client: Client, info: ModelInfo, session: aioht
                model_info=info, telemetry=telemetry)
     warmup_end = t0 + int(scenario.workload.warmup * 1e9)
     run.dispatcher = Dispatcher(session, client, run.log, payloads, warmup_end, scenario.workload.max_in_flight)
-    run.timeline = FaultTimeline(list(scenario.faults), target, {"authorization": f"Bearer {admin_token}"}, t0)
+    run.timeline = FaultTimeline(list(scenario.faults), target, target.admin_headers, t0)
     return run
 
 

@@ -14,7 +14,12 @@ from harness.analysis.errors import availability_scalars, error_breakdown
 from harness.analysis.llm_summary import has_llm_data, llm_series, llm_summary
 from harness.analysis.load import load_summary
 from harness.analysis.metrics import get_metric
-from harness.analysis.phases import NS_PER_S, effective_phases, measured_duration_s, phase_table
+from harness.analysis.phases import (
+    NS_PER_S,
+    effective_phases,
+    measured_duration_s,
+    phase_table,
+)
 from harness.analysis.samples import RunSamples
 from harness.analysis.slo import SLO, evaluate_slo, parse_slo
 from harness.analysis.spec import AnalysisSpec, Scalar

@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from harness.clients.errors import classify_exception
 from harness.clients.base import Endpoint
+from harness.clients.errors import classify_exception
 from harness.clients.http1 import Http1Pool, Origin, Response, render_post
 from harness.records import Outcome
 

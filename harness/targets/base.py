@@ -22,6 +22,7 @@ class TargetInfo:
 
 class Target(Protocol):
     info: TargetInfo
+    admin_headers: dict[str, str]  # for the reference server's /admin API (fault injection)
 
     async def start(self) -> TargetInfo: ...
 

@@ -7,8 +7,10 @@ from harness.targets.readiness import wait_ready
 
 
 class ExternalTarget:
-    def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = 10.0,
+                 admin_headers: dict[str, str] | None = None) -> None:
         self.info = TargetInfo(kind="url", url=url.rstrip("/"))
+        self.admin_headers = admin_headers or {}
         self.protocol = protocol
         self.headers = headers
         self.ready_timeout_s = ready_timeout_s

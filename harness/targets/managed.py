@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from harness.targets.base import TargetError, TargetInfo
@@ -37,7 +39,13 @@ class ManagedServer:
         self.protocol = protocol
         self.ready_timeout_s = ready_timeout_s
         self.headers = headers or {}
-        self.command = [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.admin_token = secrets.token_urlsafe(24)
+        self._token_dir = tempfile.TemporaryDirectory(prefix="slogate-admin-")
+        token_file = Path(self._token_dir.name) / "admin.token"
+        token_file.write_text(self.admin_token)
+        token_file.chmod(0o600)
+        self.command = [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", str(self.port),
+                        "--admin-token-file", str(token_file)]
         if model_repo is not None:
             self.command += ["--model-repo", str(model_repo)]
         self.command += list(server_args)
@@ -61,17 +69,21 @@ class ManagedServer:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.admin_token}"}
+
     async def stop(self) -> None:
         process = self.process
-        if process is None or process.poll() is not None:
-            return
-        self.resume()  # a paused process cannot handle SIGTERM
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(process.wait, STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait)
+        if process is not None and process.poll() is None:
+            self.resume()  # a paused process cannot handle SIGTERM
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(process.wait, STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                await asyncio.to_thread(process.wait)
+        self._token_dir.cleanup()
 
     def pause(self) -> None:
         self._signal(signal.SIGSTOP)
