@@ -67,9 +67,10 @@ def serve(config: ServerConfig) -> None:
         DrainingServer(uvicorn_config(config, create_app(config))).run()
         return
     # Each worker builds its own app from the config; admin state (traffic, faults) and
-    # /metrics are per worker process, so run one worker when those matter.
+    # /metrics are per worker process, so run one worker when those matter. uvicorn's
+    # supervisor runs stock servers in the workers: SIGTERM still stops accepting and drains
+    # in-flight requests, but readiness does not answer 503 first.
     log.warning("--workers %d: admin changes and /metrics apply to whichever worker answers", config.workers)
     os.environ[CONFIG_ENV] = config.to_json()
     uv_config = uvicorn_config(config, "reference_server.app:app_from_env")
-    server = DrainingServer(uv_config)
-    Multiprocess(uv_config, target=server.run, sockets=[uv_config.bind_socket()]).run()
+    Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()
