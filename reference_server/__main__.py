@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import sys
 
-from .config import ServerConfig, check_bind_policy, parse_args
+from .config import ServerConfig, check_bind_policy, configure_logging, parse_args
 from .demo_models import ensure_demo_repo
 
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_level)
     check_bind_policy(config)
     config = with_model_repo(config)
     from .server import serve  # after the repo build: torch is imported once, by the build or here

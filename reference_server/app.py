@@ -40,7 +40,7 @@ from .asgi import (
 from .auth import Authenticator, read_secrets
 from .auth import Scope as AuthScope
 from .backends.base import Outputs
-from .config import CONFIG_ENV, ServerConfig, resolve_device
+from .config import CONFIG_ENV, ServerConfig, configure_logging, resolve_device
 from .errors import RequestError
 from .extensions import PREFIX as EXTENSION_PREFIX
 from .extensions import extension_routes
@@ -344,4 +344,6 @@ def create_app(config: ServerConfig) -> ReferenceApp:
 
 def app_from_env() -> ReferenceApp:
     """uvicorn factory for --workers > 1: each worker process rebuilds the app from the config."""
-    return create_app(ServerConfig.from_json(os.environ[CONFIG_ENV]))
+    config = ServerConfig.from_json(os.environ[CONFIG_ENV])
+    configure_logging(config.log_level)
+    return create_app(config)

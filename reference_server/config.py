@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import ipaddress
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,11 @@ class ServerConfig:
         raw = json.loads(text)
         paths = {f.name for f in dataclasses.fields(cls) if "Path" in str(f.type)}
         return cls(**{k: (Path(v) if k in paths and v is not None else v) for k, v in raw.items()})
+
+
+def configure_logging(level: str) -> None:
+    """The server's own log lines (load, refusals, ready, drain); each worker process calls it too."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def is_loopback(host: str) -> bool:
