@@ -177,13 +177,14 @@ class ReferenceApp:
             finally:
                 loaded.release()
         except RequestError as e:
-            self._count_failure(loaded, e.status, "rejected" if e.status == 429 else None)
+            if e.status == 429:
+                self._count_failure(loaded, "rejected")
             self._observe(loaded, model, e.status, started)
             await send_error(send, e)
             return
         except Exception:  # a model failure: log the type, never the payload
             log.exception("inference failed for %s/%s", model, loaded.version if loaded else "?")
-            self._count_failure(loaded, 500, "model")
+            self._count_failure(loaded, "model")
             self._observe(loaded, model, 500, started)
             await send_json(send, 500, {"error": "inference failed", "field": None})
             return
@@ -199,16 +200,17 @@ class ReferenceApp:
         effects = self.state.faults.roll(loaded.model, loaded.version)
         await apply_delays(effects)
         if effects.error_status is not None:
-            self._count_failure(loaded, effects.error_status, "injected")
+            self._count_failure(loaded, "injected")
             raise RequestError(effects.error_status, "injected fault", None)
         return effects.nan
 
-    def _count_failure(self, loaded: LoadedVersion | None, status: int, kind: str | None) -> None:
-        if loaded is None or kind is None:
+    def _count_failure(self, loaded: LoadedVersion | None, kind: str) -> None:
+        """429s count as rejections; model failures and injected errors as inference errors."""
+        if loaded is None:
             return
         if kind == "rejected":
             self.state.metrics.rejected.labels(loaded.model, loaded.version).inc()
-        elif kind != "injected" or status >= 500:
+        else:
             self.state.metrics.inference_errors.labels(loaded.model, loaded.version, kind).inc()
 
     def _observe(self, loaded: LoadedVersion | None, model: str, status: int, started: float) -> float:

@@ -33,6 +33,24 @@ def _add_torchscript_twin(repo: Path) -> None:
     (version / "model.json").write_text(json.dumps(spec))
 
 
+class _Exploding(torch.nn.Module):
+    """Fails on a negative amount, as a model with an unchecked precondition would."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if bool((x[:, 0] < 0).any()):
+            raise RuntimeError("negative amount")
+        return torch.sigmoid(x[:, :1])
+
+
+def _add_failing_model(repo: Path) -> None:
+    spec = json.loads((repo / "fraudts" / "1" / "model.json").read_text())
+    version = repo / "exploding" / "1"
+    version.mkdir(parents=True)
+    torch.jit.save(torch.jit.script(_Exploding()), str(version / "model.pt"))
+    spec.update(sha256=sha256_file(version / "model.pt"))
+    (version / "model.json").write_text(json.dumps(spec))
+
+
 def _add_tampered_model(repo: Path) -> None:
     """fraudx/1 is intact; fraudx/2's artifact no longer matches its sha256."""
     shutil.copytree(repo / "fraud" / "1", repo / "fraudx" / "1")
@@ -63,6 +81,7 @@ def model_repo(demo_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     shutil.copytree(demo_repo, repo)
     _add_torchscript_twin(repo)
     _add_tampered_model(repo)
+    _add_failing_model(repo)
     _add_slow_model(repo)
     build_sim_model(repo / "simlog" / "1", {"distribution": "lognormal", "median_ms": 20, "sigma": 0.5,
                                             "concurrency": 512, "seed": 11})

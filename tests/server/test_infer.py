@@ -6,7 +6,7 @@ import math
 
 import httpx
 import pytest
-from server_process import ROW, infer_body
+from server_process import ROW, infer_body, metric_samples
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +53,16 @@ def test_torchscript_backend_matches_the_same_weights(client: httpx.Client) -> N
     torchscript = probabilities(client.post("/v2/models/fraudts/infer", json=body))
     mlp = probabilities(client.post("/v2/models/fraud/versions/1/infer", json=body))
     assert torchscript == pytest.approx(mlp, abs=1e-6)
+
+
+def test_a_model_failure_is_a_500_and_the_batcher_survives(client: httpx.Client) -> None:
+    bad_row = [-5.0] + ROW[1:]
+    failed = client.post("/v2/models/exploding/infer", json=infer_body([bad_row]))
+    assert failed.status_code == 500 and failed.json() == {"error": "inference failed", "field": None}
+    assert client.post("/v2/models/exploding/infer", json=infer_body()).status_code == 200
+    errors = metric_samples(client.get("/metrics").text, "slogate_inference_errors_total",
+                            model="exploding", kind="model")
+    assert errors == [1.0]
 
 
 def test_sim_accepts_any_oip_input(client: httpx.Client) -> None:
