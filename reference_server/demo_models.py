@@ -3,7 +3,8 @@
 fraud/1 and fraud/2 are torch MLPs trained from fixed seeds on synthetic transactions; they
 differ in architecture and training (v2 is deeper and weights fraud higher), so a canary judge
 can tell them apart on both latency and outputs. sim/1 has a constant 10 ms service time.
-Other modules may add demo models with `register_demo_model` (e.g. an LLM backend's tiny-llm).
+Other modules may add demo models with `demo_registry.register_demo_model` (the LLM
+backends add tiny-llm).
 
 The build is reused until BUILDER_VERSION (or the set of registered builders) changes.
 """
@@ -16,7 +17,6 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from safetensors.torch import save_file
 from . import backends  # noqa: F401  (backend modules may register demo models)
 from .backends.torch_mlp import MLP, build_mlp
 from .baseline import feature_baseline
+from .demo_registry import extra_builders
 from .repository import SPEC_FILE, sha256_file
 from .synthetic_fraud import BINARY, FEATURES, transactions
 
@@ -37,20 +38,6 @@ BUILDER_VERSION = "2"
 STAMP_FILE = ".builder.json"
 DEMO_DIR = "demo-repo"
 TRAIN_ROWS, TEST_ROWS, DATA_SEED = 40_000, 10_000, 20261128
-
-Builder = Callable[[Path], None]  # writes <repo>/<model>/<version>/ directories
-_EXTRA_BUILDERS: dict[str, tuple[str, Builder]] = {}
-
-
-def register_demo_model(name: str, version: str = "1") -> Callable[[Builder], Builder]:
-    """Add a demo model; `version` is part of the repository stamp, so bumping it rebuilds."""
-
-    def decorate(builder: Builder) -> Builder:
-        _EXTRA_BUILDERS[name] = (version, builder)
-        return builder
-
-    return decorate
-
 
 @dataclass(frozen=True)
 class FraudRecipe:
@@ -90,7 +77,7 @@ def ensure_demo_repo(cache_dir: Path) -> Path:
 
 
 def _stamp() -> dict[str, Any]:
-    return {"builder": BUILDER_VERSION, "extra": {n: v for n, (v, _) in sorted(_EXTRA_BUILDERS.items())}}
+    return {"builder": BUILDER_VERSION, "extra": {n: v for n, (v, _) in extra_builders().items()}}
 
 
 def _read_stamp(repo: Path) -> dict[str, Any] | None:
@@ -108,7 +95,7 @@ def _build(repo: Path, stamp: dict[str, Any]) -> None:
     staging.mkdir(parents=True)
     build_fraud_models(staging)
     build_sim_model(staging / "sim" / "1", {"distribution": "constant", "median_ms": 10.0, "concurrency": 64})
-    for _name, (_version, builder) in sorted(_EXTRA_BUILDERS.items()):
+    for _version, builder in extra_builders().values():
         builder(staging)
     (staging / STAMP_FILE).write_text(json.dumps(stamp))
     shutil.rmtree(repo, ignore_errors=True)
