@@ -42,6 +42,17 @@ def _versions(state: ServerState, model: str) -> dict[str, Any]:
     }
 
 
+def _check_fault_applies(state: ServerState, spec: FaultRequest) -> None:
+    """nan corrupts tensors and truncate cuts streams: refuse either aimed at a model it cannot touch."""
+    entry = state.manager.models.get(spec.model or "")
+    if entry is None or spec.kind not in ("nan", "truncate"):
+        return  # a fault for any model, or one not loaded (yet): applies wherever it means something
+    generative = any(lv.generative is not None for lv in entry.versions.values())
+    if generative == (spec.kind == "nan"):
+        what = "an LLM (no tensors to corrupt)" if generative else "not an LLM (no stream to cut)"
+        raise RequestError(400, f"a {spec.kind} fault cannot apply to {spec.model}: it is {what}", "kind")
+
+
 def build_admin_app(state: ServerState) -> Starlette:
     manager, faults = state.manager, state.faults
 
@@ -83,6 +94,7 @@ def build_admin_app(state: ServerState) -> Starlette:
         except ValidationError as e:
             first = e.errors()[0]
             raise RequestError(400, first["msg"], ".".join(map(str, first["loc"])) or None) from None
+        _check_fault_applies(state, spec)
         return JSONResponse(faults.add(spec).describe(), status_code=201)
 
     async def fault_item(request: Request) -> Response:

@@ -45,6 +45,7 @@ from .errors import RequestError
 from .extensions import PREFIX as EXTENSION_PREFIX
 from .extensions import extension_routes
 from .faults import FaultTable, apply_delays
+from .llm.served import StreamCut
 from .metrics import Metrics
 from .model_manager import LoadedVersion, ModelManager
 from .state import ServerState
@@ -83,6 +84,8 @@ class ReferenceApp:
                 await send_error(send, e)
             except ClientDisconnected:
                 pass
+            except StreamCut:
+                pass  # an injected truncation: uvicorn closes the unfinished response's connection
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -98,6 +101,8 @@ class ReferenceApp:
         elif path.startswith("/admin"):
             await self._delegate(self.admin, AuthScope.ADMIN, scope, receive, send)
         elif path.startswith(EXTENSION_PREFIX) and self.extensions is not None:
+            if not self.state.loaded:  # /v1/models is the OpenAI readiness probe: no listing before warm
+                raise RequestError(503, "loading models", None, headers={"retry-after": "1"})
             await self._delegate(self.extensions, AuthScope.API, scope, receive, send)
         else:
             raise _not_found()

@@ -3,6 +3,13 @@
 Kinds: latency (add `ms`), error (answer `status`), nan (NaN outputs: silent corruption),
 stall (hold the response for `ms`, or until the fault is cleared or expires). Each matching
 fault fires independently with probability `rate`.
+
+LLM streams (/v1, see llm/served.py) read the same kinds differently: latency delays the
+first token, stall pauses after the first chunk, error answers `status` before streaming,
+and truncate (LLM only) closes the connection without [DONE] after `chunks` chunks, or at
+a random point of the reply when `chunks` is absent. nan has no LLM meaning: the admin API
+refuses it for an LLM model (and truncate for a tensor model), and a fault naming no model
+applies only where it means something.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import RequestError
 
-Kind = Literal["latency", "error", "nan", "stall"]
+RANDOM_CUT_DEFAULT_TOKENS = 16  # a random cut's range when the request sets no max_tokens
+Kind = Literal["latency", "error", "nan", "stall", "truncate"]
 
 
 class FaultRequest(BaseModel):
@@ -30,6 +38,7 @@ class FaultRequest(BaseModel):
     status: int = Field(500, ge=400, le=599)
     rate: float = Field(1.0, ge=0, le=1)
     duration_s: float | None = Field(None, gt=0)
+    chunks: int | None = Field(None, ge=1)  # truncate: chunks streamed before the cut
 
     @model_validator(mode="after")
     def _latency_needs_ms(self) -> FaultRequest:
@@ -69,6 +78,19 @@ class Effects:
     stalls: list[Fault] = field(default_factory=list)
     error_status: int | None = None
     nan: bool = False
+    truncate: bool = False
+    truncate_chunks: int | None = None  # None: a random point of the reply
+
+    def cut_after(self, max_tokens: int | None) -> int | None:
+        """Chunks to stream before the connection is cut; None when no truncate fault fired.
+
+        A random cut falls strictly inside a reply of `max_tokens` chunks (one token each),
+        so at least one chunk arrives and the reply never completes."""
+        if not self.truncate:
+            return None
+        if self.truncate_chunks is not None:
+            return self.truncate_chunks
+        return random.randint(1, max(1, (max_tokens or RANDOM_CUT_DEFAULT_TOKENS) - 1))
 
 
 class FaultTable:
@@ -112,6 +134,8 @@ class FaultTable:
                 effects.stalls.append(fault)
             elif kind == "error":
                 effects.error_status = fault.spec.status
+            elif kind == "truncate":
+                effects.truncate, effects.truncate_chunks = True, fault.spec.chunks
             else:
                 effects.nan = True
         self._expire(now)
@@ -127,7 +151,11 @@ async def apply_delays(effects: Effects) -> None:
     """Latency faults sleep; stalls hold until their ms passes or the fault is cleared/expires."""
     if effects.delay_s:
         await asyncio.sleep(effects.delay_s)
-    for fault in effects.stalls:
+    await hold_stalls(effects.stalls)
+
+
+async def hold_stalls(stalls: list[Fault]) -> None:
+    for fault in stalls:
         timeout = _stall_timeout(fault)
         try:
             await asyncio.wait_for(fault.cleared.wait(), timeout)

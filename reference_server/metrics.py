@@ -5,6 +5,8 @@ Labels only ever carry names of models the server knows, so the caches stay boun
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -13,8 +15,22 @@ LATENCY_BUCKETS = (
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05,
     0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
 )
+# Time to first token: a tiny model answers in ms, a large one under load in seconds.
+TTFT_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
+    0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0,
+)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
+
+@dataclass(frozen=True)
+class LlmSeries:
+    """One LLM version's children: TTFT and token counters."""
+
+    ttft: Histogram
+    prompt_tokens: Counter
+    output_tokens: Counter
 
 
 class Metrics:
@@ -58,9 +74,23 @@ class Metrics:
             "slogate_model_load_failures_total", "Versions refused at load (bad sha256, bad spec)",
             ["model", "version"], registry=r,
         )
+        self.ttft = Histogram(
+            "slogate_llm_time_to_first_token_seconds",
+            "LLM requests: from the request reaching the model to its first generated chunk",
+            ["model", "version"], buckets=TTFT_BUCKETS, registry=r,
+        )
+        self.prompt_tokens = Counter(
+            "slogate_llm_prompt_tokens_total", "Prompt tokens of LLM requests that reached generation",
+            ["model", "version"], registry=r,
+        )
+        self.output_tokens = Counter(
+            "slogate_llm_output_tokens_total", "Tokens generated (streamed or not, cut streams included)",
+            ["model", "version"], registry=r,
+        )
         # Label children cached by hand: .labels() takes a lock and builds a tuple each call.
         self._latency: dict[tuple[str, str, int], Histogram] = {}
         self._in_flight: dict[str, Gauge] = {}
+        self._llm: dict[tuple[str, str], LlmSeries] = {}
 
     def version_loaded(self, model: str, version: str, load_seconds: float) -> None:
         self.load_seconds.labels(model, version).set(load_seconds)
@@ -82,6 +112,16 @@ class Metrics:
         if child is None:
             child = self._in_flight[model] = self.in_flight.labels(model)
         return child
+
+    def llm_series(self, model: str, version: str) -> LlmSeries:
+        series = self._llm.get((model, version))
+        if series is None:
+            series = self._llm[(model, version)] = LlmSeries(
+                self.ttft.labels(model, version),
+                self.prompt_tokens.labels(model, version),
+                self.output_tokens.labels(model, version),
+            )
+        return series
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

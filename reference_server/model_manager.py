@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .backends.base import Backend, BackendContext, Outputs, backend_class
+from .backends.generative import GenerativeBackend
 from .batching import Batcher
 from .errors import RequestError
 from .metrics import Metrics
@@ -56,6 +57,11 @@ class LoadedVersion:
             return True
         except TimeoutError:
             return False
+
+    @property
+    def generative(self) -> GenerativeBackend | None:
+        """The LLM behind this version (served on /v1), or None for a tensor model."""
+        return getattr(self.backend, "generative", None)
 
     @property
     def queue_depth(self) -> int:

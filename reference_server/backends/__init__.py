@@ -1,3 +1,3 @@
 """Backend plugins. Importing a module registers its backends (see base.register_backend)."""
 
-from . import sim, torch_mlp, torchscript  # noqa: F401
+from . import generative_host, sim, torch_mlp, torchscript  # noqa: F401

@@ -10,6 +10,7 @@ outlive the server.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -100,7 +101,9 @@ class VllmBackend:
         for key, value in env.items():
             os.environ.setdefault(key, value)  # an operator's explicit setting wins
         began = time.perf_counter()
-        self._engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**args))
+        # Off the loop: the engine core takes ~20 s to come up, and the host keeps answering
+        # liveness meanwhile. AsyncLLM starts its output handler lazily on the first request.
+        self._engine = await asyncio.to_thread(AsyncLLM.from_engine_args, AsyncEngineArgs(**args))
         self._tokenizer = self._engine.get_tokenizer()
         self.load_seconds = time.perf_counter() - began
 

@@ -72,7 +72,11 @@ def _add_slow_model(repo: Path) -> None:
 
 @pytest.fixture(scope="session")
 def demo_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ensure_demo_repo(tmp_path_factory.mktemp("cache"))
+    """The demo repository without tiny-llm: /v2 tests need no LLM engine (vLLM: ~25 s, ~3 GB
+    per server); tests/llm serve it."""
+    repo = ensure_demo_repo(tmp_path_factory.mktemp("cache"))
+    shutil.rmtree(repo / "tiny-llm", ignore_errors=True)
+    return repo
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import subprocess
@@ -39,6 +40,7 @@ class ServerProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
 
     @property
     def url(self) -> str:
@@ -48,7 +50,7 @@ class ServerProcess:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
-                stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env={**os.environ, **self.env},
             )
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
