@@ -36,11 +36,13 @@ from harness.targets.base import Target, TargetError
 from harness.targets.external import ExternalTarget
 from harness.targets.managed import ManagedServer
 from harness.telemetry import TelemetryProcess, write_telemetry
-from harness.workload.arrivals import PhaseSchedule, build_schedule
+from harness.workload.arrivals import PhaseSchedule, build_schedule, peak_arrivals
 from harness.workload.payloads import make_payload_generator
 
 START_LEAD_NS = 300_000_000  # head start so the first sends are not late while the loop warms up
-CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
+CLOSED_LOOP_POOL = 4096
+WARM_WINDOW_S = 0.05  # a generous service time: arrivals inside it may all be in flight at once
+MAX_WARM_CONNECTIONS = 256  # distinct payloads cycled by closed-loop users
 TELEMETRY_LOG = "telemetry.jsonl"
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3, "invalid": 3}
 
@@ -138,7 +140,9 @@ async def _drive(scenario: Scenario, target: Target, console: Console, run_dir: 
     try:
         async with aiohttp.ClientSession(connector=connector) as session:
             info = await _describe(client, session)
-            run = _new_run(scenario, client, info, session, telemetry, target)
+            schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
+            await client.warm(_expected_concurrency(scenario, schedules))
+            run = _new_run(scenario, schedules, client, info, session, telemetry, target)
             await _load(scenario, run, session, console)
         return run
     finally:
@@ -146,9 +150,15 @@ async def _drive(scenario: Scenario, target: Target, console: Console, run_dir: 
         telemetry.stop()
 
 
-def _new_run(scenario: Scenario, client: Client, info: ModelInfo, session: aiohttp.ClientSession,
-             telemetry: TelemetryProcess, target: Target) -> _Run:
-    schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
+def _expected_concurrency(scenario: Scenario, schedules: list[PhaseSchedule]) -> int:
+    """Connections worth opening up front: peak arrivals per 50 ms, or the closed-loop users."""
+    users = max((p.arrival.concurrency or 0 for p in scenario.workload.phases), default=0)
+    wanted = max(peak_arrivals(schedules, WARM_WINDOW_S), users, 1)
+    return min(wanted, scenario.workload.max_in_flight, MAX_WARM_CONNECTIONS)
+
+
+def _new_run(scenario: Scenario, schedules: list[PhaseSchedule], client: Client, info: ModelInfo,
+             session: aiohttp.ClientSession, telemetry: TelemetryProcess, target: Target) -> _Run:
     payloads = _prepare_payloads(scenario, client, info, schedules)
     t0 = time.perf_counter_ns() + START_LEAD_NS
     run = _Run(t0_ns=t0, started_at=_wall_time_at(t0), log=RecordLog(t0), schedules=schedules,

@@ -57,6 +57,9 @@ class Client(Protocol):
 
     async def send(self, session: aiohttp.ClientSession, body: bytes) -> Outcome: ...
 
+    async def warm(self, connections: int) -> None:
+        """Open about this many connections before the run (the expected peak concurrency)."""
+
     async def close(self) -> None:
         """Release connections the client holds itself."""
 

@@ -57,6 +57,9 @@ class JsonPostClient:
     async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
         return await post_exchange(self.pool, request, self.endpoint.timeout_s, self.check)
 
+    async def warm(self, connections: int) -> None:
+        await self.pool.prewarm(connections, self.endpoint.timeout_s)
+
     async def close(self) -> None:
         self.pool.close()
 

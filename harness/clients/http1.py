@@ -151,6 +151,11 @@ class Http1Pool:
             connection.close()
         return response
 
+    async def prewarm(self, connections: int, timeout_s: float) -> None:
+        """Open connections before the run, so no send pays for a TCP handshake in the loop."""
+        opened = await asyncio.gather(*(self._connect(timeout_s) for _ in range(connections)), return_exceptions=True)
+        self._idle.extend(c for c in opened if isinstance(c, _Connection))
+
     def _take_idle(self) -> _Connection | None:
         while self._idle:
             connection = self._idle.pop()  # most recently used first: least likely to have timed out

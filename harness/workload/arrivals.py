@@ -92,3 +92,12 @@ def _trace(arrival: Arrival, duration: float) -> np.ndarray:
     if offsets.size and offsets[0] < 0:
         raise ValueError(f"{arrival.file}: trace offsets must be ≥ 0 seconds")
     return offsets[offsets < duration]
+
+
+def peak_arrivals(schedules: list[PhaseSchedule], window_s: float) -> int:
+    """The most open-loop arrivals inside any window of `window_s`: a concurrency estimate."""
+    offsets = np.sort(np.concatenate([s.offsets_ns for s in schedules] or [np.empty(0, np.int64)]))
+    if offsets.size == 0:
+        return 0
+    ends = np.searchsorted(offsets, offsets + int(window_s * NS), side="left")
+    return int(np.max(ends - np.arange(offsets.size)))
