@@ -39,6 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="start a managed server per scenario instead of sharing one per configuration")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    files = {item.parent for item in session.items if isinstance(item, _ScenarioItem)}
+    servers = _shared_servers(session.config) if files else None
+    for scenario_file in files if servers else ():
+        servers.expect(scenario_file.scenario)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     servers = session.config.stash.get(SHARED_SERVERS, None)
     if servers is not None:
@@ -107,6 +114,9 @@ class ScenarioFile(pytest.File):
                 self._outcome = run_loop(execute(self.scenario, out, url, shared_target=shared))
             except Exception as exc:  # noqa: BLE001 - every item of the file reports the same failure
                 self._outcome = exc
+            finally:
+                if servers:
+                    servers.release(self.scenario)
         if isinstance(self._outcome, Exception):
             raise ScenarioRunError(f"{type(self._outcome).__name__}: {self._outcome}")
         return self._outcome

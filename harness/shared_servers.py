@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from harness.eventloop import run as run_loop
@@ -10,23 +11,46 @@ from harness.scenario import Scenario
 from harness.targets.base import Target
 
 
+def share_key(scenario: Scenario) -> tuple | None:
+    """Scenarios with equal keys can share a server; None for those that must not."""
+    target = scenario.target
+    if target.server is None or scenario.faults:
+        return None
+    return (str(target.model_repo), tuple(target.server_args), target.protocol, target.api_key_env,
+            tuple(sorted(target.headers.items())))
+
+
 class SharedServers:
-    """One managed reference server per distinct server configuration, for the whole session.
+    """One managed reference server per distinct server configuration, while scenarios need it.
 
     A vLLM engine takes ~30 s to start here, so scenarios that only send load share a
-    server; scenarios with a fault timeline get their own, so their faults cannot leak.
+    server; scenarios with a fault timeline get their own, so their faults cannot leak. A
+    server stops when the last scenario expected to use it has run, so an idle engine does
+    not hold memory and CPU through the rest of the session.
     """
 
     def __init__(self, out_root: Path) -> None:
         self.out_root = out_root
         self._servers: dict[tuple, Target] = {}
+        self._pending: Counter[tuple] = Counter()
+
+    def expect(self, scenario: Scenario) -> None:
+        key = share_key(scenario)
+        if key is not None:
+            self._pending[key] += 1
+
+    def release(self, scenario: Scenario) -> None:
+        key = share_key(scenario)
+        if key is None:
+            return
+        self._pending[key] -= 1
+        if self._pending[key] <= 0 and key in self._servers:
+            run_loop(self._servers.pop(key).stop())
 
     def for_scenario(self, scenario: Scenario) -> Target | None:
-        target = scenario.target
-        if target.server is None or scenario.faults:
+        key = share_key(scenario)
+        if key is None:
             return None
-        key = (str(target.model_repo), tuple(target.server_args), target.protocol, target.api_key_env,
-               tuple(sorted(target.headers.items())))
         if key not in self._servers:
             log = self.out_root / "_shared-servers" / f"{scenario.name}.log"
             server = build_target(scenario, log)
