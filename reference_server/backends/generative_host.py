@@ -88,9 +88,13 @@ class GenerativeHost:
 
     async def warmup(self) -> None:
         assert self.generative is not None
-        async with aclosing(self.generative.generate(WARMUP)) as chunks:
-            async for _ in chunks:
-                pass
+        try:
+            async with aclosing(self.generative.generate(WARMUP)) as chunks:
+                async for _ in chunks:
+                    pass
+        except BaseException:
+            await self.close()  # the version is refused: its engine (processes) must not linger
+            raise
 
     async def close(self) -> None:
         if self.generative is not None:
