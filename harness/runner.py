@@ -102,7 +102,8 @@ def build_target(scenario: Scenario, server_log: Path, url: str | None = None) -
     if url or spec.url:
         admin = _auth_headers(spec.admin_token_env)
         return ExternalTarget(url or spec.url, spec.protocol, headers, spec.ready_timeout, admin)
-    return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, spec.ready_timeout, headers)
+    return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, spec.ready_timeout,
+                         headers, spec.model)
 
 
 def _auth_headers(env_name: str | None) -> dict[str, str]:

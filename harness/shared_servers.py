@@ -16,7 +16,7 @@ def share_key(scenario: Scenario) -> tuple | None:
     target = scenario.target
     if target.server is None or scenario.faults:
         return None
-    return (str(target.model_repo), tuple(target.server_args), target.protocol, target.api_key_env,
+    return (str(target.model_repo), target.model, tuple(target.server_args), target.protocol, target.api_key_env,
             tuple(sorted(target.headers.items())))
 
 

@@ -296,7 +296,7 @@ class ReferenceApp:
 
     async def _load_models(self) -> None:
         state = self.state
-        await state.manager.load_all()
+        await state.manager.load_all(state.config.models)
         # torch leaves ~180k long-lived objects; a full GC pass over them took ~90 ms here and
         # was the whole p99 at high load. Freezing moves them out of the collector's sight.
         gc.collect()

@@ -36,6 +36,7 @@ class ServerConfig:
     protect_metrics: bool = False
     access_log: bool = False
     torch_threads: int = max(1, (os.cpu_count() or 2) // 2)
+    models: list[str] | None = None  # load only these models of the repository at start
 
     def to_json(self) -> str:
         return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()})
@@ -103,7 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protect-metrics", action="store_true", help="/metrics requires an API key")
     p.add_argument("--access-log", action="store_true", help="log one line per request (paths only)")
     p.add_argument("--torch-threads", type=int, default=d.torch_threads)
+    p.add_argument("--models", type=_names, default=None, metavar="M1,M2",
+                   help="load only these models at start (default: every model in the repository); "
+                        "the admin API can load the others later")
     return p
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one model")
+    return names
 
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:

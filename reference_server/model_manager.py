@@ -109,8 +109,14 @@ class ModelManager:
         self.models: dict[str, ModelEntry] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
-    async def load_all(self) -> None:
-        for model, versions in discover(self.repo).items():
+    async def load_all(self, only: list[str] | None = None) -> None:
+        """Load every version of every model in the repository, or of the models in `only`."""
+        found = discover(self.repo)
+        for missing in sorted(set(only or ()) - set(found)):
+            log.error("--models names %r, which %s does not hold", missing, self.repo)
+        for model, versions in found.items():
+            if only is not None and model not in only:
+                continue
             for version in versions:
                 try:
                     await self.load(model, version)

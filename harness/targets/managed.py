@@ -33,6 +33,7 @@ class ManagedServer:
         protocol: str = "oip-v2",
         ready_timeout_s: float = 120.0,
         headers: dict[str, str] | None = None,
+        model: str | None = None,
     ) -> None:
         self.port = free_port()
         self.log_path = log_path
@@ -48,6 +49,9 @@ class ManagedServer:
                         "--admin-token-file", str(token_file)]
         if model_repo is not None:
             self.command += ["--model-repo", str(model_repo)]
+        if model is not None and "--models" not in server_args:
+            # only the scenario's model: the demo's LLM engine alone costs ~25 s and ~3 GB to start
+            self.command += ["--models", model]
         self.command += list(server_args)
         self.process: subprocess.Popen | None = None
         self.info = TargetInfo(kind="reference", url=f"http://127.0.0.1:{self.port}", log_path=str(log_path))
