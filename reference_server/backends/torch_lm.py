@@ -27,6 +27,7 @@ from reference_server.backends.generative import (
     register_generative_backend,
     render_chat,
 )
+from reference_server.config import resolve_device
 
 DEFAULT_MAX_MODEL_LEN = 512
 _DONE = object()  # queue marker: the worker finished; the next item is the finish reason
@@ -34,12 +35,7 @@ _DONE = object()  # queue marker: the worker finished; the next item is the fini
 
 def torch_settings(device: str, options: dict[str, Any], cuda_available: bool) -> tuple[str, str]:
     """(device, dtype) for the options (pure; unit-tested): bf16 on CUDA, fp32 on CPU."""
-    if device == "auto":
-        device = "cuda" if cuda_available else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
-    if device == "cuda" and not cuda_available:
-        raise ValueError("device 'cuda' requested, but torch sees no CUDA device")
+    device = resolve_device(device, cuda_available)
     return device, options.get("dtype", "bfloat16" if device == "cuda" else "float32")
 
 
