@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -59,21 +59,27 @@ def test_a_correctly_signed_request_with_a_key_is_served(secured: ServerProcess)
     assert post(secured, signed("POST", INFER, BODY, token=OTHER_KEY)).status_code == 200
 
 
-@pytest.mark.parametrize(("case", "headers", "field"), [
-    ("missing key", {"content-type": "application/json"}, "authorization"),
-    ("wrong key", {**signed("POST", INFER, BODY), "authorization": "Bearer nope"}, "authorization"),
-    ("not bearer", {**signed("POST", INFER, BODY), "authorization": f"Basic {API_KEY}"}, "authorization"),
-    ("no signature", {"authorization": f"Bearer {API_KEY}"}, "x-slogate-signature"),
-    ("bad signature", signed("POST", INFER, BODY, secret="wrong"), "x-slogate-signature"),
-    ("signature for another body", signed("POST", INFER, b"{}"), "x-slogate-signature"),
-    ("signature for another path", signed("POST", "/v2/models/sim/infer", BODY), "x-slogate-signature"),
-    ("expired timestamp", signed("POST", INFER, BODY, timestamp=time.time() - 301), "x-slogate-timestamp"),
-    ("future timestamp", signed("POST", INFER, BODY, timestamp=time.time() + 400), "x-slogate-timestamp"),
-    ("timestamp not a number", {**signed("POST", INFER, BODY), "x-slogate-timestamp": "soon"}, "x-slogate-timestamp"),
-])
-def test_rejections_are_401_with_the_field(secured: ServerProcess, case: str, headers: dict[str, str],
-                                           field: str) -> None:
-    r = post(secured, headers)
+# Headers are built when each test runs, not at collection: a signature's timestamp made
+# at collection was minutes stale by the time a full suite reached these tests.
+REJECTIONS = [
+    ("missing key", lambda: {"content-type": "application/json"}, "authorization"),
+    ("wrong key", lambda: {**signed("POST", INFER, BODY), "authorization": "Bearer nope"}, "authorization"),
+    ("not bearer", lambda: {**signed("POST", INFER, BODY), "authorization": f"Basic {API_KEY}"}, "authorization"),
+    ("no signature", lambda: {"authorization": f"Bearer {API_KEY}"}, "x-slogate-signature"),
+    ("bad signature", lambda: signed("POST", INFER, BODY, secret="wrong"), "x-slogate-signature"),
+    ("signature for another body", lambda: signed("POST", INFER, b"{}"), "x-slogate-signature"),
+    ("signature for another path", lambda: signed("POST", "/v2/models/sim/infer", BODY), "x-slogate-signature"),
+    ("expired timestamp", lambda: signed("POST", INFER, BODY, timestamp=time.time() - 301), "x-slogate-timestamp"),
+    ("future timestamp", lambda: signed("POST", INFER, BODY, timestamp=time.time() + 400), "x-slogate-timestamp"),
+    ("timestamp not a number", lambda: {**signed("POST", INFER, BODY), "x-slogate-timestamp": "soon"},
+     "x-slogate-timestamp"),
+]
+
+
+@pytest.mark.parametrize(("case", "make_headers", "field"), REJECTIONS, ids=[case for case, _, _ in REJECTIONS])
+def test_rejections_are_401_with_the_field(secured: ServerProcess, case: str,
+                                           make_headers: Callable[[], dict[str, str]], field: str) -> None:
+    r = post(secured, make_headers())
     assert r.status_code == 401, (case, r.text)
     assert r.json()["field"] == field
 
