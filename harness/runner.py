@@ -40,9 +40,9 @@ from harness.workload.arrivals import PhaseSchedule, build_schedule, peak_arriva
 from harness.workload.payloads import make_payload_generator
 
 START_LEAD_NS = 300_000_000  # head start so the first sends are not late while the loop warms up
-CLOSED_LOOP_POOL = 4096
+CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
 WARM_WINDOW_S = 0.05  # a generous service time: arrivals inside it may all be in flight at once
-MAX_WARM_CONNECTIONS = 256  # distinct payloads cycled by closed-loop users
+MAX_WARM_CONNECTIONS = 256
 TELEMETRY_LOG = "telemetry.jsonl"
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3, "invalid": 3}
 
