@@ -70,6 +70,18 @@ def prompt_text(backend: GenerativeBackend, req: GenerationRequest) -> str:
     return backend.apply_chat_template(req.messages or [])
 
 
+def output_budget(req: GenerationRequest, prompt_tokens: int, max_model_len: int) -> int:
+    """How many tokens to generate: max_tokens, or the rest of the context when unset."""
+    room = max_model_len - prompt_tokens
+    max_tokens = room if req.max_tokens is None else req.max_tokens
+    if max_tokens > room or room < 1:
+        raise InvalidGeneration(
+            f"prompt ({prompt_tokens} tokens) + max_tokens ({max_tokens}) exceeds the context ({max_model_len})",
+            "max_tokens",
+        )
+    return max_tokens
+
+
 def render_chat(tokenizer: Any, messages: list[Message]) -> str:
     """Render with the model's own chat template (tokenizer_config.json), ready for a reply."""
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

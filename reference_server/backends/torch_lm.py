@@ -21,8 +21,8 @@ from typing import Any
 from reference_server.backends.generative import (
     GenerationChunk,
     GenerationRequest,
-    InvalidGeneration,
     Message,
+    output_budget,
     prompt_text,
     register_generative_backend,
     render_chat,
@@ -74,7 +74,7 @@ class TorchLmBackend:
 
     async def generate(self, req: GenerationRequest) -> AsyncIterator[GenerationChunk]:
         prompt_ids = self._tokenizer(prompt_text(self, req)).input_ids
-        max_tokens = self._max_tokens(req, len(prompt_ids))
+        max_tokens = output_budget(req, len(prompt_ids), self.max_model_len)
         loop = asyncio.get_running_loop()
         tokens: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
@@ -92,16 +92,6 @@ class TorchLmBackend:
     async def shutdown(self) -> None:
         self._worker.shutdown(wait=True, cancel_futures=True)
         self._model = None
-
-    def _max_tokens(self, req: GenerationRequest, prompt_tokens: int) -> int:
-        room = self.max_model_len - prompt_tokens
-        max_tokens = room if req.max_tokens is None else req.max_tokens
-        if max_tokens > room or room < 1:
-            raise InvalidGeneration(
-                f"prompt ({prompt_tokens} tokens) + max_tokens ({max_tokens}) exceeds the context ({self.max_model_len})",
-                "max_tokens",
-            )
-        return max_tokens
 
     async def _detokenize(
         self, tokens: asyncio.Queue[Any], prompt_tokens: int, stop: tuple[str, ...]

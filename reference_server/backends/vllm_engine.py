@@ -23,6 +23,7 @@ from reference_server.backends.generative import (
     GenerationRequest,
     InvalidGeneration,
     Message,
+    output_budget,
     prompt_text,
     register_generative_backend,
     render_chat,
@@ -143,15 +144,8 @@ class VllmBackend:
     def _sampling_params(self, req: GenerationRequest, prompt_tokens: int) -> Any:
         from vllm.sampling_params import RequestOutputKind, SamplingParams
 
-        room = self.max_model_len - prompt_tokens
-        max_tokens = room if req.max_tokens is None else req.max_tokens
-        if max_tokens > room or room < 1:
-            raise InvalidGeneration(
-                f"prompt ({prompt_tokens} tokens) + max_tokens ({max_tokens}) exceeds the context ({self.max_model_len})",
-                "max_tokens",
-            )
         return SamplingParams(
-            max_tokens=max_tokens,
+            max_tokens=output_budget(req, prompt_tokens, self.max_model_len),
             temperature=req.temperature,
             top_p=req.top_p,
             seed=req.seed,
