@@ -30,10 +30,11 @@ class OipClient(JsonPostClient):
                 raise RuntimeError(f"GET {self.model_url} answered {response.status}: {text}")
             meta = await response.json(loads=orjson.loads)
         info = ModelInfo(
-            inputs=meta.get("inputs", []),
-            outputs=meta.get("outputs", []),
-            parameters=meta.get("parameters", {}) or {},
-            versions=[str(v) for v in meta.get("versions", [])],
+            # KServe answers "versions": null; the protocol lets any of these be absent or null
+            inputs=meta.get("inputs") or [],
+            outputs=meta.get("outputs") or [],
+            parameters=meta.get("parameters") or {},
+            versions=[str(v) for v in meta.get("versions") or []],
         )
         self._input = info.inputs[0] if info.inputs else {"name": "input", "datatype": "FP32"}
         return info
