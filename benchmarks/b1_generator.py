@@ -1,47 +1,31 @@
-"""B1: load-generator capacity — slogate's open-loop generator vs locust FastHttpUser vs wrk.
+"""B1: load-generator capacity. slogate's open-loop generator, locust FastHttpUser and wrk.
 
-All three drive the same trivial endpoint (nginx returning a fixed JSON body, so the
-server is never the bottleneck and costs little CPU), in the same run. Reported:
-
-* slogate: for a ladder of target rates, the achieved rate, schedule-lag p99 and CPU
-  seconds per request of the generator process; the headline is the highest rate whose
-  lag p99 stays under 1 ms with the achieved rate within 2 % of the target.
-* locust (FastHttpUser, no wait, one process): the highest rate it reaches and its CPU
-  per request. Locust has no schedule, so "lag" does not exist for it.
-* wrk: the highest rate and CPU per request, as the floor for what a C generator costs.
-
-Run: `python benchmarks/bench_generator.py [--seconds 5] [--rates 1000,2000,4000,6000,8000]`.
-Nothing here is a test: figures go to stdout (and RESULTS.md via the suite, when it exists).
+All three drive the same trivial endpoint: nginx returning a fixed JSON body, so the target
+costs little CPU and is never the bottleneck. Each slogate step runs in a child process
+(`python -m benchmarks.b1_generator --url URL --rate R --seconds S` prints its figures), so
+its CPU time is the generator's alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
-import textwrap
 import time
+import urllib.request
 from pathlib import Path
 
-import aiohttp
-import numpy as np
 import psutil
 
-import harness.plugins  # noqa: F401 - registers the http-json client
-from harness.clients.base import Endpoint, Payload, make_client
-from harness.load.dispatch import Dispatcher, PreparedPayloads
-from harness.load.openloop import run_open_loop
-from harness.records import RecordLog
-from harness.scenario import Arrival, Phase
-from harness.targets.managed import free_port
-from harness.workload.arrivals import build_schedule
+from benchmarks.locust_peer import run_locust
+from benchmarks.processes import free_port
+from benchmarks.suite import BenchResult, Context, Table, at_least, at_most, ratio, register
 
+LAG_LIMIT_MS = 1.0
+RATE_TOLERANCE = 0.02
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -59,10 +43,10 @@ http {{
   }}
 }}
 """
-
 LOCUSTFILE = """
 from locust import task
 from locust.contrib.fasthttp import FastHttpUser
+
 
 class Hammer(FastHttpUser):
     @task
@@ -71,31 +55,22 @@ class Hammer(FastHttpUser):
 """
 
 
-def start_nginx(workdir: Path) -> tuple[subprocess.Popen, str]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    port = free_port()
-    conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
-    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)], stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            import urllib.request
-
-            urllib.request.urlopen(url, timeout=0.2).read()
-            return process, url
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nginx did not start")
-
-
 async def slogate_at(url: str, rate: float, seconds: float) -> dict:
+    """One open-loop step at a constant `rate`, measured inside this (child) process."""
+    import aiohttp
+
+    import harness.plugins  # noqa: F401 - registers the http-json client
+    from harness.clients.base import Endpoint, Payload, make_client
+    from harness.load.dispatch import Dispatcher, PreparedPayloads
+    from harness.load.openloop import run_open_loop
+    from harness.records import RecordLog
+    from harness.scenario import Arrival, Phase
+    from harness.workload.arrivals import build_schedule
+
     client = make_client("http-json", Endpoint(base_url=url, timeout_s=5.0))
     (schedule,) = build_schedule([Phase(duration=seconds, arrival=Arrival(process="constant", rate=rate))], 0)
-    body = client.encode(Payload(0, {"x": 1}))
-    payloads = PreparedPayloads([body], [0], [None])
-    connector = aiohttp.TCPConnector(limit=2000)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    payloads = PreparedPayloads([client.encode(Payload(0, {"x": 1}))], [0], [None])
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2000)) as session:
         t0 = time.perf_counter_ns() + 100_000_000
         log = RecordLog(t0)
         dispatcher = Dispatcher(session, client, log, payloads, t0, max_in_flight=2000)
@@ -103,7 +78,12 @@ async def slogate_at(url: str, rate: float, seconds: float) -> dict:
         await run_open_loop(dispatcher, schedule, t0, 0)
         await dispatcher.drain(5.0)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    frame = log.to_frame()
+    return _step_figures(log.to_frame(), rate, cpu, wall)
+
+
+def _step_figures(frame, rate: float, cpu: float, wall: float) -> dict:
+    import numpy as np
+
     lag_ms = (frame.sent_ns - frame.intended_ns) / 1e6
     span_s = (frame.sent_ns.max() - frame.sent_ns.min()) / 1e9
     return {
@@ -116,92 +96,151 @@ async def slogate_at(url: str, rate: float, seconds: float) -> dict:
     }
 
 
-def locust_max(url: str, seconds: float, users: int, workdir: Path) -> dict:
-    locustfile = workdir / "locustfile.py"
-    locustfile.write_text(LOCUSTFILE)
-    prefix = workdir / "locust"
-    command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users), "-r", str(users),
-               "-t", f"{int(seconds)}s", "--host", url, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
-    process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cpu = _cpu_until_exit(process)
-    stats = _locust_totals(prefix.with_name("locust_stats.csv"))
-    return {"achieved_rate": stats["requests"] / seconds, "cpu_us_per_request": cpu / max(stats["requests"], 1) * 1e6,
-            "failures": stats["failures"]}
+def held(step: dict) -> bool:
+    return (step["lag_p99_ms"] < LAG_LIMIT_MS and not step["errors"]
+            and abs(step["achieved_rate"] / step["target_rate"] - 1) <= RATE_TOLERANCE)
 
 
-def _cpu_until_exit(process: psutil.Popen) -> float:
+def start_nginx(workdir: Path) -> tuple[subprocess.Popen, str]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise RuntimeError("B1 needs nginx as its trivial target: apt-get install -y nginx-light")
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)], stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=0.2).read()
+            return process, url
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("nginx did not start")
+
+
+def slogate_step(url: str, rate: float, seconds: float) -> dict:
+    command = [sys.executable, "-m", "benchmarks.b1_generator", "--url", url, "--rate", str(rate),
+               "--seconds", str(seconds)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 120)
+    return json.loads(done.stdout)
+
+
+def wrk_max(url: str, seconds: int) -> dict:
+    process = psutil.Popen(["wrk", "-t1", "-c32", f"-d{seconds}s", url], stdout=subprocess.PIPE, text=True)
     cpu = 0.0
-    while process.poll() is None:
+    while process.poll() is None:  # wrk starts in microseconds, so its whole CPU time is the run's
         try:
             times = process.cpu_times()
             cpu = times.user + times.system
         except psutil.Error:
             break
-        time.sleep(0.2)
-    return cpu
-
-
-def _locust_totals(path: Path) -> dict:
-    import csv
-
-    with path.open() as handle:
-        for row in csv.DictReader(handle):
-            if row["Name"] == "Aggregated":
-                return {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"])}
-    raise RuntimeError(f"no aggregate row in {path}")
-
-
-def wrk_max(url: str, seconds: float) -> dict:
-    process = psutil.Popen(["wrk", "-t1", "-c32", f"-d{int(seconds)}s", url], stdout=subprocess.PIPE, text=True)
-    cpu = _cpu_until_exit(process)
-    output = process.stdout.read()
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
+        time.sleep(0.1)
+    requests = int(re.search(r"(\d+) requests in", process.stdout.read()).group(1))
     return {"achieved_rate": requests / seconds, "cpu_us_per_request": cpu / max(requests, 1) * 1e6}
 
 
+@register("B1")
+class GeneratorCapacity:
+    title = "Load generator capacity: slogate vs locust vs wrk"
+
+    def run(self, ctx: Context) -> BenchResult:
+        rates = ctx.mode.pick([2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000], [2000, 6000, 10000, 14000],
+                              tiny=[500])
+        seconds = ctx.mode.pick(5.0, 3.0, tiny=1.0)
+        saturation = ctx.mode.pick(40000, 40000, tiny=None)
+        workdir = ctx.work / "b1"
+        workdir.mkdir(parents=True, exist_ok=True)
+        nginx, url = start_nginx(workdir)
+        try:
+            ladder = [self._logged(ctx, slogate_step(url, float(r), seconds)) for r in rates]
+            flat_out = slogate_step(url, float(saturation), seconds) if saturation else None
+            locust = run_locust(LOCUSTFILE, url, 32, int(seconds * 2) + 2, workdir / "locust")
+            wrk = wrk_max(url, int(max(seconds, 2))) if shutil.which("wrk") else None
+        finally:
+            nginx.terminate()
+            nginx.wait(5)
+        return self._result(ladder, flat_out, locust, wrk, seconds, ctx)
+
+    def _logged(self, ctx: Context, step: dict) -> dict:
+        ctx.log(f"  slogate {step['target_rate']:>7.0f}/s -> {step['achieved_rate']:7.0f}/s, "
+                f"lag p99 {step['lag_p99_ms']:.3f} ms, {step['cpu_us_per_request']:.1f} µs/req")
+        return step
+
+    def _result(self, ladder, flat_out, locust, wrk, seconds, ctx) -> BenchResult:
+        best_held = max((s for s in ladder if held(s)), key=lambda s: s["target_rate"], default=None)
+        ours_max = flat_out or max(ladder, key=lambda s: s["achieved_rate"])
+        ladder_table = Table(f"slogate open loop, one process, {seconds:g} s per step",
+                             ["target req/s", "achieved req/s", "schedule lag p99 ms", "errors", "CPU µs/req",
+                              "CPU share", f"held (lag p99 < {LAG_LIMIT_MS:g} ms, rate ±2%)"],
+                             [[s["target_rate"], s["achieved_rate"], s["lag_p99_ms"], s["errors"],
+                               s["cpu_us_per_request"], s["cpu_share"], "yes" if held(s) else "no"] for s in ladder])
+        peers = [["slogate (flat out)", ours_max["achieved_rate"], ours_max["cpu_us_per_request"],
+                  f"target {ours_max['target_rate']:.0f}/s"],
+                 ["locust FastHttpUser, 32 users", locust.rate, locust.cpu_us_per_request,
+                  f"{locust.failures} failures; steady window only"]]
+        if wrk:
+            peers.append(["wrk -t1 -c32", wrk["achieved_rate"], wrk["cpu_us_per_request"], "C, closed loop"])
+        cpu_ratio = ratio(ours_max["cpu_us_per_request"], locust.cpu_us_per_request)
+        plot = plot_b1(ladder, peers, ctx.figures_dir / "b1_generator.png")
+        return BenchResult(
+            self.key, self.title, METHOD,
+            tables=[ladder_table, Table("Highest rate each reaches, and its CPU per request",
+                                        ["generator", "req/s", "CPU µs/req", "note"], peers)],
+            goals=[at_least("slogate: highest rate held, one process (req/s)",
+                            best_held["target_rate"] if best_held else 0.0, 6000, " req/s"),
+                   at_most("CPU per request at full speed, slogate / locust", cpu_ratio, 0.5)],
+            plots=[plot],
+            notes=["slogate has no multi-process sending yet, so there is no N-worker row.",
+                   "Locust has no schedule: it has no schedule lag to report, only the rate it reaches."],
+        )
+
+
+def plot_b1(ladder: list[dict], peers: list[list], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    targets = [s["target_rate"] for s in ladder]
+    left.plot(targets, [s["lag_p99_ms"] for s in ladder], marker="o", label="schedule lag p99")
+    left.axhline(LAG_LIMIT_MS, color="red", linestyle="--", label=f"{LAG_LIMIT_MS:g} ms limit")
+    left.set(xlabel="target rate (req/s)", ylabel="ms", title="slogate: schedule lag vs rate", yscale="log")
+    left.legend()
+    names = [row[0].split(" ")[0] for row in peers]
+    right.bar(names, [row[2] for row in peers], color=["tab:blue", "tab:orange", "tab:gray"][: len(peers)])
+    for i, row in enumerate(peers):
+        right.annotate(f"{row[1]:,.0f} req/s", (i, row[2]), ha="center", va="bottom")
+    right.set(ylabel="CPU µs per request", title="cost per request at full speed")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+METHOD = """
+The target is nginx (one worker) returning a fixed JSON body on loopback. slogate steps
+through constant rates, each step a fresh child process using the harness's real dispatcher
+and open-loop driver (http-json client); a step is *held* when schedule lag p99 < 1 ms, the
+achieved rate is within 2% of the target and nothing failed. A last step asks for far more
+than it can send, which gives its flat-out rate and CPU per request. Locust (FastHttpUser,
+32 users, no wait, one process) and wrk (1 thread, 32 connections) run flat out; locust's
+CPU per request is measured inside its process over the steady window, after spawning.
+"""
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rates", default="1000,2000,4000,6000,8000")
-    parser.add_argument("--locust-users", type=int, default=32)
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser = argparse.ArgumentParser(description="one slogate open-loop step; figures as JSON on stdout")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--rate", type=float, required=True)
+    parser.add_argument("--seconds", type=float, required=True)
     args = parser.parse_args()
-    try:
-        import uvloop
+    from harness.eventloop import run
 
-        uvloop.install()
-    except ImportError:
-        pass
-    workdir = Path(tempfile.mkdtemp(prefix="slogate-bench-"))
-    nginx, url = start_nginx(workdir)
-    try:
-        ladder = [asyncio.run(slogate_at(url, float(rate), args.seconds)) for rate in args.rates.split(",")]
-        locust = locust_max(url, args.seconds * 2, args.locust_users, workdir)
-        wrk = wrk_max(url, args.seconds) if shutil.which("wrk") else None
-    finally:
-        nginx.terminate()
-        nginx.wait(5)
-    report(ladder, locust, wrk, args.json)
-
-
-def report(ladder: list[dict], locust: dict, wrk: dict | None, json_path: Path | None) -> None:
-    print("slogate open loop (one process):")
-    for row in ladder:
-        print(textwrap.dedent(f"""\
-          target {row['target_rate']:>7.0f}/s  achieved {row['achieved_rate']:>7.0f}/s  lag p99 {row['lag_p99_ms']:6.3f} ms  \
-cpu {row['cpu_us_per_request']:6.1f} µs/req  errors {row['errors']}"""))
-    held = [r for r in ladder if r["lag_p99_ms"] < 1.0 and abs(r["achieved_rate"] / r["target_rate"] - 1) <= 0.02 and not r["errors"]]
-    best = max(held, key=lambda r: r["target_rate"]) if held else None
-    print(f"locust FastHttpUser: {locust['achieved_rate']:.0f}/s at {locust['cpu_us_per_request']:.1f} µs/req")
-    if wrk:
-        print(f"wrk: {wrk['achieved_rate']:.0f}/s at {wrk['cpu_us_per_request']:.1f} µs/req")
-    if best:
-        ratio = best["cpu_us_per_request"] / locust["cpu_us_per_request"]
-        print(f"highest rate held with lag p99 < 1 ms: {best['target_rate']:.0f}/s; CPU per request vs locust: {ratio:.2f}x")
-    if json_path:
-        json_path.write_text(json.dumps({"slogate": ladder, "locust": locust, "wrk": wrk}, indent=2))
+    print(json.dumps(run(slogate_at(args.url, args.rate, args.seconds))))
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()

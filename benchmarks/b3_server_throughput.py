@@ -1,0 +1,277 @@
+"""B3: server throughput at the SLO. The highest rate with p99 < 25 ms and errors < 0.1%,
+found with slogate itself, for the reference server and its peers serving the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.fraud_export import prepare
+from benchmarks.peers.venvs import TORCH, ensure_venv, installed_version
+from benchmarks.processes import ROOT, ServerCommand, free_port, reference_server, serving
+from benchmarks.slogate_cli import run_slogate
+from benchmarks.suite import BenchResult, Context, Table, at_least, ratio, register
+
+SLO_MS = 25.0
+MAX_ERROR_RATE = 0.001
+PEERS = ROOT / "benchmarks" / "peers"
+MLSERVER = ("mlserver", [[TORCH], ["mlserver==1.7.1", "uvloop<0.22"]])
+KSERVE = ("kserve", [[TORCH], ["kserve==0.21.0"]])
+
+SCENARIO = """\
+name: {name}
+seed: 3
+target: {{url: http://placeholder, model: fraud, {version}protocol: oip-v2, request_timeout: 2s}}
+workload:
+  phases:
+    - {{name: load, duration: {seconds}s, arrival: {{process: poisson, rate: {rate}}}}}
+  warmup: {warmup}s
+  payload: {{generator: file, path: {rows}}}
+slos:
+  - p99(latency) < {slo_ms}ms
+  - error_rate < {max_error_pct}%
+analysis:
+  max_lag_p99: 5ms   # the generator shares 2 cores with the server; lag still counts in latency
+"""
+
+
+@dataclass
+class Prepared:
+    repo: Path
+    torchscript: Path
+    rows: Path
+
+
+@dataclass
+class Contender:
+    label: str
+    start: Callable[[Prepared], ServerCommand]
+    version: str | None = None  # the reference server's demo fraud model has two; the peers have one
+    venv: tuple[str, list[list[str]]] | None = None
+
+
+@dataclass
+class Step:
+    rate: float
+    achieved: float
+    p99_ms: float
+    p99_upper_ms: float
+    error_rate: float
+    lag_p99_ms: float
+    outcome: str  # "pass" | "fail" | "generator-bound"
+    why: str
+
+
+def classify(summary: dict) -> tuple[str, str]:
+    """Did the server meet the SLO at this rate? The load tool's own limits are kept apart."""
+    load = summary["load"]
+    p99, errors = (next(s for s in summary["slos"] if s["expr"].startswith(prefix)) for prefix in ("p99", "error"))
+    if p99["estimate"] is None or errors["estimate"] is None:
+        return "fail", p99["reason"]
+    if load.get("safety_valve_hit"):
+        return "fail", "requests piled up past the in-flight limit"
+    if p99["verdict"] == "fail" or errors["estimate"] >= MAX_ERROR_RATE or errors["verdict"] == "fail":
+        return "fail", f"p99: {p99['reason']}; errors {errors['estimate']:.3%}"
+    if not load["valid"]:
+        return "generator-bound", "; ".join(load["invalid_reasons"])
+    if p99["verdict"] != "pass":
+        return "fail", f"p99 not shown below the SLO: {p99['reason']}"
+    return "pass", p99["reason"]
+
+
+def step_at(contender: Contender, url: str, rate: float, seconds: float, prepared: Prepared, work: Path) -> Step:
+    """One slogate run of `seconds` measured after a warm-up of a quarter of that, at most 1 s."""
+    name = f"{_slug(contender.label)}-{rate:.0f}"
+    version = f"version: '{contender.version}', " if contender.version else ""
+    scenario = SCENARIO.format(name=name, version=version, seconds=seconds + _warmup(seconds), warmup=_warmup(seconds),
+                               rate=rate, rows=prepared.rows,
+                               slo_ms=SLO_MS, max_error_pct=MAX_ERROR_RATE * 100)
+    summary = run_slogate(name, scenario, url, work).summary
+    outcome, why = classify(summary)
+    p99 = next(s for s in summary["slos"] if s["expr"].startswith("p99"))
+    return Step(rate, summary["load"]["achieved_rate"], p99["estimate"], p99["ci"][1],
+                summary["error_rate"]["estimate"], summary["load"]["schedule_lag_ms"]["p99"], outcome, why)
+
+
+def _warmup(seconds: float) -> float:
+    return min(1.0, seconds / 4)
+
+
+def search(measure: Callable[[float], Step], start: float, bisections: int, ceiling: float = 1e6,
+           floor: float = 50.0) -> list[Step]:
+    """Double until the SLO breaks, then bisect (geometrically) between the last pass and the first miss.
+
+    A generator-bound step ends the search: above it, slogate could not say whether the server held.
+    """
+    steps = [measure(start)]
+    while steps[-1].outcome == "pass" and steps[-1].rate * 2 <= ceiling:
+        steps.append(measure(steps[-1].rate * 2))
+    while steps[-1].outcome == "fail" and not _passes(steps) and steps[-1].rate / 2 >= floor:
+        steps.append(measure(steps[-1].rate / 2))
+    if steps[-1].outcome == "generator-bound" or not _passes(steps):
+        return steps
+    for _ in range(bisections):
+        low = max(s.rate for s in steps if s.outcome == "pass")
+        high = min(s.rate for s in steps if s.outcome != "pass" and s.rate > low)
+        steps.append(measure(round(math.sqrt(low * high))))
+        if steps[-1].outcome == "generator-bound":
+            break
+    return steps
+
+
+def _passes(steps: list[Step]) -> list[Step]:
+    return [s for s in steps if s.outcome == "pass"]
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
+
+
+def _fastapi(prepared: Prepared) -> ServerCommand:
+    port = free_port()
+    return ServerCommand("fastapi", [sys.executable, str(PEERS / "fastapi_fraud.py"), "--model",
+                                     str(prepared.torchscript), "--port", str(port)], port, "/v2/health/ready")
+
+
+def _mlserver(batch_size: int, batch_time_ms: float) -> Callable[[Prepared], ServerCommand]:
+    def command(prepared: Prepared) -> ServerCommand:
+        port = free_port()
+        python = ensure_venv(*MLSERVER)
+        return ServerCommand(f"mlserver-batch{batch_size}", [
+            str(python), str(PEERS / "mlserver_fraud.py"), "--model", str(prepared.torchscript), "--port", str(port),
+            "--max-batch-size", str(batch_size), "--max-batch-time-ms", str(batch_time_ms)], port, "/v2/health/ready")
+
+    return command
+
+
+def _kserve(prepared: Prepared) -> ServerCommand:
+    port = free_port()
+    return ServerCommand("kserve", [str(ensure_venv(*KSERVE)), str(PEERS / "kserve_fraud.py"), "--model",
+                                    str(prepared.torchscript), "--port", str(port)], port, "/v2/health/ready")
+
+
+OURS = Contender("slogate reference server", lambda p: reference_server(p.repo, "fraud"), version="1")
+CONTENDERS = [
+    OURS,
+    Contender("MLServer, adaptive batching off", _mlserver(0, 0), venv=MLSERVER),
+    Contender("MLServer, adaptive batching on (32, 1 ms)", _mlserver(32, 1.0), venv=MLSERVER),
+    Contender("KServe ModelServer", _kserve, venv=KSERVE),
+    Contender("plain FastAPI", _fastapi),
+]
+
+
+@register("B3")
+class ServerThroughput:
+    title = "Server throughput at the SLO: reference server vs MLServer, KServe and FastAPI"
+
+    def run(self, ctx: Context) -> BenchResult:
+        seconds = ctx.mode.pick(8.0, 3.0, tiny=2.0)
+        bisections = ctx.mode.pick(3, 2, tiny=0)
+        start = ctx.mode.pick(1000.0, 1000.0, tiny=200.0)
+        ceiling = ctx.mode.pick(1e6, 1e6, tiny=400.0)
+        contenders = ctx.mode.pick(CONTENDERS, CONTENDERS, tiny=[OURS, CONTENDERS[-1]])
+        work = ctx.work / "b3"
+        work.mkdir(parents=True, exist_ok=True)
+        prepared = Prepared(*prepare(ctx.cache, work))
+        ladders = {c.label: self._ladder(c, prepared, seconds, (start, ceiling, bisections), work, ctx) for c in contenders}
+        return self._result(ladders, contenders, seconds, ctx)
+
+    def _ladder(self, contender, prepared, seconds, limits, work, ctx) -> list[Step]:
+        with serving(contender.start(prepared), work) as server:
+            def measure(rate: float) -> Step:
+                step = step_at(contender, server.base_url, rate, seconds, prepared, work)
+                ctx.log(f"  {contender.label}: {rate:.0f}/s -> {step.outcome}: {step.why}")
+                return step
+
+            start, ceiling, bisections = limits
+            return search(measure, start, bisections, ceiling)
+
+    def _result(self, ladders, contenders, seconds, ctx) -> BenchResult:
+        best = {label: _best(steps) for label, steps in ladders.items()}
+        ours = best[OURS.label]
+        summary_rows = [[label, step.rate if step else None, step.p99_ms if step else None,
+                         _bound(ladders[label]), ratio(ours.rate if ours else None, step.rate if step else None)]
+                        for label, step in best.items()]
+        step_rows = [[label, s.rate, s.achieved, s.p99_ms, s.p99_upper_ms, s.error_rate * 100, s.lag_p99_ms,
+                      s.outcome] for label, steps in ladders.items() for s in steps]
+        mlservers = [best[c.label].rate for c in contenders if c.venv == MLSERVER and best[c.label]]
+        fastapi = best.get("plain FastAPI")
+        return BenchResult(
+            self.key, self.title, METHOD,
+            tables=[Table(f"Highest Poisson rate with p99 < {SLO_MS:g} ms and errors < {MAX_ERROR_RATE:.1%}",
+                          ["server", "req/s", "p99 ms there", "search ended by", "reference / this"], summary_rows),
+                    Table(f"Every step ({seconds:g} s measured, after {_warmup(seconds):g} s of warm-up)",
+                          ["server", "offered req/s", "sent req/s", "p99 ms", "p99 upper bound ms", "errors %",
+                           "schedule lag p99 ms", "outcome"], step_rows)],
+            goals=[at_least("rate at SLO, reference / best MLServer", ratio(ours.rate if ours else None,
+                                                                         max(mlservers, default=None)), 2.0),
+                   at_least("rate at SLO, reference / plain FastAPI",
+                            ratio(ours.rate if ours else None, fastapi.rate if fastapi else None), 1.5)],
+            plots=[plot_b3(ladders, ctx.figures_dir / "b3_server_throughput.png")],
+            versions=_peer_versions(contenders),
+            notes=NOTES,
+        )
+
+
+def _best(steps: list[Step]) -> Step | None:
+    passed = _passes(steps)
+    return max(passed, key=lambda s: s.rate) if passed else None
+
+
+def _bound(steps: list[Step]) -> str:
+    if steps[-1].outcome == "generator-bound":
+        return f"slogate's own limit at {steps[-1].rate:.0f}/s: a lower bound"
+    if all(s.outcome == "pass" for s in steps):
+        return "this mode's highest rate: a lower bound"
+    return "the SLO"
+
+
+def _peer_versions(contenders: list[Contender]) -> dict[str, str]:
+    venvs = {c.venv[0]: c.venv for c in contenders if c.venv}
+    return {name: installed_version(ensure_venv(*spec), name) for name, spec in venvs.items()}
+
+
+def plot_b3(ladders: dict[str, list[Step]], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for label, steps in ladders.items():
+        ordered = sorted(steps, key=lambda s: s.rate)
+        ax.plot([s.rate for s in ordered], [s.p99_ms for s in ordered], marker="o", label=label)
+    ax.axhline(SLO_MS, color="red", linestyle="--", label=f"SLO {SLO_MS:g} ms")
+    ax.set(xscale="log", yscale="log", xlabel="offered rate (req/s, Poisson)", ylabel="p99 latency (ms)",
+           title="p99 latency against offered rate")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+METHOD = """
+Every server serves the demo fraud model, version 1 (a 14→32→1 MLP): the reference server
+from its repository, the peers from the same weights exported once to TorchScript. Each
+runs on loopback with one process and torch at one thread, and every request carries one
+row from the same JSONL file. slogate itself searches each server's capacity: Poisson
+arrivals at a rate, a short warm-up, then `p99(latency) < 25ms` and `error_rate < 0.1%`
+judged with confidence bounds. The rate doubles until the SLO breaks, then bisects
+geometrically between the last pass and the first miss. A step passes only when the p99
+upper bound is under 25 ms and errors stay under 0.1%. A step where the load itself was
+invalid (slogate fell behind its schedule, sharing 2 cores with the server) ends the search:
+the figure is then a lower bound, and so is its ratio.
+"""
+
+NOTES = [
+    ("MLServer runs its model in the main process (`parallel_workers: 0`), its fastest setting here; "
+     "its gRPC server cannot be turned off, so it listens on another loopback port."),
+    "KServe's Python ModelServer has no batching; its REST server is forced onto 127.0.0.1 and gRPC is off.",
+    ("The reference server batches opportunistically (max 32 rows, no added delay) and runs cheap batches "
+     "on its event loop."),
+]

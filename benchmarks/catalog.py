@@ -1,0 +1,8 @@
+"""Every benchmark of the suite; importing this registers them."""
+
+from benchmarks import (  # noqa: F401
+    b1_generator,
+    b2_coordinated_omission,
+    b3_server_throughput,
+    b6_analysis,
+)

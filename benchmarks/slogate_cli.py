@@ -1,0 +1,41 @@
+"""slogate itself as the benchmark suite's load tool: one `slogate run` per measurement.
+
+The benchmarks drive targets through the real CLI, in a child process, so what they measure
+is what a user's `slogate run` measures, and its CPU never counts against the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.processes import ROOT
+
+
+@dataclass
+class SlogateRun:
+    summary: dict
+    run_dir: Path
+
+    def records(self):
+        import pandas as pd
+
+        return pd.read_parquet(self.run_dir / "requests.parquet")
+
+
+def run_slogate(name: str, scenario: str, url: str, work: Path, timeout_s: float = 600) -> SlogateRun:
+    """Write `scenario` (YAML text) as `name`.yaml and run it against `url`, whatever the verdict."""
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / f"{name}.yaml"
+    path.write_text(scenario)
+    out = work / name
+    with (work / f"{name}.log").open("wb") as log:
+        subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--target-url", url, "--out", str(out)],
+                       cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s, check=False)
+    summaries = sorted(out.rglob("summary.json"))
+    if not summaries:
+        raise RuntimeError(f"slogate wrote no summary for {name}; see {work / f'{name}.log'}")
+    return SlogateRun(json.loads(summaries[-1].read_text()), summaries[-1].parent)
