@@ -23,7 +23,13 @@ USAGE_ERROR = 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    # parse_known_args: argparse's REMAINDER drops a remainder that starts with an option, and
+    # every server flag does (`slogate serve --model-repo …`)
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "serve":
+        args.server_args = unknown + args.server_args
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "command", None):
         parser.print_help()
         return USAGE_ERROR

@@ -139,3 +139,20 @@ def _server_pid(runner_pid: int) -> int | None:
         if "reference_server" in child.cmdline():
             return child.pid
     return None
+
+
+def test_serve_hands_every_flag_to_the_server(sim_repo) -> None:
+    """`slogate serve --model-repo …` reaches the server: an invalid port is the server's error, not argparse's."""
+    done = slogate("serve", "--model-repo", sim_repo, "--port", "not-a-port", timeout=60)
+    assert done.returncode == 2
+    assert "--port: invalid int value" in done.stderr and "reference_server" in done.stderr
+
+
+def test_serve_help_is_the_servers_help() -> None:
+    done = slogate("serve", "--help", timeout=60)
+    assert done.returncode == 0 and "--model-repo" in done.stdout
+
+
+def test_unknown_flags_of_other_commands_are_still_errors(tmp_path) -> None:
+    done = slogate("validate", tmp_path / "none.yaml", "--bogus")
+    assert done.returncode == 2 and "unrecognized arguments: --bogus" in done.stderr
