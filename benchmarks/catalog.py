@@ -4,5 +4,7 @@ from benchmarks import (  # noqa: F401
     b1_generator,
     b2_coordinated_omission,
     b3_server_throughput,
+    b4_llm,
+    b5_cold_start,
     b6_analysis,
 )

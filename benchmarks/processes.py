@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,19 +57,34 @@ class Started:
 
 @contextmanager
 def serving(command: ServerCommand, log_dir: Path) -> Iterator[Started]:
+    with serving_all([command], log_dir) as (started,):
+        yield started
+
+
+@contextmanager
+def serving_all(commands: list[ServerCommand], log_dir: Path) -> Iterator[list[Started]]:
+    """Spawn every server first, then wait for each: their start-ups overlap."""
+    with ExitStack() as stack:
+        spawned = [(command, *stack.enter_context(_spawned(command, log_dir))) for command in commands]
+        yield [Started(process, command.base_url, wait_ready(process, command, log_path) - at)
+               for command, process, at, log_path in spawned]
+
+
+@contextmanager
+def _spawned(command: ServerCommand, log_dir: Path) -> Iterator[tuple[subprocess.Popen, float, Path]]:
     log_path = log_dir / f"{command.name}.log"
     with log_path.open("wb") as log:
-        spawned = time.perf_counter()
+        at = time.perf_counter()
         process = subprocess.Popen(command.argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, **command.env}, start_new_session=True)
         try:
-            wait_ready(process, command, log_path)
-            yield Started(process, command.base_url, time.perf_counter() - spawned)
+            yield process, at, log_path
         finally:
             stop(process, command.stop_grace_s)
 
 
-def wait_ready(process: subprocess.Popen, command: ServerCommand, log_path: Path) -> None:
+def wait_ready(process: subprocess.Popen, command: ServerCommand, log_path: Path) -> float:
+    """The perf_counter time of the server's first ready answer."""
     deadline = time.monotonic() + command.ready_timeout_s
     url = command.base_url + command.ready_path
     while not _answers_200(url):
@@ -78,6 +93,7 @@ def wait_ready(process: subprocess.Popen, command: ServerCommand, log_path: Path
         if time.monotonic() > deadline:
             raise RuntimeError(f"{command.name} not ready in {command.ready_timeout_s:g} s; see {log_path}")
         time.sleep(0.02)
+    return time.perf_counter()
 
 
 def _answers_200(url: str) -> bool:
@@ -110,9 +126,10 @@ def _group_alive(pgid: int) -> bool:
         return False
 
 
-def reference_server(repo: Path, models: str, name: str = "reference", **overrides) -> ServerCommand:
+def reference_server(repo: Path, models: str, name: str = "reference", ready_path: str = "/v2/health/ready",
+                     **overrides) -> ServerCommand:
     """slogate's reference server on `repo`, loading only `models` (comma-separated)."""
     port = free_port()
     argv = [sys.executable, "-m", "reference_server", "--model-repo", str(repo), "--port", str(port),
             "--models", models, "--log-level", "warning"]
-    return ServerCommand(name, argv, port, "/v2/health/ready", **overrides)
+    return ServerCommand(name, argv, port, ready_path, **overrides)

@@ -25,7 +25,7 @@ need_debian() {
   fi
 }
 
-need_debian chromium wrk
+need_debian chromium wrk nginx-light   # nginx: the trivial target of benchmark B1
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)

@@ -1,0 +1,54 @@
+"""The peer suite's plumbing, on its tiny case: real servers, real locust, a real RESULTS.md.
+
+Not a performance test: tiny mode's figures mean nothing and nothing here times anything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import run_one
+from benchmarks.suite import BENCHMARKS, BenchResult, Context, Mode, register
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.integration
+def test_tiny_run_writes_results_with_goals_tables_and_plots(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--tiny", "--only", "B2,B6", "--results", str(results),
+                           "--work", str(tmp_path / "work")], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = results.read_text()
+    for heading in ("## Machine", "## Versions", "## Goals", "## B2: Coordinated omission", "## B6: Analysis speed"):
+        assert heading in text
+    assert "| B2 | slogate p99 / true p99 |" in text and "| B6 | analysis + report of 20,000 records" in text
+    assert "locust, 10 users × constant_throughput(10)" in text and "locust:" in text
+    plot = tmp_path / "figures" / "b2_coordinated_omission.png"
+    assert "](figures/b2_coordinated_omission.png)" in text and plot.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_unknown_benchmark_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "B9", "--results", str(tmp_path / "R.md")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0 and "unknown benchmark B9" in done.stderr
+
+
+def test_a_failing_benchmark_is_written_up_not_lost(tmp_path: Path) -> None:
+    @register("BX")
+    class Broken:
+        title = "always fails"
+
+        def run(self, ctx: Context) -> BenchResult:
+            raise RuntimeError("peer would not start")
+
+    try:
+        result = run_one("BX", Context(Mode("tiny"), tmp_path, tmp_path, tmp_path))
+    finally:
+        del BENCHMARKS["BX"]
+    assert result.error == "RuntimeError: peer would not start" and result.key == "BX"
