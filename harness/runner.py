@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -74,7 +74,7 @@ class _Run:
 
 
 def new_run_dir(out_root: Path, name: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     run_dir = out_root / name / stamp
     run_dir.mkdir(parents=True, exist_ok=False)
     return run_dir
@@ -187,7 +187,7 @@ async def _load(scenario: Scenario, run: _Run, session: aiohttp.ClientSession, c
 async def _describe(client: Client, session: aiohttp.ClientSession) -> ModelInfo:
     try:
         return await client.describe(session)
-    except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError, ValueError) as exc:
+    except (TimeoutError, aiohttp.ClientError, RuntimeError, ValueError) as exc:
         raise TargetError(f"cannot describe the target model: {exc}") from None
 
 
@@ -249,7 +249,7 @@ def _quiet_gc():
 
 def _wall_time_at(t_ns: int) -> str:
     offset_s = (t_ns - time.perf_counter_ns()) / 1e9
-    return datetime.fromtimestamp(time.time() + offset_s, timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(time.time() + offset_s, UTC).isoformat(timespec="milliseconds")
 
 
 def _conclude(scenario: Scenario, run: _Run, target: Target, run_dir: Path) -> RunResult:

@@ -18,7 +18,7 @@ _SECONDS_PER_UNIT = {
 _RATIO = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%)?\s*$")
 
 
-def parse_duration(value: str | int | float) -> float:
+def parse_duration(value: str | float) -> float:
     """Seconds from `30s`, `2m`, `300ms`, `1.5h` or a bare number of seconds."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 30s or 300ms, got {value!r}")
@@ -30,7 +30,7 @@ def parse_duration(value: str | int | float) -> float:
     return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2)]
 
 
-def parse_ratio(value: str | int | float) -> float:
+def parse_ratio(value: str | float) -> float:
     """A fraction from `99.9%` or a bare fraction such as 0.999."""
     if isinstance(value, bool):
         raise ValueError(f"expected a ratio such as 99.9% or 0.999, got {value!r}")

@@ -19,7 +19,7 @@ def error_breakdown(records: pd.DataFrame) -> dict:
     by_status = failed["status"].value_counts()
     by_kind = failed["error_kind"].value_counts()
     return {
-        "total": int(len(failed)),
+        "total": len(failed),
         "by_status": {str(code): int(count) for code, count in sorted(by_status.items())},
         "by_kind": {str(kind): int(count) for kind, count in sorted(by_kind.items())},
     }

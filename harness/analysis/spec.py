@@ -67,7 +67,6 @@ class AnalysisSpec:
     extra_invalid_reasons: tuple[str, ...] = ()  # known to the runner: Ctrl-C, a fault that failed to inject
     extra_scalars: dict[str, Scalar] = field(default_factory=dict)
     events: tuple[tuple[float, str], ...] = ()  # (t_s, label): fault injections and the like
-    extra_invalid_reasons: tuple[str, ...] = ()  # found by the runner: interrupted, a fault that failed, ...
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:
@@ -76,13 +75,11 @@ class AnalysisSpec:
         object.__setattr__(self, "slos", tuple(self.slos))
         object.__setattr__(self, "extra_invalid_reasons", tuple(self.extra_invalid_reasons))
         object.__setattr__(self, "phases", tuple(self.phases))
-        object.__setattr__(self, "extra_invalid_reasons", tuple(self.extra_invalid_reasons))
         object.__setattr__(self, "events", tuple((float(t), str(label)) for t, label in self.events))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["slos"] = list(self.slos)
-        data["extra_invalid_reasons"] = list(self.extra_invalid_reasons)
         data["extra_invalid_reasons"] = list(self.extra_invalid_reasons)
         data["phases"] = [asdict(phase) for phase in self.phases]
         data["events"] = [[t, label] for t, label in self.events]

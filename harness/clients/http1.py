@@ -114,7 +114,7 @@ class _Connection(asyncio.Protocol):
         self.future = loop.create_future()
         self.transport.write(request)
         # a plain timer is cheaper per request than asyncio.wait_for's wrapper
-        deadline = loop.call_later(timeout_s, self._fail, asyncio.TimeoutError())
+        deadline = loop.call_later(timeout_s, self._fail, TimeoutError())
         try:
             return await self.future
         finally:

@@ -16,7 +16,7 @@ async def probe(session: aiohttp.ClientSession, url: str, headers: dict[str, str
         async with session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=2)) as response:
             await response.read()
             return response.status
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (TimeoutError, aiohttp.ClientError, OSError):
         return None
 
 
