@@ -70,10 +70,10 @@ def classify(summary: dict) -> tuple[str, str]:
     """Did the server meet the SLO at this rate? The load tool's own limits are kept apart."""
     load = summary["load"]
     p99, errors = (next(s for s in summary["slos"] if s["expr"].startswith(prefix)) for prefix in ("p99", "error"))
-    if p99["estimate"] is None or errors["estimate"] is None:
-        return "fail", p99["reason"]
     if load.get("safety_valve_hit"):
         return "fail", "requests piled up past the in-flight limit"
+    if p99["estimate"] is None or errors["estimate"] is None:
+        return "fail", p99["reason"]
     if p99["verdict"] == "fail" or errors["estimate"] >= MAX_ERROR_RATE or errors["verdict"] == "fail":
         return "fail", f"p99: {p99['reason']}; errors {errors['estimate']:.3%}"
     if not load["valid"]:
@@ -196,7 +196,7 @@ class ServerThroughput:
         summary_rows = [[label, step.rate if step else None, step.p99_ms if step else None,
                          _bound(ladders[label]), ratio(ours.rate if ours else None, step.rate if step else None)]
                         for label, step in best.items()]
-        step_rows = [[label, s.rate, s.achieved, s.p99_ms, s.p99_upper_ms, s.error_rate * 100, s.lag_p99_ms,
+        step_rows = [[label, s.rate, s.achieved, s.p99_ms, s.p99_upper_ms, _percent(s.error_rate), s.lag_p99_ms,
                       s.outcome] for label, steps in ladders.items() for s in steps]
         mlservers = [best[c.label].rate for c in contenders if c.venv == MLSERVER and best[c.label]]
         fastapi = best.get("plain FastAPI")
@@ -215,6 +215,10 @@ class ServerThroughput:
             versions=_peer_versions(contenders),
             notes=NOTES,
         )
+
+
+def _percent(fraction: float | None) -> float | None:
+    return None if fraction is None else fraction * 100
 
 
 def _best(steps: list[Step]) -> Step | None:

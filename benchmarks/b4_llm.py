@@ -14,12 +14,14 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.peers.venvs import TORCH, ensure_venv, installed_version
-from benchmarks.processes import ServerCommand, free_port, reference_server, serving_all
+from benchmarks.processes import ServerCommand, Started, free_port, reference_server, serving
 from benchmarks.slogate_cli import run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_least, at_most, ratio, register
 from reference_server.demo_models import ensure_demo_repo
@@ -29,6 +31,7 @@ MODEL = "tiny-llm"
 GUIDELLM = ("guidellm", [[TORCH], ["guidellm==0.8.1"]])
 VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}  # DESIGN §8, the same for both servers
 READY_TIMEOUT_S = 240.0
+WARM_UP_S = 5
 PROMPT_TOKENS = OUTPUT_TOKENS = 32
 # 32 tokens take ~35 ms to generate here: a stream whose tokens all arrive within 1 ms was
 # already buffered when the client got to it, so its ITL and TTFT describe the client.
@@ -235,22 +238,33 @@ class LlmPath:
         work.mkdir(parents=True, exist_ok=True)
         repo = ensure_demo_repo(ctx.cache)
         model_dir = repo / MODEL / "1"
-        with serving_all(server_commands(model_dir, repo), work) as (ours, vllm):
-            urls = {"reference": ours.base_url, "vllm": vllm.base_url}
-            servers = self._servers(urls, rounds, seconds, users, rate, work, ctx)
+        commands = {c.name: c for c in server_commands(model_dir, repo)}
+        servers = self._servers(commands, rounds, seconds, users, rate, work, ctx)
+        with self._warm(commands["reference"], users, work / "tools") as ours:
             tools = self._tools(ours.base_url, tool_rates, seconds, model_dir, work, ctx)
         return self._result(servers, tools, (rounds, seconds, users, rate), ctx)
 
-    def _servers(self, urls, rounds, seconds, users, rate, work, ctx) -> dict[tuple[str, str], list[dict]]:
+    @contextmanager
+    def _warm(self, command: ServerCommand, users: int, work: Path) -> Iterator[Started]:
+        """One server alone (two vLLM engines on 2 cores steal each other's time), after a discarded
+        saturation run: the first batches after start run slower."""
+        work.mkdir(parents=True, exist_ok=True)
+        with serving(command, work) as server:
+            server_figures(server.base_url, "saturation", f"{command.name}-warm-up", WARM_UP_S, users, 1.0, work)
+            yield server
+
+    def _servers(self, commands, rounds, seconds, users, rate, work, ctx) -> dict[tuple[str, str], list[dict]]:
         """Alternate the servers, ours first in odd rounds, so drift on a shared box hits both."""
         results: dict[tuple[str, str], list[dict]] = {}
         for round_no in range(1, rounds + 1):
-            order = list(urls) if round_no % 2 else list(reversed(urls))
-            for scenario in ("saturation", "latency"):
-                for name in order:
-                    figures = server_figures(urls[name], scenario, f"{name}-r{round_no}", seconds, users, rate, work)
-                    ctx.log(f"  round {round_no} {scenario} {name}: {figures}")
-                    results.setdefault((name, scenario), []).append(figures)
+            order = list(commands) if round_no % 2 else list(reversed(commands))
+            for name in order:
+                with self._warm(commands[name], users, work / f"round{round_no}") as server:
+                    for scenario in ("saturation", "latency"):
+                        figures = server_figures(server.base_url, scenario, f"{name}-r{round_no}", seconds, users,
+                                                 rate, work)
+                        ctx.log(f"  round {round_no} {scenario} {name}: {figures}")
+                        results.setdefault((name, scenario), []).append(figures)
         return results
 
     def _tools(self, url, rates, seconds, model_dir, work, ctx) -> list[dict]:
@@ -332,8 +346,9 @@ METHOD = """
 --target-url`: *saturation*, a closed loop of 16 streams back to back (64 prompt tokens,
 128 output tokens), whose output tokens/s is the server's streaming throughput; and
 *latency*, Poisson arrivals at 4 req/s (64 → 64 tokens), whose TTFT p50 counts from the
-intended send. The servers alternate, ours first in odd rounds; each figure is the median
-over rounds.
+intended send. Each server runs alone (two vLLM engines on 2 cores steal each other's
+time), started afresh each round and warmed by a discarded 5 s saturation run; the servers
+alternate, ours first in odd rounds, and each figure is the median over rounds.
 
 **Tools.** slogate and guidellm measure the reference server at the same constant rates,
 streaming completions of 32 prompt and 32 output tokens (ignore_eos), for the same time,
