@@ -231,7 +231,7 @@ class LlmPath:
     title = "LLM path: reference server vs vLLM's own server; slogate vs guidellm"
 
     def run(self, ctx: Context) -> BenchResult:
-        rounds, seconds = ctx.mode.pick((2, 20), (1, 10), tiny=(1, 4))
+        rounds, seconds = ctx.mode.pick((3, 20), (1, 10), tiny=(1, 4))
         users, rate = 16, 4.0
         tool_rates = ctx.mode.pick([4.0, 16.0], [4.0])
         work = ctx.work / "b4"
@@ -279,16 +279,19 @@ class LlmPath:
     def _result(self, servers, tools, shape, ctx: Context) -> BenchResult:
         rounds, seconds, users, rate = shape
 
-        def median(name: str, scenario: str, key: str) -> float:
-            return statistics.median(r[key] for r in servers[(name, scenario)])
+        def runs(name: str, scenario: str, key: str) -> list[float]:
+            return [r[key] for r in servers[(name, scenario)]]
 
-        tok = {n: median(n, "saturation", "tok_s") for n in ("reference", "vllm")}
-        ttft = {n: median(n, "latency", "ttft_p50_ms") for n in ("reference", "vllm")}
+        # Throughput is best of rounds: on this box whole-machine stalls of 1-2 s only ever take
+        # tokens away. TTFT p50 is the median of rounds.
+        tok = {n: max(runs(n, "saturation", "tok_s")) for n in ("reference", "vllm")}
+        ttft = {n: statistics.median(runs(n, "latency", "ttft_p50_ms")) for n in ("reference", "vllm")}
         server_table = Table(
-            f"Median of {rounds} round(s), {seconds} s each after a 3 s warm-up, measured by slogate",
-            ["server", f"output tok/s, {users} streams (64→128 tokens)", f"TTFT p50 ms, Poisson {rate:g} req/s",
-             "every run's load valid"],
-            [[label, tok[n], ttft[n], all(r["valid"] for k, runs in servers.items() if k[0] == n for r in runs)]
+            f"{rounds} round(s), {seconds} s each after a 3 s warm-up, measured by slogate",
+            ["server", f"output tok/s, {users} streams (64→128 tokens), best round", "every round's tok/s",
+             f"TTFT p50 ms, Poisson {rate:g} req/s, median round", "every run's load valid"],
+            [[label, tok[n], ", ".join(f"{v:,.0f}" for v in runs(n, "saturation", "tok_s")), ttft[n],
+              all(r["valid"] for k, results in servers.items() if k[0] == n for r in results)]
              for n, label in (("reference", "reference server (vLLM in-process)"),
                               ("vllm", "vLLM's own OpenAI server"))])
         tables = [server_table] + [self._tool_table(run, seconds) for run in tools]
@@ -348,7 +351,9 @@ METHOD = """
 *latency*, Poisson arrivals at 4 req/s (64 → 64 tokens), whose TTFT p50 counts from the
 intended send. Each server runs alone (two vLLM engines on 2 cores steal each other's
 time), started afresh each round and warmed by a discarded 5 s saturation run; the servers
-alternate, ours first in odd rounds, and each figure is the median over rounds.
+alternate, ours first in odd rounds. Throughput is each server's best round: this box
+sometimes stalls every process for 1–2 s under load (a sampler thread sleeping 0.5 s saw
+gaps of 1.6 s), and a stall only ever takes tokens away. TTFT p50 is the median of rounds.
 
 **Tools.** slogate and guidellm measure the reference server at the same constant rates,
 streaming completions of 32 prompt and 32 output tokens (ignore_eos), for the same time,
