@@ -37,31 +37,17 @@ PROMPT_TOKENS = OUTPUT_TOKENS = 32
 # already buffered when the client got to it, so its ITL and TTFT describe the client.
 BURST_S = 1e-3
 
-SERVER_SCENARIO = """\
+SCENARIO = """\
 name: {name}
 seed: 7
 target: {{url: http://placeholder, model: {model}, protocol: openai, request_timeout: 60s}}
 workload:
   phases:
     - {{name: load, duration: {seconds}s, arrival: {arrival}}}
-  warmup: 3s
-  payload: {{generator: prompts, mode: completion, input_tokens: 64, output_tokens: {output_tokens}}}
+  warmup: {warmup}s
+  payload: {{generator: prompts, mode: completion, input_tokens: {prompt}, output_tokens: {output}{extra}}}
 analysis:
   max_lag_p99: 5ms   # vLLM's engine spins on the second core; lag is reported, not hidden
-"""
-
-TOOL_SCENARIO = """\
-name: {name}
-seed: 7
-target: {{url: http://placeholder, model: {model}, protocol: openai, request_timeout: 60s}}
-workload:
-  phases:
-    - {{name: load, duration: {seconds}s, arrival: {{process: constant, rate: {rate}}}}}
-  warmup: 0s   # guidellm has no warm-up either: both judge every request
-  payload: {{generator: prompts, mode: completion, input_tokens: {prompt}, output_tokens: {output},
-            ignore_eos: true, tokenizer: {tokenizer}}}
-analysis:
-  max_lag_p99: 5ms
 """
 
 # (label, key): both tools' figures use the same keys; DEFINITIONS says what each means.
@@ -188,8 +174,8 @@ def server_commands(model_dir: Path, repo: Path) -> list[ServerCommand]:
 def server_figures(url: str, scenario: str, name: str, seconds: int, users: int, rate: float, work: Path) -> dict:
     arrival, output_tokens = {"saturation": (f"{{process: concurrency, concurrency: {users}}}", 128),
                               "latency": (f"{{process: poisson, rate: {rate}}}", 64)}[scenario]
-    text = SERVER_SCENARIO.format(name=f"llm-{scenario}", model=MODEL, seconds=seconds, arrival=arrival,
-                                  output_tokens=output_tokens)
+    text = SCENARIO.format(name=f"llm-{scenario}", model=MODEL, seconds=seconds, arrival=arrival, warmup=3,
+                           prompt=64, output=output_tokens, extra="")
     summary = run_slogate(f"{name}-{scenario}", text, url, work).summary
     return {"tok_s": summary["llm"]["output_tokens_per_s"]["estimate"], "ttft_p50_ms": summary["llm"]["ttft_ms"]["p50"],
             "valid": summary["load"]["valid"]}
@@ -221,8 +207,10 @@ def run_guidellm(python: Path, url: str, rate: float, seconds: int, model_dir: P
 def tool_figures(tool: str, url: str, rate: float, seconds: int, model_dir: Path, work: Path) -> dict:
     if tool == "guidellm":
         return guidellm_figures(run_guidellm(ensure_venv(*GUIDELLM), url, rate, seconds, model_dir, work))
-    text = TOOL_SCENARIO.format(name="b4-slogate", model=MODEL, seconds=seconds, rate=rate, prompt=PROMPT_TOKENS,
-                                output=OUTPUT_TOKENS, tokenizer=model_dir)
+    # no warm-up: guidellm has none either, so both judge every request
+    text = SCENARIO.format(name="b4-slogate", model=MODEL, seconds=seconds, arrival=f"{{process: constant, rate: {rate}}}",
+                           warmup=0, prompt=PROMPT_TOKENS, output=OUTPUT_TOKENS,
+                           extra=f", ignore_eos: true, tokenizer: {model_dir}")
     return slogate_figures(run_slogate(f"slogate-{rate:g}", text, url, work).summary)
 
 
