@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
@@ -62,6 +62,17 @@ class Client(Protocol):
 
     async def close(self) -> None:
         """Release connections the client holds itself."""
+
+
+@runtime_checkable
+class CallbackClient(Client, Protocol):
+    """A client that can also start an exchange without a task (the open loop's fast path)."""
+
+    def start(self, body: bytes, on_outcome: Callable[[Outcome], None]) -> None:
+        """Send now; `on_outcome` gets the Outcome exactly once, never an exception."""
+
+    def abort(self) -> None:
+        """End every started exchange now, each reporting `cancelled` (a run being stopped)."""
 
 
 ClientFactory = Callable[[Endpoint], Client]

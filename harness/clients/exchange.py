@@ -12,20 +12,19 @@ import orjson
 from harness.clients.base import Endpoint
 from harness.clients.errors import classify_exception
 from harness.clients.http1 import Http1Pool, Origin, Response, render_post
-from harness.records import Outcome
+from harness.records import NEVER, Outcome
 
 # Reads a 2xx response body; returns the model version it names, or raises ValueError when
 # the body is not a valid answer (which the record counts as `invalid_response`).
 BodyCheck = Callable[[bytes], str | None]
 
 
-async def post_exchange(pool: Http1Pool, request: bytes, timeout_s: float, check: BodyCheck) -> Outcome:
-    try:
-        response = await pool.request(request, timeout_s)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a record, never a crash
-        status, kind = classify_exception(exc)
-        return Outcome(status, kind, -1, time.perf_counter_ns(), detail=type(exc).__name__)
-    return judge(response, check)
+def outcome_of(result: Response | BaseException, check: BodyCheck) -> Outcome:
+    """Every failure becomes a record, never a crash."""
+    if isinstance(result, Response):
+        return judge(result, check)
+    status, kind = classify_exception(result)
+    return Outcome(status, kind, NEVER, time.perf_counter_ns(), detail=type(result).__name__)
 
 
 def judge(response: Response, check: BodyCheck) -> Outcome:
@@ -55,7 +54,18 @@ class JsonPostClient:
         return render_post(self.origin, self.path, orjson.dumps(body), self.headers)
 
     async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
-        return await post_exchange(self.pool, request, self.endpoint.timeout_s, self.check)
+        try:
+            response = await self.pool.request(request, self.endpoint.timeout_s)
+        except Exception as exc:  # noqa: BLE001 - see outcome_of
+            return outcome_of(exc, self.check)
+        return judge(response, self.check)
+
+    def start(self, request: bytes, on_outcome: Callable[[Outcome], None]) -> None:
+        check = self.check
+        self.pool.start(request, self.endpoint.timeout_s, lambda result: on_outcome(outcome_of(result, check)))
+
+    def abort(self) -> None:
+        self.pool.abort()
 
     async def warm(self, connections: int) -> None:
         await self.pool.prewarm(connections, self.endpoint.timeout_s)

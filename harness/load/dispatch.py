@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from harness.clients.base import Client
+from harness.clients.base import CallbackClient, Client
 from harness.records import NEVER, Outcome, RecordLog
 
 SPIN_NS = 1_500_000  # §8: sleep until ~1.5 ms before a send, then yield-spin; loop timers are ms-coarse
 NAP_S = 0.001  # the longest single sleep; see wait_until
+DRAIN_POLL_S = 0.01
 
 
 async def wait_until(due_ns: int) -> None:
@@ -63,6 +64,10 @@ class Dispatcher:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     valve_hit: bool = False
     tasks: set[asyncio.Task] = field(default_factory=set)
+    callbacks: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.callbacks = isinstance(self.client, CallbackClient)
 
     def can_send(self) -> bool:
         """False once stopped; trips the safety valve (and stops) when too much is in flight."""
@@ -75,25 +80,38 @@ class Dispatcher:
         return True
 
     def launch(self, intended_ns: int, phase: int, index: int) -> None:
-        task = asyncio.get_running_loop().create_task(self.issue(intended_ns, phase, index))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        """Send without waiting: through the client's callback path when it has one, else a task."""
+        if not self.callbacks:
+            task = asyncio.get_running_loop().create_task(self.issue(intended_ns, phase, index))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+            return
+        slot = index % len(self.payloads)
+        sent_ns = self._sending(intended_ns)
+        self.client.start(self.payloads.bodies[slot],
+                          lambda outcome: self._answered(intended_ns, sent_ns, outcome, phase, slot))
 
     async def issue(self, intended_ns: int, phase: int, index: int) -> None:
         slot = index % len(self.payloads)
+        sent_ns = self._sending(intended_ns)
+        try:
+            outcome = await self.client.send(self.session, self.payloads.bodies[slot])
+        except asyncio.CancelledError:
+            # a run stopped by Ctrl-C or the drain deadline still accounts for this request
+            self._answered(intended_ns, sent_ns, Outcome(0, "cancelled", NEVER, time.perf_counter_ns()), phase, slot)
+            raise
+        self._answered(intended_ns, sent_ns, outcome, phase, slot)
+
+    def _sending(self, intended_ns: int) -> int:
         counters = self.counters
         sent_ns = time.perf_counter_ns()
         counters.sent += 1
         counters.in_flight += 1
         counters.max_lag_ns = max(counters.max_lag_ns, sent_ns - intended_ns)
-        try:
-            outcome = await self.client.send(self.session, self.payloads.bodies[slot])
-        except asyncio.CancelledError:
-            # a run stopped by Ctrl-C or the drain deadline still accounts for this request
-            self._record(intended_ns, sent_ns, Outcome(0, "cancelled", NEVER, time.perf_counter_ns()), phase, slot)
-            raise
-        finally:
-            counters.in_flight -= 1
+        return sent_ns
+
+    def _answered(self, intended_ns: int, sent_ns: int, outcome: Outcome, phase: int, slot: int) -> None:
+        self.counters.in_flight -= 1
         self._record(intended_ns, sent_ns, outcome, phase, slot)
 
     def _record(self, intended_ns: int, sent_ns: int, outcome: Outcome, phase: int, slot: int) -> None:
@@ -111,9 +129,12 @@ class Dispatcher:
 
     async def drain(self, timeout_s: float) -> None:
         """Let in-flight requests finish (bounded), then cancel the rest; each still leaves a record."""
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=timeout_s)
+        deadline = time.perf_counter() + timeout_s
+        while self.counters.in_flight and time.perf_counter() < deadline:
+            await asyncio.sleep(DRAIN_POLL_S)
         for task in list(self.tasks):
             task.cancel()
+        if self.callbacks:
+            self.client.abort()
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=2.0)
