@@ -149,7 +149,12 @@ def test_streams_carry_usage_chunks_and_version(server: ServerProcess, model: st
     assert outcome.error_kind is None, outcome.detail
     assert outcome.status == 200 and outcome.model_version == ("1" if model == "tiny-llm" else "2")
     assert outcome.output_tokens == 16 and outcome.prompt_tokens > 2
-    assert outcome.chunk_ns is not None and len(outcome.chunk_ns) >= 0.7 * 16
+    # It streamed: more than one event, in order. Not one event per token: partial UTF-8
+    # tokens merge into the next, and vLLM sends every token generated since its last delta in
+    # one event when its output loop falls behind (CI saw 10 events for 16 tokens on 2 busy cores).
+    chunks = outcome.chunk_ns
+    assert chunks is not None and len(chunks) >= 2 and chunks == sorted(chunks)
+    assert chunks[-1] > chunks[0]
 
 
 def test_non_streaming_answers_carry_usage_and_version(server: ServerProcess) -> None:
