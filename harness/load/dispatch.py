@@ -111,12 +111,10 @@ class Dispatcher:
         return sent_ns
 
     def _answered(self, intended_ns: int, sent_ns: int, outcome: Outcome, phase: int, slot: int) -> None:
-        self.counters.in_flight -= 1
-        self._record(intended_ns, sent_ns, outcome, phase, slot)
-
-    def _record(self, intended_ns: int, sent_ns: int, outcome: Outcome, phase: int, slot: int) -> None:
-        self.counters.done += 1
-        self.counters.errors += outcome.error_kind is not None
+        counters = self.counters
+        counters.in_flight -= 1
+        counters.done += 1
+        counters.errors += outcome.error_kind is not None
         self.log.add(
             intended_ns=intended_ns,
             sent_ns=sent_ns,
