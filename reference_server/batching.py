@@ -56,7 +56,7 @@ class Batcher:
         self._wakeup: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._compute_s: float | None = None  # running average of one batch's predict time
+        self._compute_s: float | None = None  # running average of one batch's predict CPU time
 
     def start(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"batch-{self.name}")
@@ -149,9 +149,9 @@ class Batcher:
             start = end
 
     def _timed_predict(self, rows: np.ndarray) -> tuple[Outputs, float]:
-        started = time.perf_counter()
+        started = time.thread_time()
         outputs = self.predict(rows)
-        return outputs, time.perf_counter() - started
+        return outputs, time.thread_time() - started
 
     async def stop(self) -> None:
         """Stop collecting; callers still waiting (only after a drain timeout) get a 503."""
