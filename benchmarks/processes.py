@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,28 +57,14 @@ class Started:
 
 @contextmanager
 def serving(command: ServerCommand, log_dir: Path) -> Iterator[Started]:
-    with serving_all([command], log_dir) as (started,):
-        yield started
-
-
-@contextmanager
-def serving_all(commands: list[ServerCommand], log_dir: Path) -> Iterator[list[Started]]:
-    """Spawn every server first, then wait for each: their start-ups overlap."""
-    with ExitStack() as stack:
-        spawned = [(command, *stack.enter_context(_spawned(command, log_dir))) for command in commands]
-        yield [Started(process, command.base_url, wait_ready(process, command, log_path) - at)
-               for command, process, at, log_path in spawned]
-
-
-@contextmanager
-def _spawned(command: ServerCommand, log_dir: Path) -> Iterator[tuple[subprocess.Popen, float, Path]]:
     log_path = log_dir / f"{command.name}.log"
     with log_path.open("wb") as log:
-        at = time.perf_counter()
+        spawned_at = time.perf_counter()
         process = subprocess.Popen(command.argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, **command.env}, start_new_session=True)
         try:
-            yield process, at, log_path
+            ready_at = wait_ready(process, command, log_path)
+            yield Started(process, command.base_url, ready_at - spawned_at)
         finally:
             stop(process, command.stop_grace_s)
 
