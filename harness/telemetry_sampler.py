@@ -36,12 +36,16 @@ def summed_samples(text: str) -> dict[str, float]:
     return dict(totals)
 
 
-def _sample_forever(metrics_url: str | None, pid: int, period_s: float, path: Path) -> None:
+def _sample_until_orphaned(metrics_url: str | None, pid: int, period_s: float, path: Path) -> None:
+    """Sample until the run that started this process is gone. The run stops it when it ends;
+    a run killed outright (SIGTERM, SIGKILL) cannot, and its sampler would otherwise append
+    to its file forever."""
+    parent = os.getppid()
     process = _process(pid)
     headers = json.loads(os.environ.get(HEADERS_ENV, "{}"))
     with path.open("a", buffering=1) as out:
         next_due = time.monotonic()
-        while True:
+        while os.getppid() == parent:
             row = {"t_abs_ns": time.perf_counter_ns(), **_process_sample(process)}
             if metrics_url:
                 row.update(_scrape(metrics_url, headers, period_s))
@@ -82,6 +86,6 @@ def _scrape(url: str, headers: dict[str, str], timeout_s: float) -> dict[str, fl
 if __name__ == "__main__":
     url, server_pid, period, out_path = sys.argv[1:5]
     try:
-        _sample_forever(None if url == "-" else url, int(server_pid), float(period), Path(out_path))
+        _sample_until_orphaned(None if url == "-" else url, int(server_pid), float(period), Path(out_path))
     except KeyboardInterrupt:
         pass
