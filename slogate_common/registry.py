@@ -1,0 +1,106 @@
+"""One registry shape for every plugin seam: protocol clients, payload generators, arrival
+processes, targets, fault actions, experiments, summary and report sections, server
+backends and route extensions.
+
+A registry maps a name to a value (a class or a factory) plus an optional typed arguments
+model, so that whoever reads a scenario or a model.json can validate an entry's arguments
+before anything runs. Every registry shares one duplicate policy: a name is registered
+once; registering it again with another value is an error (the same value again is a no-op,
+which a module imported twice under two names would otherwise break).
+
+Built-in entries register themselves when their module is imported. A registry may name
+the module that imports them (`builtins=`), so that a lookup never depends on who happened
+to import what first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class UnknownEntry(KeyError):
+    """A name no entry is registered under; str() says which ones are, with a did-you-mean."""
+
+    def __init__(self, kind: str, name: object, known: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.known = known
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        hint = did_you_mean(str(self.name), self.known)
+        listed = ", ".join(self.known) or "none"
+        return f"unknown {self.kind} {self.name!r}{hint}; known: {listed}"
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    name: str
+    value: T
+    args: type | None = None  # the entry's typed arguments (a pydantic model), if it takes any
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str, *, builtins: str | None = None) -> None:
+        self.kind = kind
+        self._builtins = builtins
+        self._entries: dict[str, Entry[T]] = {}
+        self._loaded = builtins is None
+
+    def register(self, name: str, *, args: type | None = None) -> Callable[[T], T]:
+        """Decorator form of `add`."""
+
+        def decorate(value: T) -> T:
+            self.add(name, value, args=args)
+            return value
+
+        return decorate
+
+    def add(self, name: str, value: T, *, args: type | None = None) -> None:
+        existing = self._entries.get(name)
+        if existing is not None and existing.value is not value:
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        self._entries[name] = Entry(name, value, args)
+
+    def entry(self, name: str) -> Entry[T]:
+        self._load_builtins()
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise UnknownEntry(self.kind, name, self.names()) from None
+
+    def get(self, name: str) -> T:
+        return self.entry(name).value
+
+    def names(self) -> list[str]:
+        self._load_builtins()
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry[T]]:
+        """In registration order: sections render in the order their modules declare them."""
+        self._load_builtins()
+        return list(self._entries.values())
+
+    def __contains__(self, name: object) -> bool:
+        self._load_builtins()
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def _load_builtins(self) -> None:
+        if not self._loaded:
+            self._loaded = True  # set first: the imported modules register through this registry
+            importlib.import_module(self._builtins)
+
+
+def did_you_mean(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
