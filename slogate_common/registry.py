@@ -24,8 +24,11 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
-class UnknownEntry(KeyError):
-    """A name no entry is registered under; str() says which ones are, with a did-you-mean."""
+class UnknownEntry(KeyError, ValueError):
+    """A name no entry is registered under; str() says which ones are, with a did-you-mean.
+
+    A ValueError too: a name read from a config file is a bad value, and validators (pydantic's
+    among them) report ValueErrors as such."""
 
     def __init__(self, kind: str, name: object, known: list[str]) -> None:
         self.kind = kind
@@ -59,6 +62,15 @@ class Registry(Generic[T]):
         def decorate(value: T) -> T:
             self.add(name, value, args=args)
             return value
+
+        return decorate
+
+    def register_model(self, name: str) -> Callable[[T], T]:
+        """Decorator for a class that is its own arguments model: it validates and it acts."""
+
+        def decorate(cls: T) -> T:
+            self.add(name, cls, args=cls)  # type: ignore[arg-type]
+            return cls
 
         return decorate
 
