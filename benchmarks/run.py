@@ -23,7 +23,6 @@ from pathlib import Path
 
 import platformdirs
 
-from benchmarks import catalog  # noqa: F401 - registers the benchmarks
 from benchmarks.environment import machine, versions
 from benchmarks.results_md import render
 from benchmarks.suite import BENCHMARKS, BenchResult, Context, Mode
@@ -44,15 +43,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def selected(only: str) -> list[str]:
-    keys = [k.strip().upper() for k in only.split(",") if k.strip()] or sorted(BENCHMARKS)
+    keys = [k.strip().upper() for k in only.split(",") if k.strip()] or BENCHMARKS.names()
     unknown = [k for k in keys if k not in BENCHMARKS]
     if unknown:
-        raise SystemExit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(sorted(BENCHMARKS))}")
+        raise SystemExit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS.names())}")
     return keys
 
 
 def run_one(key: str, ctx: Context) -> BenchResult:
-    benchmark = BENCHMARKS[key]()
+    benchmark = BENCHMARKS.get(key)()
     ctx.log(f"== {key}: {benchmark.title}")
     started = time.perf_counter()
     try:

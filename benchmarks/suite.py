@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from slogate_common.registry import Registry
+
 
 @dataclass(frozen=True)
 class Mode:
@@ -81,15 +83,13 @@ class Benchmark(Protocol):
     def run(self, ctx: Context) -> BenchResult: ...
 
 
-BENCHMARKS: dict[str, Callable[[], Benchmark]] = {}
+BENCHMARKS: Registry[Callable[[], Benchmark]] = Registry("benchmark", builtins="benchmarks.catalog")
 
 
 def register(key: str) -> Callable[[type], type]:
     def add(cls: type) -> type:
-        if key in BENCHMARKS:
-            raise ValueError(f"benchmark {key} registered twice")
         cls.key = key
-        BENCHMARKS[key] = cls
+        BENCHMARKS.add(key, cls)
         return cls
 
     return add

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from slogate_common.registry import Registry
+
 MetricFn = Callable[[pd.DataFrame], np.ndarray]
 
 
@@ -29,15 +31,16 @@ class Metric:
     pooled: bool
 
 
-_METRICS: dict[str, Metric] = {}
-_SCALARS: dict[str, str] = {}
+# Built-ins register when harness/analysis/measurements.py and llm.py are imported (slo.py does).
+_METRICS: Registry[Metric] = Registry("metric")
+_SCALARS: Registry[str] = Registry("run-level value")  # name → unit
 
 
 def _register(name: str, unit: str, pooled: bool) -> Callable[[MetricFn], MetricFn]:
     def decorate(fn: MetricFn) -> MetricFn:
         if name in _SCALARS:
             raise ValueError(f"{name!r} is already a scalar metric")
-        _METRICS[name] = Metric(name, fn, unit, pooled)
+        _METRICS.add(name, Metric(name, fn, unit, pooled))
         return fn
 
     return decorate
@@ -57,20 +60,16 @@ def declare_scalar(name: str, unit: str) -> None:
     """Make a bare run-level name valid in SLOs; its value arrives in AnalysisSpec.extra_scalars."""
     if name in _METRICS:
         raise ValueError(f"{name!r} is already a per-request or pooled metric")
-    _SCALARS[name] = unit
+    _SCALARS.add(name, unit)
 
 
 def get_metric(name: str) -> Metric | None:
-    return _METRICS.get(name)
+    return _METRICS.get(name) if name in _METRICS else None
 
 
 def metric_names() -> list[str]:
-    return list(_METRICS)
-
-
-def per_request_metrics() -> list[Metric]:
-    return [metric for metric in _METRICS.values() if not metric.pooled]
+    return [entry.name for entry in _METRICS.entries()]
 
 
 def scalar_units() -> dict[str, str]:
-    return dict(_SCALARS)
+    return {entry.name: entry.value for entry in _SCALARS.entries()}

@@ -15,7 +15,6 @@ bound misses it, inconclusive otherwise.
 
 from __future__ import annotations
 
-import difflib
 import math
 import operator
 import re
@@ -31,6 +30,7 @@ from harness.analysis import llm as _llm_metrics  # noqa: F401
 from harness.analysis import measurements as _builtin_metrics  # noqa: F401
 from harness.analysis.metrics import get_metric, metric_names, scalar_units
 from harness.analysis.spec import Scalar
+from slogate_common.registry import did_you_mean
 from harness.analysis.stats import (
     NAN_ESTIMATE,
     Estimate,
@@ -141,7 +141,7 @@ def _statistic(scan: _Scanner, column: int, text: str) -> tuple[str, float | Non
         return text, None
     match = _PERCENTILE.fullmatch(text)
     if match is None:
-        hint = _did_you_mean(text, [*STATS, "p50", "p99"])
+        hint = did_you_mean(text, [*STATS, "p50", "p99"])
         raise scan.error(column, f"unknown statistic {text!r}; expected pN (e.g. p99, p99.9), mean, max, rate or count{hint}")
     percent = Decimal(match.group(1))
     if not 0 < percent < 100:
@@ -154,7 +154,7 @@ def _metric_unit(scan: _Scanner, column: int, metric: str, stat: str, scalars: M
     if found is None:
         if metric in scalars:
             raise scan.error(column, f"{metric} is a run-level value: write it bare, e.g. `{metric} >= ...`")
-        raise scan.error(column, f"unknown metric {metric!r}{_did_you_mean(metric, metric_names())}")
+        raise scan.error(column, f"unknown metric {metric!r}{did_you_mean(metric, metric_names())}")
     if stat == "count":
         return "count"
     if stat == "rate":
@@ -168,12 +168,7 @@ def _scalar_unit(scan: _Scanner, column: int, name: str, scalars: Mapping[str, s
     if get_metric(name) is not None:
         raise scan.error(column, f"{name} has one value per request: give a statistic, e.g. p99({name})")
     candidates = [*scalars, *metric_names()]
-    raise scan.error(column, f"unknown metric {name!r}{_did_you_mean(name, candidates)}")
-
-
-def _did_you_mean(word: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(word, candidates, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    raise scan.error(column, f"unknown metric {name!r}{did_you_mean(name, candidates)}")
 
 
 def _threshold(scan: _Scanner, value: Decimal, written: str | None, unit: str, number_column: int, unit_column: int) -> float:
@@ -235,6 +230,7 @@ def _result(slo: SLO, estimate: Estimate, confidence: float, verdict: str, reaso
         "n": estimate.n,
         "unit": slo.unit,
         "threshold": slo.threshold,
+        "op": slo.op,
         "reason": reason,
     }
 

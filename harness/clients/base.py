@@ -8,21 +8,16 @@ Clients receive payloads; they never generate them (the workload does). Preparat
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
+from pydantic import TypeAdapter
 
+from harness.contracts import ModelInfo, Payload
+from harness.fields import Strict
 from harness.records import Outcome
-
-
-@dataclass(frozen=True)
-class Payload:
-    """One unit of work from the workload: protocol-neutral data plus provenance."""
-
-    payload_id: int
-    data: Any  # tabular: np.ndarray rows; prompts: PromptSpec; file: dict
-    drift_tag: str | None = None
+from slogate_common.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -34,17 +29,7 @@ class Endpoint:
     version: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 10.0
-    options: dict[str, Any] = field(default_factory=dict)  # protocol-specific knobs
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a client learned about the target (from metadata routes), for payload builders."""
-
-    inputs: list[dict[str, Any]] = field(default_factory=list)
-    outputs: list[dict[str, Any]] = field(default_factory=list)
-    parameters: dict[str, Any] = field(default_factory=dict)
-    versions: list[str] = field(default_factory=list)
+    options: Any = field(default_factory=dict)  # the protocol's ClientOptions (a mapping before validation)
 
 
 class Client(Protocol):
@@ -75,26 +60,16 @@ class CallbackClient(Client, Protocol):
         """End every started exchange now, each reporting `cancelled` (a run being stopped)."""
 
 
+class ClientOptions(Strict):
+    """A protocol's `target.options`; each client declares its own."""
+
+
 ClientFactory = Callable[[Endpoint], Client]
-_CLIENTS: dict[str, ClientFactory] = {}
-
-
-def register_client(name: str) -> Callable[[ClientFactory], ClientFactory]:
-    def decorate(factory: ClientFactory) -> ClientFactory:
-        _CLIENTS[name] = factory
-        return factory
-
-    return decorate
+clients: Registry[ClientFactory] = Registry("protocol", builtins="harness.plugins")
 
 
 def make_client(name: str, endpoint: Endpoint) -> Client:
-    try:
-        factory = _CLIENTS[name]
-    except KeyError:
-        known = ", ".join(sorted(_CLIENTS))
-        raise ValueError(f"unknown protocol {name!r}; known: {known}") from None
-    return factory(endpoint)
-
-
-def registered_clients() -> list[str]:
-    return sorted(_CLIENTS)
+    """The client for a protocol; `endpoint.options` may be a mapping or the validated options."""
+    entry = clients.entry(name)
+    options = TypeAdapter(entry.args).validate_python(endpoint.options)
+    return entry.value(replace(endpoint, options=options))

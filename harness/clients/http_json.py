@@ -13,20 +13,30 @@ from typing import Any
 
 import aiohttp
 
-from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
+from harness.clients.base import ClientOptions, Endpoint, clients
 from harness.clients.exchange import JsonPostClient, parse_json
+from harness.contracts import ModelInfo, Payload
 
 PLACEHOLDER = "$payload"
 
 
+class HttpJsonOptions(ClientOptions):
+    path: str = "/"
+    body: Any = None  # a JSON template; None sends the payload's data as the body
+    version_field: str = "model_version"
+    model_info: dict[str, Any] = {}  # ModelInfo parameters for payload generators (e.g. a baseline)
+
+
+@clients.register("http-json", args=HttpJsonOptions)
 class HttpJsonClient(JsonPostClient):
     def __init__(self, endpoint: Endpoint) -> None:
-        super().__init__(endpoint, "/" + str(endpoint.options.get("path", "/")).lstrip("/"))
-        self.template = endpoint.options.get("body")
-        self.version_field = str(endpoint.options.get("version_field", "model_version"))
+        options = endpoint.options
+        super().__init__(endpoint, "/" + options.path.lstrip("/"))
+        self.template = options.body
+        self.version_field = options.version_field
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo:
-        return ModelInfo(parameters=dict(self.endpoint.options.get("model_info", {})))
+        return ModelInfo(parameters=dict(self.endpoint.options.model_info))
 
     def encode(self, payload: Payload) -> bytes:
         data = payload.data.tolist() if hasattr(payload.data, "tolist") else payload.data
@@ -48,7 +58,3 @@ def _fill(template: Any, data: Any) -> Any:
         return [_fill(value, data) for value in template]
     return template
 
-
-@register_client("http-json")
-def _http_json(endpoint: Endpoint) -> HttpJsonClient:
-    return HttpJsonClient(endpoint)

@@ -8,10 +8,16 @@ import aiohttp
 import numpy as np
 import orjson
 
-from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
+from harness.clients.base import ClientOptions, Endpoint, clients
 from harness.clients.exchange import JsonPostClient, parse_json
+from harness.contracts import ModelInfo, Payload
 
 
+class OipOptions(ClientOptions):
+    check_outputs: bool = True  # a 2xx whose outputs hold NaN, Inf or null is `invalid_response`
+
+
+@clients.register("oip-v2", args=OipOptions)
 class OipClient(JsonPostClient):
     def __init__(self, endpoint: Endpoint) -> None:
         if not endpoint.model:
@@ -19,7 +25,7 @@ class OipClient(JsonPostClient):
         path = f"/v2/models/{endpoint.model}" + (f"/versions/{endpoint.version}" if endpoint.version else "")
         super().__init__(endpoint, f"{path}/infer")
         self.model_url = endpoint.base_url.rstrip("/") + path
-        self.check_outputs = bool(endpoint.options.get("check_outputs", True))
+        self.check_outputs = endpoint.options.check_outputs
         self._input: dict = {}
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo:
@@ -71,7 +77,3 @@ def _finite(data) -> bool:
         return False
     return all(isinstance(x, (int, float)) and math.isfinite(x) for x in data)
 
-
-@register_client("oip-v2")
-def _oip(endpoint: Endpoint) -> OipClient:
-    return OipClient(endpoint)

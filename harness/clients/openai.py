@@ -19,32 +19,38 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import orjson
 
-from harness.clients.base import Endpoint, ModelInfo, Payload, register_client
+from harness.clients.base import ClientOptions, Endpoint, clients
 from harness.clients.errors import classify_exception
 from harness.clients.sse import SseEvent, SseParser
+from harness.contracts import ModelInfo, Payload, PromptSpec
 from harness.records import NEVER, Outcome
-from harness.workload.prompts import PromptSpec
 
 ROUTES = {"completion": "/v1/completions", "chat": "/v1/chat/completions"}
 
 
+class OpenAIOptions(ClientOptions):
+    mode: Literal["completion", "chat"] | None = None  # None: the prompts payload's own mode
+    ignore_eos: bool = True
+    include_usage: bool = True
+    extra_body: dict[str, Any] = {}
+
+
+@clients.register("openai", args=OpenAIOptions)
 class OpenAIClient:
     def __init__(self, endpoint: Endpoint) -> None:
         options = endpoint.options
-        self.mode = str(options.get("mode", "completion"))
-        if self.mode not in ROUTES:
-            raise ValueError(f"openai mode must be completion or chat, not {self.mode!r}")
+        self.mode = options.mode or "completion"
         self.base_url = endpoint.base_url.rstrip("/")
         self.url = self.base_url + ROUTES[self.mode]
         self.model = endpoint.model
-        self.pass_ignore_eos = bool(options.get("ignore_eos", True))
-        self.include_usage = bool(options.get("include_usage", True))
-        self.extra_body = dict(options.get("extra_body", {}))
+        self.pass_ignore_eos = options.ignore_eos
+        self.include_usage = options.include_usage
+        self.extra_body = dict(options.extra_body)
         self.headers = {"content-type": "application/json", **endpoint.headers}
         self.timeout = aiohttp.ClientTimeout(total=endpoint.timeout_s)
 
@@ -166,7 +172,3 @@ class StreamState:
             return int(self.usage.get("prompt_tokens", NEVER)), int(self.usage.get("completion_tokens", NEVER))
         return NEVER, len(self.chunk_ns)
 
-
-@register_client("openai")
-def _openai(endpoint: Endpoint) -> OpenAIClient:
-    return OpenAIClient(endpoint)

@@ -1,61 +1,121 @@
-"""Arrival schedules: when each open-loop request is intended to be sent.
+"""Arrival processes: when each open-loop request is intended to be sent.
 
-Each phase delivers exactly round(rate × duration) requests (vLLM's bench rescales its
-gamma intervals for the same reason): a run's achieved rate is then a property of the
-generator, not of sampling noise, and the rate-tolerance validity check stays meaningful.
+Each process is a registered, typed arguments model that can draw its own schedule. Each
+open-loop phase delivers exactly round(rate × duration) requests (vLLM's bench rescales
+its gamma intervals for the same reason): a run's achieved rate is then a property of the
+generator, not of sampling noise, and the rate check stays meaningful.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
-from harness.scenario import Arrival, Phase
+from harness.clock import NS_PER_S
+from harness.fields import ScenarioPath, Seconds, Strict, through
+from slogate_common.registry import Registry
 
-NS = 1_000_000_000
+arrival_processes: Registry[type[ArrivalArgs]] = Registry("arrival process", builtins="harness.plugins")
 
 
-@dataclass(frozen=True)
-class PhaseSchedule:
-    index: int
-    name: str
-    start_s: float
-    end_s: float
-    offsets_ns: np.ndarray  # int64, relative to the run's t0; empty for closed loop
+class ArrivalArgs(Strict):
+    process: str
+    open_loop: ClassVar[bool] = True
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        """Intended send times in seconds from the phase start, sorted, inside the phase."""
+        raise NotImplementedError
+
+
+Arrival = Annotated[Any, through(arrival_processes, "process")]
+
+
+class Phase(Strict):
+    name: str | None = None
+    duration: Seconds = Field(gt=0)
     arrival: Arrival
 
-    @property
-    def target_rate(self) -> float | None:
-        if not self.arrival.open_loop:
-            return None
-        return len(self.offsets_ns) / (self.end_s - self.start_s)
+
+Rate = Annotated[float, Field(gt=0, description="requests per second")]
 
 
-def build_schedule(phases: list[Phase], seed: int) -> list[PhaseSchedule]:
-    rng = np.random.default_rng(seed)
-    schedules, start = [], 0.0
-    for index, phase in enumerate(phases):
-        offsets = _offsets_s(phase.arrival, phase.duration, rng) if phase.arrival.open_loop else np.empty(0)
-        offsets_ns = np.round((start + offsets) * NS).astype(np.int64)
-        name = phase.name or f"phase{index}"
-        schedules.append(PhaseSchedule(index, name, start, start + phase.duration, offsets_ns, phase.arrival))
-        start += phase.duration
-    return schedules
+@arrival_processes.register_model("constant")
+class Constant(ArrivalArgs):
+    process: Literal["constant"] = "constant"
+    rate: Rate
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        return np.arange(_count(self.rate, duration_s)) / self.rate
 
 
-def _offsets_s(arrival: Arrival, duration: float, rng: np.random.Generator) -> np.ndarray:
-    if arrival.process == "constant":
-        return np.arange(_count(arrival.rate, duration)) / arrival.rate
-    if arrival.process == "poisson":
-        return _renewal(_count(arrival.rate, duration), duration, 1.0, rng)
-    if arrival.process == "gamma":
-        return _renewal(_count(arrival.rate, duration), duration, arrival.burstiness, rng)
-    if arrival.process == "ramp":
-        return _ramp(arrival.from_rate, arrival.to_rate, duration)
-    if arrival.process == "trace":
-        return _trace(arrival, duration)
-    raise ValueError(f"no open-loop schedule for process {arrival.process!r}")
+@arrival_processes.register_model("poisson")
+class Poisson(ArrivalArgs):
+    process: Literal["poisson"] = "poisson"
+    rate: Rate
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        return _renewal(_count(self.rate, duration_s), duration_s, 1.0, rng)
+
+
+@arrival_processes.register_model("gamma")
+class Gamma(ArrivalArgs):
+    process: Literal["gamma"] = "gamma"
+    rate: Rate
+    burstiness: float = Field(default=1.0, gt=0, description="gamma shape: 1 is Poisson, below 1 burstier")
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        return _renewal(_count(self.rate, duration_s), duration_s, self.burstiness, rng)
+
+
+@arrival_processes.register_model("ramp")
+class Ramp(ArrivalArgs):
+    """Deterministic arrivals whose rate moves linearly from `from` to `to`."""
+
+    process: Literal["ramp"] = "ramp"
+    from_rate: Rate = Field(alias="from")
+    to_rate: Rate = Field(alias="to")
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        r0, r1 = self.from_rate, self.to_rate
+        n = int(round((r0 + r1) / 2 * duration_s))
+        i = np.arange(n, dtype=float)
+        slope = (r1 - r0) / duration_s
+        if abs(slope) < 1e-12:
+            return i / r0
+        # Λ(t) = r0·t + slope·t²/2 = i  →  t = (−r0 + sqrt(r0² + 2·slope·i)) / slope
+        return (-r0 + np.sqrt(np.maximum(r0 * r0 + 2 * slope * i, 0.0))) / slope
+
+
+@arrival_processes.register_model("trace")
+class Trace(ArrivalArgs):
+    """Offsets in seconds, one per line (or the first CSV column), divided by `speedup`."""
+
+    process: Literal["trace"] = "trace"
+    file: ScenarioPath
+    speedup: float = Field(default=1.0, gt=0)
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        offsets = np.loadtxt(self.file, dtype=float, ndmin=1, comments="#", delimiter=",", usecols=0)
+        offsets = np.sort(offsets) / self.speedup
+        if offsets.size and offsets[0] < 0:
+            raise ValueError(f"{self.file}: trace offsets must be ≥ 0 seconds")
+        return offsets[offsets < duration_s]
+
+
+@arrival_processes.register_model("concurrency")
+class Concurrency(ArrivalArgs):
+    """Closed loop: N users, each sending when its last request returns (plus think time)."""
+
+    process: Literal["concurrency"] = "concurrency"
+    open_loop: ClassVar[bool] = False
+    concurrency: int = Field(gt=0, le=10_000)
+    think_time: Seconds = 0.0
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        return np.empty(0)
 
 
 def _count(rate: float, duration: float) -> int:
@@ -75,23 +135,33 @@ def _renewal(n: int, duration: float, shape: float, rng: np.random.Generator) ->
     return times[:-1] * (duration / times[-1])
 
 
-def _ramp(r0: float, r1: float, duration: float) -> np.ndarray:
-    """Deterministic arrivals whose rate moves linearly from r0 to r1: invert Λ(t) = i."""
-    n = int(round((r0 + r1) / 2 * duration))
-    i = np.arange(n, dtype=float)
-    slope = (r1 - r0) / duration
-    if abs(slope) < 1e-12:
-        return i / r0
-    # Λ(t) = r0·t + slope·t²/2 = i  →  t = (−r0 + sqrt(r0² + 2·slope·i)) / slope
-    return (-r0 + np.sqrt(np.maximum(r0 * r0 + 2 * slope * i, 0.0))) / slope
+@dataclass(frozen=True)
+class PhaseSchedule:
+    index: int
+    name: str
+    start_s: float
+    end_s: float
+    offsets_ns: np.ndarray  # int64, relative to the run's t0; empty for closed loop
+    arrival: ArrivalArgs
+
+    @property
+    def target_rate(self) -> float | None:
+        if not self.arrival.open_loop:
+            return None
+        return len(self.offsets_ns) / (self.end_s - self.start_s)
 
 
-def _trace(arrival: Arrival, duration: float) -> np.ndarray:
-    offsets = np.loadtxt(arrival.file, dtype=float, ndmin=1, comments="#", delimiter=",", usecols=0)
-    offsets = np.sort(offsets) / arrival.speedup
-    if offsets.size and offsets[0] < 0:
-        raise ValueError(f"{arrival.file}: trace offsets must be ≥ 0 seconds")
-    return offsets[offsets < duration]
+def build_schedule(phases: list[Phase], seed: int) -> list[PhaseSchedule]:
+    rng = np.random.default_rng(seed)
+    schedules, start = [], 0.0
+    for index, phase in enumerate(phases):
+        offsets_ns = np.round((start + phase.arrival.offsets_s(phase.duration, rng)) * NS_PER_S).astype(np.int64)
+        # rounding to whole ns can put a last arrival a hair past its phase: it belongs inside
+        offsets_ns = np.minimum(offsets_ns, int(round((start + phase.duration) * NS_PER_S)) - 1)
+        name = phase.name or f"phase{index}"
+        schedules.append(PhaseSchedule(index, name, start, start + phase.duration, offsets_ns, phase.arrival))
+        start += phase.duration
+    return schedules
 
 
 def peak_arrivals(schedules: list[PhaseSchedule], window_s: float) -> int:
@@ -99,5 +169,5 @@ def peak_arrivals(schedules: list[PhaseSchedule], window_s: float) -> int:
     offsets = np.sort(np.concatenate([s.offsets_ns for s in schedules] or [np.empty(0, np.int64)]))
     if offsets.size == 0:
         return 0
-    ends = np.searchsorted(offsets, offsets + int(window_s * NS), side="left")
+    ends = np.searchsorted(offsets, offsets + int(window_s * NS_PER_S), side="left")
     return int(np.max(ends - np.arange(offsets.size)))

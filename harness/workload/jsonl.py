@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from harness.clients.base import ModelInfo, Payload
-from harness.workload.payloads import register_payload
+from harness.contracts import ModelInfo, Payload
+from harness.fields import ScenarioPath
+from harness.workload.payloads import PayloadArgs, payload_generators
 
 
+class FileArgs(PayloadArgs):
+    generator: Literal["file"] = "file"
+    path: ScenarioPath
+    shuffle: bool = False
+
+
+@payload_generators.register("file", args=FileArgs)
 class JsonlGenerator:
-    def __init__(self, path: str, shuffle: bool = False) -> None:
-        self.path = Path(path)
-        self.shuffle = shuffle
+    def __init__(self, args: FileArgs) -> None:
+        self.path = args.path
+        self.shuffle = args.shuffle
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]:
         bodies = self._read()
@@ -36,7 +43,3 @@ class JsonlGenerator:
             raise ValueError(f"{self.path}: no request bodies")
         return bodies
 
-
-@register_payload("file")
-def _file(config: dict[str, Any]) -> JsonlGenerator:
-    return JsonlGenerator(**config)

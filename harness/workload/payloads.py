@@ -1,6 +1,6 @@
-"""Payload generators: what to send. A small Protocol with a registry.
+"""Payload generators: what to send. A small Protocol with a registry of typed arguments.
 
-A generator is configured from the scenario's `workload.payload` mapping and asked for
+A generator is built from the scenario's validated `workload.payload` section and asked for
 `n` payloads up front, so the send loop never builds bodies. Generators see the target's
 `ModelInfo` (schema, baseline statistics) but never the protocol.
 """
@@ -8,38 +8,36 @@ A generator is configured from the scenario's `workload.payload` mapping and ask
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import numpy as np
+from pydantic import TypeAdapter
 
-from harness.clients.base import ModelInfo, Payload
+from harness.contracts import ModelInfo, Payload
+from harness.fields import Strict, through
+from slogate_common.registry import Registry
 
 
 class PayloadGenerator(Protocol):
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]: ...
 
 
-GeneratorFactory = Callable[[dict[str, Any]], PayloadGenerator]
-_GENERATORS: dict[str, GeneratorFactory] = {}
+class PayloadArgs(Strict):
+    generator: str
 
 
-def register_payload(name: str) -> Callable[[GeneratorFactory], GeneratorFactory]:
-    def decorate(factory: GeneratorFactory) -> GeneratorFactory:
-        _GENERATORS[name] = factory
-        return factory
-
-    return decorate
-
-
-def make_payload_generator(config: dict[str, Any]) -> PayloadGenerator:
-    name = config.get("generator", "tabular")
-    try:
-        factory = _GENERATORS[name]
-    except KeyError:
-        known = ", ".join(sorted(_GENERATORS))
-        raise ValueError(f"unknown payload generator {name!r}; known: {known}") from None
-    return factory({k: v for k, v in config.items() if k != "generator"})
+GeneratorFactory = Callable[[Any], PayloadGenerator]  # built from its validated PayloadArgs
+payload_generators: Registry[GeneratorFactory] = Registry("payload generator", builtins="harness.plugins")
+DEFAULT_GENERATOR = "tabular"
+PayloadSection = Annotated[Any, through(payload_generators, "generator", default=DEFAULT_GENERATOR)]
+_SECTION = TypeAdapter(PayloadSection)
 
 
-def registered_payloads() -> list[str]:
-    return sorted(_GENERATORS)
+def payload_args(config: dict[str, Any] | PayloadArgs) -> PayloadArgs:
+    """Validate a `workload.payload` mapping (raises pydantic's ValidationError, a ValueError)."""
+    return _SECTION.validate_python(config)
+
+
+def make_payload_generator(config: dict[str, Any] | PayloadArgs) -> PayloadGenerator:
+    args = payload_args(config)
+    return payload_generators.get(args.generator)(args)

@@ -26,16 +26,15 @@ encodes to exactly `input_tokens` tokens (special tokens and any chat template c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import BeforeValidator, Field, TypeAdapter, model_validator
 
-from harness.clients.base import ModelInfo, Payload
-from harness.workload.payloads import register_payload
-
-Message = dict[str, str]
+from harness.contracts import Message, ModelInfo, Payload, PromptSpec
+from harness.fields import ScenarioPath, Strict
+from harness.workload.payloads import PayloadArgs, payload_generators
 
 # Frequent English words: each is one token, with its leading space, in GPT-2/LLaMA-style BPEs.
 COMMON_WORDS = (
@@ -52,49 +51,58 @@ COMMON_WORDS = (
 )
 
 
-@dataclass(frozen=True)
-class PromptSpec:
-    """One LLM request's content: exactly one of `prompt` / `messages`."""
-
-    max_tokens: int
-    prompt: str | None = None
-    messages: list[Message] | None = None
-    ignore_eos: bool = True
-    input_tokens: int = -1  # the requested prompt length (-1: from a dataset, unknown)
-
-
 _DRAWS = {
-    "fixed": lambda rng, n, value: np.full(n, float(value)),
-    "uniform": lambda rng, n, min, max: rng.integers(int(min), int(max) + 1, n),  # inclusive
-    "normal": lambda rng, n, mean, std: rng.normal(mean, std, n),
-    "lognormal": lambda rng, n, median, sigma: rng.lognormal(np.log(median), sigma, n),
+    "fixed": lambda rng, n, d: np.full(n, float(d.value)),
+    "uniform": lambda rng, n, d: rng.integers(d.min, d.max + 1, n),  # inclusive
+    "normal": lambda rng, n, d: rng.normal(d.mean, d.std, n),
+    "lognormal": lambda rng, n, d: rng.lognormal(np.log(d.median), d.sigma, n),
 }
-_PARAMS = {"fixed": "value", "uniform": "min, max", "normal": "mean, std", "lognormal": "median, sigma"}
+_PARAMS = {"fixed": ("value",), "uniform": ("min", "max"), "normal": ("mean", "std"), "lognormal": ("median", "sigma")}
 
 
-def sample_lengths(spec: int | dict[str, Any], n: int, rng: np.random.Generator) -> np.ndarray:
+class LengthDist(Strict):
+    """A token-length distribution; for uniform, min and max are the range, else optional clips."""
+
+    dist: Literal["fixed", "uniform", "normal", "lognormal"] = "fixed"
+    value: int | None = Field(default=None, ge=1)
+    mean: float | None = None
+    std: float | None = Field(default=None, ge=0)
+    median: float | None = Field(default=None, gt=0)
+    sigma: float | None = Field(default=None, ge=0)
+    min: int | None = Field(default=None, ge=1)
+    max: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _has_its_parameters(self) -> LengthDist:
+        missing = [name for name in _PARAMS[self.dist] if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"length distribution {self.dist!r} needs {', '.join(missing)}")
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+def _fixed_shorthand(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a length is an integer or a distribution mapping, not a boolean")  # noqa: TRY004
+    return {"dist": "fixed", "value": value} if isinstance(value, int) else value
+
+
+Length = Annotated[LengthDist, BeforeValidator(_fixed_shorthand)]
+_LENGTH = TypeAdapter(Length)
+
+
+def sample_lengths(spec: int | dict[str, Any] | LengthDist, n: int, rng: np.random.Generator) -> np.ndarray:
     """Draw `n` integer lengths ≥ 1 from a length distribution (see the module docstring)."""
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        spec = {"dist": "fixed", "value": spec}
-    if not isinstance(spec, dict):
-        raise ValueError(f"a length distribution is an integer or a mapping, not {spec!r}")  # noqa: TRY004 - a config error
-    params = dict(spec)
-    kind = params.pop("dist", "fixed")
-    if kind not in _DRAWS:
-        raise ValueError(f"unknown length distribution {kind!r}; known: {', '.join(_DRAWS)}")
-    # For uniform, min/max are the range itself; for the others they are optional clips.
-    low, high = (1, np.inf) if kind == "uniform" else (params.pop("min", 1), params.pop("max", np.inf))
-    try:
-        raw = _DRAWS[kind](rng, n, **params)
-    except TypeError:
-        raise ValueError(f"length distribution {kind!r} takes {_PARAMS[kind]} (and min/max), got {sorted(spec)}") from None
-    return np.clip(np.rint(raw), max(float(low), 1.0), float(high)).astype(np.int64)
+    dist = _LENGTH.validate_python(spec)
+    low, high = (1, np.inf) if dist.dist == "uniform" else (dist.min or 1, dist.max or np.inf)
+    return np.clip(np.rint(_DRAWS[dist.dist](rng, n, dist)), float(low), float(high)).astype(np.int64)
 
 
 class WordSource:
     """Builds prompt text of a token length: exact with a tokenizer, ≈1 token/word without."""
 
-    def __init__(self, tokenizer_path: str | None) -> None:
+    def __init__(self, tokenizer_path: Path | None) -> None:
         self.tokenizer = _load_tokenizer(tokenizer_path) if tokenizer_path else None
         self.words = np.array(_single_token_words(self.tokenizer) if self.tokenizer else COMMON_WORDS)
 
@@ -111,7 +119,7 @@ class WordSource:
             raise ValueError("this tokenizer does not split the synthetic words one token each; drop `tokenizer:`")
 
 
-def _load_tokenizer(path: str) -> Any:
+def _load_tokenizer(path: Path) -> Any:
     from tokenizers import Tokenizer  # only needed for exact lengths
 
     file = Path(path)
@@ -132,26 +140,27 @@ def _single_token_words(tokenizer: Any) -> list[str]:
     return single
 
 
+class PromptsArgs(PayloadArgs):
+    generator: Literal["prompts"] = "prompts"
+    mode: Literal["completion", "chat"] = "completion"
+    input_tokens: Length = LengthDist(value=128)
+    output_tokens: Length = LengthDist(value=128)
+    ignore_eos: bool = True
+    system: str | None = None
+    tokenizer: ScenarioPath | None = None
+    dataset: ScenarioPath | None = None
+
+
+@payload_generators.register("prompts", args=PromptsArgs)
 class PromptGenerator:
-    def __init__(
-        self,
-        mode: str = "completion",
-        input_tokens: int | dict[str, Any] = 128,
-        output_tokens: int | dict[str, Any] = 128,
-        ignore_eos: bool = True,
-        system: str | None = None,
-        tokenizer: str | None = None,
-        dataset: str | None = None,
-    ) -> None:
-        if mode not in ("completion", "chat"):
-            raise ValueError(f"payload.mode must be completion or chat, not {mode!r}")
-        self.mode = mode
-        self.input_tokens = input_tokens
-        self.output_tokens = output_tokens
-        self.ignore_eos = ignore_eos
-        self.system = system
-        self.words = None if dataset else WordSource(tokenizer)
-        self.rows = _read_dataset(Path(dataset), mode) if dataset else None
+    def __init__(self, args: PromptsArgs) -> None:
+        self.mode = args.mode
+        self.input_tokens = args.input_tokens
+        self.output_tokens = args.output_tokens
+        self.ignore_eos = args.ignore_eos
+        self.system = args.system
+        self.words = None if args.dataset else WordSource(args.tokenizer)
+        self.rows = _read_dataset(args.dataset, args.mode) if args.dataset else None
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]:
         out_lengths = sample_lengths(self.output_tokens, n, rng)
@@ -205,10 +214,3 @@ def _dataset_row(line: str, where: str, mode: str) -> dict[str, Any]:
         raise ValueError(f"{where}: completion mode needs a `prompt` (use mode: chat for `messages`)")
     return row
 
-
-@register_payload("prompts")
-def _prompts(config: dict[str, Any]) -> PromptGenerator:
-    try:
-        return PromptGenerator(**config)
-    except TypeError as exc:
-        raise ValueError(f"payload (prompts): {exc}") from None

@@ -8,19 +8,24 @@ assuming a parametric family; binary features are Bernoulli(mean). With no basel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from harness.clients.base import ModelInfo, Payload
-from harness.workload.payloads import register_payload
+from harness.contracts import ModelInfo, Payload
+from harness.workload.payloads import PayloadArgs, payload_generators
 
 
+class TabularArgs(PayloadArgs):
+    generator: Literal["tabular"] = "tabular"
+    rows: int = Field(default=1, ge=1, description="rows per request")
+
+
+@payload_generators.register("tabular", args=TabularArgs)
 class TabularGenerator:
-    def __init__(self, rows: int = 1) -> None:
-        if rows < 1:
-            raise ValueError("payload.rows must be ≥ 1")
-        self.rows = rows
+    def __init__(self, args: TabularArgs) -> None:
+        self.rows = args.rows
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]:
         names, width = feature_layout(info)
@@ -53,7 +58,3 @@ def sample_feature(stat: dict[str, Any] | None, size: int, rng: np.random.Genera
     bucket = rng.integers(0, edges.size - 1, size)
     return edges[bucket] + rng.random(size) * (edges[bucket + 1] - edges[bucket])
 
-
-@register_payload("tabular")
-def _tabular(config: dict[str, Any]) -> TabularGenerator:
-    return TabularGenerator(**config)

@@ -17,12 +17,20 @@ from harness.analysis import (
 )
 from harness.analysis.slo import SLOSyntaxError, parse_slo
 from harness.analysis.synthetic import synthetic_records
+from slogate_common.registry import Registry
+
+
+def _copy(registry: Registry) -> Registry:
+    clone = Registry(registry.kind)
+    for entry in registry.entries():
+        clone.add(entry.name, entry.value, args=entry.args)
+    return clone
 
 
 @pytest.fixture(autouse=True)
 def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(metrics, "_METRICS", dict(metrics._METRICS))
-    monkeypatch.setattr(metrics, "_SCALARS", dict(metrics._SCALARS))
+    monkeypatch.setattr(metrics, "_METRICS", _copy(metrics._METRICS))
+    monkeypatch.setattr(metrics, "_SCALARS", _copy(metrics._SCALARS))
 
 
 def test_per_request_and_pooled_metrics_are_judged() -> None:

@@ -8,7 +8,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-import harness.plugins  # noqa: F401 - registers the oip-v2 client
 from harness.clients.base import Endpoint, make_client
 
 KSERVE_STYLE = {"name": "fraud", "versions": None, "platform": "",

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from harness.clients.base import ModelInfo
-from harness.workload.tabular import TabularGenerator
+from harness.contracts import ModelInfo
+from harness.workload.tabular import TabularArgs, TabularGenerator
 
 INFO = ModelInfo(
     inputs=[{"name": "features", "datatype": "FP32", "shape": [-1, 3], "feature_names": ["amount", "web", "hour"]}],
@@ -18,7 +18,7 @@ INFO = ModelInfo(
 
 
 def test_rows_follow_the_baseline_marginals():
-    payloads = TabularGenerator(rows=2).generate(5000, INFO, np.random.default_rng(0))
+    payloads = TabularGenerator(TabularArgs(rows=2)).generate(5000, INFO, np.random.default_rng(0))
     data = np.concatenate([p.data for p in payloads])
     assert data.shape == (10000, 3) and data.dtype == np.float32
     assert data[:, 0].min() >= 0 and data[:, 0].max() <= 10
@@ -29,10 +29,10 @@ def test_rows_follow_the_baseline_marginals():
 
 
 def test_payload_ids_are_unique_and_ordered():
-    payloads = TabularGenerator().generate(10, INFO, np.random.default_rng(0))
+    payloads = TabularGenerator(TabularArgs()).generate(10, INFO, np.random.default_rng(0))
     assert [p.payload_id for p in payloads] == list(range(10))
 
 
 def test_a_target_without_a_schema_is_a_clear_error():
     with pytest.raises(ValueError, match="input schema"):
-        TabularGenerator().generate(1, ModelInfo(), np.random.default_rng(0))
+        TabularGenerator(TabularArgs()).generate(1, ModelInfo(), np.random.default_rng(0))

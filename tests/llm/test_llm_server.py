@@ -27,10 +27,9 @@ import httpx
 import psutil
 import pytest
 
-from harness.clients import openai  # noqa: F401  (registers the "openai" client)
-from harness.clients.base import Endpoint, Payload, make_client
+from harness.clients.base import Endpoint, make_client
+from harness.contracts import Payload, PromptSpec
 from harness.records import Outcome
-from harness.workload.prompts import PromptSpec
 from reference_server.demo_models import ensure_demo_repo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))

@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from harness.clients import openai  # noqa: F401  (registers the "openai" client)
-from harness.clients.base import Endpoint, Payload, make_client
+from harness.clients.base import Endpoint, make_client
+from harness.contracts import Payload
 from harness.records import NEVER, Outcome
 from harness.workload.prompts import PromptSpec
 

@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from harness.clients.base import ModelInfo
-from harness.workload import prompts  # noqa: F401  (registers the "prompts" generator)
+from harness.contracts import ModelInfo, PromptSpec
 from harness.workload.payloads import make_payload_generator
-from harness.workload.prompts import PromptSpec, sample_lengths
+from harness.workload.prompts import sample_lengths
 
 N = 20_000
 
