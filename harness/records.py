@@ -1,19 +1,24 @@
 """The per-request record log: the harness's single source of truth.
 
-Every driver reports through `RecordLog.add`, whatever the protocol (Locust's lesson: one
-place to report, so statistics never know the protocol). Columns follow
-docs/ARCHITECTURE.md §1. Times are int64 ns relative to the run's t0.
+Every completed request reaches `RecordLog.append` through the run's event bus, whatever
+the protocol (Locust's lesson: one place to report, so statistics never know the protocol).
+Columns: docs/ARCHITECTURE.md, "Records". Times are int64 ns relative to the run's t0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from harness.events import RequestDone
 
 NEVER = -1  # a timestamp that did not happen (e.g. no first byte before a reset)
 
@@ -55,51 +60,64 @@ SCHEMA = pa.schema(
 )
 
 
+TIME_COLUMNS = ("intended_ns", "sent_ns", "first_byte_ns", "done_ns")
+
+
 @dataclass
 class RecordLog:
     """Append-only columnar log. `t0_ns` is the run's perf_counter_ns origin."""
 
     t0_ns: int
     _rows: dict[str, list] = field(default_factory=lambda: {f.name: [] for f in SCHEMA})
+    _merged: list[pa.Table] = field(default_factory=list)
 
-    def add(
-        self,
-        *,
-        intended_ns: int,
-        sent_ns: int,
-        outcome: Outcome,
-        phase: int,
-        in_warmup: bool,
-        payload_id: int,
-        drift_tag: str | None = None,
-    ) -> None:
+    def append(self, done: RequestDone) -> None:
+        """One completed request, as the dispatcher published it (absolute ns times)."""
         t0 = self.t0_ns
         rows = self._rows
-        rows["intended_ns"].append(intended_ns - t0)
-        rows["sent_ns"].append(sent_ns - t0)
+        outcome = done.outcome
+        rows["intended_ns"].append(done.intended_ns - t0)
+        rows["sent_ns"].append(done.sent_ns - t0)
         rows["first_byte_ns"].append(_relative(outcome.first_byte_ns, t0))
         rows["done_ns"].append(outcome.done_ns - t0)
         rows["status"].append(outcome.status)
         rows["error_kind"].append(outcome.error_kind)
         rows["model_version"].append(outcome.model_version)
-        rows["phase"].append(phase)
-        rows["in_warmup"].append(in_warmup)
-        rows["payload_id"].append(payload_id)
-        rows["drift_tag"].append(drift_tag)
+        rows["phase"].append(done.phase)
+        rows["in_warmup"].append(done.in_warmup)
+        rows["payload_id"].append(done.payload_id)
+        rows["drift_tag"].append(done.drift_tag)
         rows["prompt_tokens"].append(outcome.prompt_tokens)
         rows["output_tokens"].append(outcome.output_tokens)
-        rows["chunk_ns"].append(
-            None if outcome.chunk_ns is None else [c - t0 for c in outcome.chunk_ns]
-        )
+        rows["chunk_ns"].append(None if outcome.chunk_ns is None else [c - t0 for c in outcome.chunk_ns])
+
+    def extend(self, table: pa.Table, t0_offset_ns: int) -> None:
+        """Records made elsewhere (another process, a proxy) relative to their own origin,
+        which lies `t0_offset_ns` after this log's t0 on the same monotonic clock."""
+        self._merged.append(shift_times(table.select(SCHEMA.names).cast(SCHEMA), t0_offset_ns))
 
     def __len__(self) -> int:
-        return len(self._rows["intended_ns"])
+        return len(self._rows["intended_ns"]) + sum(table.num_rows for table in self._merged)
 
     def to_table(self) -> pa.Table:
-        return pa.Table.from_pydict(self._rows, schema=SCHEMA)
+        own = pa.Table.from_pydict(self._rows, schema=SCHEMA)
+        return pa.concat_tables([own, *self._merged]) if self._merged else own
 
     def to_frame(self) -> pd.DataFrame:
         return records_frame(self.to_table())
+
+
+def shift_times(table: pa.Table, offset_ns: int) -> pa.Table:
+    """Every timestamp moved by `offset_ns`; NEVER stays NEVER."""
+    if offset_ns == 0:
+        return table
+    for name in TIME_COLUMNS:
+        column = table[name]
+        shifted = pc.if_else(pc.equal(column, NEVER), column, pc.add(column, offset_ns))
+        table = table.set_column(table.schema.get_field_index(name), name, shifted)
+    chunks = table["chunk_ns"].combine_chunks()
+    moved = pa.ListArray.from_arrays(chunks.offsets, pc.add(chunks.flatten(), offset_ns), mask=chunks.is_null())
+    return table.set_column(table.schema.get_field_index("chunk_ns"), "chunk_ns", moved)
 
 
 def _relative(ns: int, t0: int) -> int:

@@ -9,18 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.clock import NS_PER_S
 from harness.analysis.errors import METHOD as PROPORTION_METHOD
 from harness.analysis.errors import availability_scalars, error_breakdown
-from harness.analysis.llm_summary import has_llm_data, llm_series, llm_summary
 from harness.analysis.load import load_summary
 from harness.analysis.metrics import get_metric
-from harness.analysis.phases import (
-    NS_PER_S,
-    effective_phases,
-    measured_duration_s,
-    phase_table,
-)
+from harness.analysis.phases import effective_phases, measured_duration_s, phase_table
 from harness.analysis.samples import RunSamples
+from harness.analysis.sections import SectionInput, build_sections
 from harness.analysis.slo import SLO, evaluate_slo, parse_slo
 from harness.analysis.spec import AnalysisSpec, Scalar
 from harness.analysis.stats import percentile_table
@@ -34,8 +30,9 @@ VERDICTS = ("pass", "inconclusive", "fail", "invalid")  # in rising order of sev
 @dataclass(frozen=True)
 class Result:
     summary: dict[str, Any]  # JSON-ready (NaN where undefined; the writer maps it to null)
-    series: dict[str, Any]  # numpy arrays and lists for the plots
+    series: dict[str, Any]  # numpy arrays and lists for the plots; a section's under its name
     spec: AnalysisSpec
+    sections: tuple[str, ...] = ()  # the summary sections this run has, in order
 
     @property
     def verdict(self) -> str:
@@ -82,10 +79,11 @@ def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: Analysi
         "analysis": spec.to_dict(),
     }
     series = _series(records, telemetry, spec, samples, phases, slos)
-    if has_llm_data(records):
-        summary["llm"] = llm_summary(samples, summary["throughput"], summary["goodput"], spec.confidence)
-        series["llm"] = llm_series(records, samples, summary["llm"], series["end_s"])
-    return Result(summary, series, spec)
+    sections = build_sections(SectionInput(records, telemetry, spec, samples, summary, series["end_s"]))
+    for name, (section, section_series) in sections.items():
+        summary[name] = section
+        series[name] = section_series
+    return Result(summary, series, spec, tuple(sections))
 
 
 def _scalar_section(scalar: Scalar, confidence: float, method: str) -> dict[str, Any]:

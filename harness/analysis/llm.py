@@ -1,4 +1,4 @@
-"""LLM metrics by DESIGN §6 (vLLM's definitions), plus the schedule-relative TTFT.
+"""LLM metrics by vLLM's definitions, plus the schedule-relative TTFT.
 
 Pure, vectorised functions over the records frame. The first token is `first_byte_ns`
 (the openai client sets it to the first text-carrying chunk). Per-request metrics return
@@ -20,10 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from harness.clock import NS_PER_MS
 from harness.analysis.metrics import per_request_metric, pooled_metric
 from harness.records import NEVER
-
-NS_PER_MS = 1e6
 
 
 def _ms(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """summary["llm"] and the arrays the LLM plots draw (pure; no I/O).
 
 Judged rows only (successful, after warm-up), like the latency tables. Metric definitions
-are llm.py's (DESIGN §6); goodput and requests/s are the run's own goodput and throughput
+are llm.py's (vLLM's definitions); goodput and requests/s are the run's own goodput and throughput
 sections, so the LLM table can never disagree with what `goodput >= N/s` SLOs judge.
 """
 
@@ -15,6 +15,7 @@ import pandas as pd
 
 from harness.analysis.llm import output_token_counts, output_tokens_series
 from harness.analysis.samples import RunSamples
+from harness.analysis.sections import SectionInput, summary_section
 from harness.analysis.stats import bounds_level, percentile_table, quantile_cis, rate_ci
 
 METRICS = ("ttft", "ttft_sent", "tpot", "itl", "e2e")
@@ -103,3 +104,13 @@ def tokens_per_second(records: pd.DataFrame, end_s: float) -> dict[str, np.ndarr
     seconds = np.clip(per_bin.index.to_numpy(np.int64), 0, bins - 1)
     np.add.at(rate, seconds, per_bin.to_numpy(np.float64))
     return {"t_s": np.arange(bins, dtype=np.float64), "tokens_per_s": rate}
+
+
+def _applies(inp: SectionInput) -> bool:
+    return has_llm_data(inp.records)
+
+
+@summary_section("llm", applies=_applies)
+def llm_section(inp: SectionInput) -> tuple[dict[str, Any], dict[str, Any]]:
+    summary = llm_summary(inp.samples, inp.summary["throughput"], inp.summary["goodput"], inp.spec.confidence)
+    return summary, llm_series(inp.records, inp.samples, summary, inp.end_s)

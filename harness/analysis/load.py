@@ -43,7 +43,7 @@ def invalid_reasons(spec: AnalysisSpec, lag: dict[str, float], phases: list[dict
 
 
 def load_summary(spec: AnalysisSpec, lag_ms: np.ndarray, phases: list[dict], requests: int, measured_requests: int) -> dict:
-    """The §5 `load` section: requests, target vs achieved rate, schedule lag and validity."""
+    """summary.json's `load` section: requests, target vs achieved rate, schedule lag and validity."""
     lag = schedule_lag_table(lag_ms)
     reasons = invalid_reasons(spec, lag, phases)
     duration = sum(phase["end_s"] - phase["start_s"] for phase in phases)

@@ -1,4 +1,4 @@
-"""Built-in per-request metrics (ms) and the run-level names DESIGN §4 promises.
+"""Built-in per-request metrics (ms) and the bare run-level names SLOs may use.
 
 Every time is measured from the *intended* send time unless its name says otherwise, so an
 open-loop generator that falls behind cannot hide the delay (no coordinated omission).
@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from harness.clock import NS_PER_MS
 from harness.analysis.metrics import declare_scalar, per_request_metric
 from harness.records import NEVER
-
-NS_PER_MS = 1e6
 
 
 def _ms_between(later: pd.Series, earlier: pd.Series) -> np.ndarray:

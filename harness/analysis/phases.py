@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from harness.clock import NS_PER_S
 from harness.analysis.spec import AnalysisSpec, PhaseSpec
 from harness.analysis.stats import percentile_table
-
-NS_PER_S = 1e9
 
 
 def effective_phases(spec: AnalysisSpec, records: pd.DataFrame) -> tuple[PhaseSpec, ...]:

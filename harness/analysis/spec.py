@@ -67,6 +67,7 @@ class AnalysisSpec:
     extra_invalid_reasons: tuple[str, ...] = ()  # known to the runner: Ctrl-C, a fault that failed to inject
     extra_scalars: dict[str, Scalar] = field(default_factory=dict)
     events: tuple[tuple[float, str], ...] = ()  # (t_s, label): fault injections and the like
+    facts: dict[str, Any] = field(default_factory=dict)  # experiments' JSON-ready data for their sections
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:

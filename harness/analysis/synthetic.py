@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from harness.clock import NS_PER_MS
 from harness.records import NEVER, SCHEMA, records_frame
-
-NS_PER_MS = 1_000_000
 
 
 def synthetic_records(

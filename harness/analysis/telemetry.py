@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-NS_PER_S = 1e9
+from harness.clock import NS_PER_S
 
 
 def _numeric_columns(frame: pd.DataFrame | None) -> list[str]:

@@ -10,16 +10,16 @@ import math
 import numpy as np
 import pandas as pd
 
+from harness.clock import NS_PER_S
 from harness.analysis.stats import bounds_level, quantile_cis
 
-NS_PER_S = 1e9
 MAX_SCATTER_POINTS = 20_000
 TAIL_FRACTION = 0.001  # the slowest 0.1% are always drawn: more would paint a false mode
 CDF_POINTS = 120
 
 
 def _seconds(ns: np.ndarray, bins: int) -> np.ndarray:
-    return np.clip(ns // 1_000_000_000, 0, bins - 1).astype(np.int64)
+    return np.clip(ns // NS_PER_S, 0, bins - 1).astype(np.int64)
 
 
 def per_second(records: pd.DataFrame, ok: np.ndarray, end_s: float) -> dict:

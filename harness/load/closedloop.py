@@ -11,15 +11,16 @@ import asyncio
 import itertools
 import time
 
-from harness.load.dispatch import Dispatcher, wait_until
-from harness.workload.arrivals import NS, PhaseSchedule
+from harness.clock import NS_PER_S, wait_until
+from harness.load.dispatch import Dispatcher
+from harness.workload.arrivals import PhaseSchedule
 
 
 async def run_closed_loop(dispatcher: Dispatcher, phase: PhaseSchedule, t0_ns: int, first_index: int) -> int:
     arrival = phase.arrival
-    start_ns = t0_ns + int(phase.start_s * NS)
-    end_ns = t0_ns + int(phase.end_s * NS)
-    think_ns = int(arrival.think_time * NS)
+    start_ns = t0_ns + int(phase.start_s * NS_PER_S)
+    end_ns = t0_ns + int(phase.end_s * NS_PER_S)
+    think_ns = int(arrival.think_time * NS_PER_S)
     counter = itertools.count(first_index)
     await wait_until(start_ns)
     users = [_user(dispatcher, phase.index, end_ns, think_ns, counter) for _ in range(arrival.concurrency)]

@@ -1,36 +1,24 @@
-"""The one place every driver sends through and reports to (Locust's single reporting path).
+"""The one place every driver sends through and reports from (Locust's single reporting path).
 
-Drivers decide *when* (intended time); `Dispatcher.issue` sends, times and records. It
-knows nothing of SLOs or protocols: the client does the exchange, the log keeps the row.
+Drivers decide *when* (intended time); `Dispatcher` sends, stamps and publishes each
+completed request as one `RequestDone`. It knows nothing of SLOs or protocols: the client
+does the exchange, and whoever subscribed to completions (the record log first) keeps it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from harness.clients.base import CallbackClient, Client
-from harness.records import NEVER, Outcome, RecordLog
+from harness.events import LoadState, RequestDone
+from harness.records import NEVER, Outcome
 
-SPIN_NS = 1_500_000  # §8: sleep until ~1.5 ms before a send, then yield-spin; loop timers are ms-coarse
-NAP_S = 0.001  # the longest single sleep; see wait_until
 DRAIN_POLL_S = 0.01
-
-
-async def wait_until(due_ns: int) -> None:
-    """Return at `due_ns` (perf_counter_ns), give or take tens of µs, without a long busy spin.
-
-    Sleeping in naps of at most 1 ms instead of one long sleep keeps the process from
-    idling deeply: on these VMs a vCPU woken from a long idle answered ms late (schedule
-    lag p99 3.7 ms at 120 req/s); with 1 ms naps it was 0.1 ms, for ~1% of a core.
-    """
-    while (remaining := due_ns - time.perf_counter_ns()) > SPIN_NS:
-        await asyncio.sleep(min((remaining - SPIN_NS) / 1e9, NAP_S))
-    while time.perf_counter_ns() < due_ns:
-        await asyncio.sleep(0)
 
 
 @dataclass
@@ -43,8 +31,8 @@ class PreparedPayloads:
         return len(self.bodies)
 
 
-@dataclass
-class Counters:
+@dataclass(slots=True)
+class _Counts:
     sent: int = 0
     done: int = 0
     errors: int = 0
@@ -56,24 +44,28 @@ class Counters:
 class Dispatcher:
     session: aiohttp.ClientSession
     client: Client
-    log: RecordLog
     payloads: PreparedPayloads
     warmup_end_ns: int
     max_in_flight: int
-    counters: Counters = field(default_factory=Counters)
+    on_done: Callable[[RequestDone], None]  # the bus's fan-out of completions
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     valve_hit: bool = False
     tasks: set[asyncio.Task] = field(default_factory=set)
+    _counts: _Counts = field(default_factory=_Counts)
     callbacks: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.callbacks = isinstance(self.client, CallbackClient)
 
+    def state(self) -> LoadState:
+        counts = self._counts
+        return LoadState(counts.sent, counts.done, counts.errors, counts.in_flight, counts.max_lag_ns)
+
     def can_send(self) -> bool:
         """False once stopped; trips the safety valve (and stops) when too much is in flight."""
         if self.stop.is_set():
             return False
-        if self.counters.in_flight >= self.max_in_flight:
+        if self._counts.in_flight >= self.max_in_flight:
             self.valve_hit = True
             self.stop.set()
             return False
@@ -103,32 +95,26 @@ class Dispatcher:
         self._answered(intended_ns, sent_ns, outcome, phase, slot)
 
     def _sending(self, intended_ns: int) -> int:
-        counters = self.counters
+        counts = self._counts
         sent_ns = time.perf_counter_ns()
-        counters.sent += 1
-        counters.in_flight += 1
-        counters.max_lag_ns = max(counters.max_lag_ns, sent_ns - intended_ns)
+        counts.sent += 1
+        counts.in_flight += 1
+        counts.max_lag_ns = max(counts.max_lag_ns, sent_ns - intended_ns)
         return sent_ns
 
     def _answered(self, intended_ns: int, sent_ns: int, outcome: Outcome, phase: int, slot: int) -> None:
-        counters = self.counters
-        counters.in_flight -= 1
-        counters.done += 1
-        counters.errors += outcome.error_kind is not None
-        self.log.add(
-            intended_ns=intended_ns,
-            sent_ns=sent_ns,
-            outcome=outcome,
-            phase=phase,
-            in_warmup=intended_ns < self.warmup_end_ns,
-            payload_id=self.payloads.ids[slot],
-            drift_tag=self.payloads.drift_tags[slot],
-        )
+        counts = self._counts
+        counts.in_flight -= 1
+        counts.done += 1
+        counts.errors += outcome.error_kind is not None
+        payloads = self.payloads
+        self.on_done(RequestDone(intended_ns, sent_ns, outcome, phase, intended_ns < self.warmup_end_ns,
+                                 payloads.ids[slot], payloads.drift_tags[slot]))
 
     async def drain(self, timeout_s: float) -> None:
         """Let in-flight requests finish (bounded), then cancel the rest; each still leaves a record."""
         deadline = time.perf_counter() + timeout_s
-        while self.counters.in_flight and time.perf_counter() < deadline:
+        while self._counts.in_flight and time.perf_counter() < deadline:
             await asyncio.sleep(DRAIN_POLL_S)
         for task in list(self.tasks):
             task.cancel()

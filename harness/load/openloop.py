@@ -6,7 +6,8 @@ generator down and hide its own queueing (coordinated omission).
 
 from __future__ import annotations
 
-from harness.load.dispatch import Dispatcher, wait_until
+from harness.clock import wait_until
+from harness.load.dispatch import Dispatcher
 from harness.workload.arrivals import PhaseSchedule
 
 

@@ -6,20 +6,19 @@ Reports compute no statistics; they format and draw what the Result holds.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from harness.analysis import Result
 from harness.report.html import render_html
 from harness.report.summary import build_summary, write_summary
+from harness.report.meta import RunMeta
 
 
-def write_report(run_dir: Path, result: Result, meta: dict[str, Any]) -> None:
-    """summary.json (meta such as scenario, started_at, duration_s, target, merged with the
-    analysis), report.html and the PNGs, all into `run_dir`."""
+def write_report(run_dir: Path, result: Result, meta: RunMeta) -> None:
+    """summary.json (the run's metadata, then its analysis), report.html and the PNGs, all into `run_dir`."""
     run_dir.mkdir(parents=True, exist_ok=True)
     summary = build_summary(result.summary, meta)
     write_summary(run_dir / "summary.json", summary)
-    render_html(run_dir, summary, result.series)
+    render_html(run_dir, summary, result.series, result.sections)
 
 
 __all__ = ["build_summary", "render_html", "write_report", "write_summary"]

@@ -185,16 +185,10 @@ FIGURES: dict[str, Callable[[Series], Figure]] = {
     "errors": errors,
     "server_resources": server_resources,
 }
-# Drawn only when analysis found LLM data (series["llm"]).
-LLM_FIGURES: dict[str, Callable[[Series], Figure]] = {
-    "llm_distributions": llm_distributions,
-    "tokens_per_second": tokens_per_second,
-}
 
 
-def render_plots(series: Series, out_dir: Path) -> dict[str, bytes]:
+def render_plots(series: Series, out_dir: Path, figures: dict[str, Callable[[Series], Figure]] = FIGURES) -> dict[str, bytes]:
     """Write `<name>.png` for every figure into `out_dir`; return the PNG bytes by name."""
-    figures = FIGURES | LLM_FIGURES if "llm" in series else FIGURES
     images = {}
     for name, draw in figures.items():
         figure = draw(series)

@@ -1,4 +1,4 @@
-"""summary.json: run metadata merged with the analysis summary (DESIGN §5)."""
+"""summary.json: the run's metadata (RunMeta), then its analysis summary."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from typing import Any
 
 import orjson
 
-SCHEMA = "slogate.summary/1"
-META_KEYS = ("schema", "scenario", "description", "started_at", "duration_s", "target")
+from harness.report.meta import RunMeta
 
 
-def build_summary(analysis_summary: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-    """Metadata first (every §5 key present, null when unknown), then the analysis."""
-    head = {key: None for key in META_KEYS} | {"schema": SCHEMA} | meta
-    return {**head, **analysis_summary}
+
+def build_summary(analysis_summary: dict[str, Any], meta: RunMeta) -> dict[str, Any]:
+    """Metadata first (every key present, null when unknown), then the analysis."""
+    return {**meta.to_dict(), **analysis_summary}
 
 
 def summary_json(summary: dict[str, Any]) -> bytes:

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from slogate_common.registry import Registry
+
+if TYPE_CHECKING:
+    from harness.scenario.model import TargetSpec
+
+EXTERNAL = "url"  # the target kind of an endpoint given by URL; every other kind is managed
 
 
 class TargetError(Exception):
@@ -32,3 +42,26 @@ class Target(Protocol):
         """Freeze the serving process (SIGSTOP); only managed targets can."""
 
     def resume(self) -> None: ...
+
+
+TargetFactory = Callable[["TargetSpec", Path], Target]  # (the scenario's target, the server log path)
+target_kinds: Registry[TargetFactory] = Registry("target kind", builtins="harness.plugins")
+
+
+def build_target(spec: TargetSpec, server_log: Path, url: str | None = None) -> Target:
+    """The scenario's target, or the endpoint at `url` (`--target-url`) instead of it."""
+    if url is not None:
+        spec = spec.model_copy(update={"url": url, "server": None})
+    if spec.kind is None:
+        raise TargetError("the scenario names neither `target.server` nor `target.url`: give one, or --target-url")
+    return target_kinds.get(spec.kind)(spec, server_log)
+
+
+def bearer_headers(env_name: str | None) -> dict[str, str]:
+    """`authorization: Bearer …` from the environment variable a scenario names, if any."""
+    if not env_name:
+        return {}
+    key = os.environ.get(env_name)
+    if not key:
+        raise TargetError(f"target.api_key_env names {env_name}, which is not set")
+    return {"authorization": f"Bearer {key}"}

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from harness.targets.base import TargetError, TargetInfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.targets.base import EXTERNAL, TargetError, TargetInfo, bearer_headers, target_kinds
 from harness.targets.readiness import wait_ready
+
+if TYPE_CHECKING:
+    from harness.scenario.model import TargetSpec
 
 
 class ExternalTarget:
@@ -30,3 +36,10 @@ class ExternalTarget:
 
     def resume(self) -> None:
         self.pause()
+
+
+@target_kinds.register(EXTERNAL)
+def external_target(spec: TargetSpec, server_log: Path) -> ExternalTarget:
+    headers = bearer_headers(spec.api_key_env) | dict(spec.headers)
+    admin = bearer_headers(spec.admin_token_env)
+    return ExternalTarget(spec.url, spec.protocol, headers, spec.ready_timeout, admin)

@@ -11,9 +11,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.targets.base import TargetError, TargetInfo
+from harness.targets.base import TargetError, TargetInfo, bearer_headers, target_kinds
 from harness.targets.readiness import wait_ready
+
+if TYPE_CHECKING:
+    from harness.scenario.model import TargetSpec
 
 STOP_GRACE_S = 15.0
 
@@ -109,3 +113,10 @@ class ManagedServer:
         except OSError:
             return ""
         return "server log (last lines):\n" + "\n".join(text[-lines:])
+
+
+@target_kinds.register("reference")
+def reference_server(spec: TargetSpec, server_log: Path) -> ManagedServer:
+    headers = bearer_headers(spec.api_key_env) | dict(spec.headers)
+    return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, spec.ready_timeout,
+                         headers, spec.model)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.eventloop import run as run_loop
+from harness.entry.eventloop import run as run_loop
 from harness.records import read_records
-from harness.runner import execute
-from harness.scenario_loader import load_scenario
+from harness.session.runner import execute
+from harness.scenario.loader import load_scenario
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""write_report: summary.json with the DESIGN §5 keys, a self-contained HTML, PNGs; rebuilds."""
+"""write_report: summary.json with every documented key, a self-contained HTML, PNGs; rebuilds."""
 
 from __future__ import annotations
 
@@ -15,20 +15,22 @@ import pytest
 
 from harness.analysis import AnalysisSpec, PhaseSpec, Result, analyze
 from harness.analysis.synthetic import synthetic_records
-from harness.rebuild import rebuild_report
+from harness.entry.rebuild import rebuild_report
 from harness.records import SCHEMA, empty_frame, write_records
 from harness.report import write_report
+from harness.report.meta import RunMeta, TargetMeta
 from harness.report.plots import FIGURES
 from harness.report.summary import summary_json
 
 CHROMIUM = Path("/usr/bin/chromium")
-META = {
-    "scenario": "steady-state-slo",
-    "description": "Poisson load must meet the latency SLO",
-    "started_at": "2026-11-28T12:00:00Z",
-    "duration_s": 30.0,
-    "target": {"kind": "reference", "url": "http://127.0.0.1:8000", "model": "fraud", "versions": {"1": 100}},
-}
+META = RunMeta(
+    scenario="steady-state-slo",
+    description="Poisson load must meet the latency SLO",
+    started_at="2026-11-28T12:00:00Z",
+    duration_s=30.0,
+    target=TargetMeta("reference", "http://127.0.0.1:8000", "fraud", "oip-v2", versions={"1": 100.0},
+                      served={"1": {"backend": "torch", "requested_backend": "torch", "device": "cpu"}}),
+)
 SLOS = ["p95(latency) < 300ms", "p99(latency) < 25ms", "availability >= 99%", "error_rate < 5%"]
 
 
@@ -65,7 +67,10 @@ def test_missing_meta_is_null_and_nan_is_null() -> None:
 
 
 def test_html_is_self_contained_with_verdict_table_and_plots(tmp_path: Path) -> None:
-    write_report(tmp_path, _result(telemetry=_telemetry()), {**META, "chaos": {"faults": [{"at": 20, "action": "kill"}]}})
+    result = _result(telemetry=_telemetry())
+    chaos = {"faults": [{"at": 20, "action": "kill"}]}  # a section no report section lays out
+    write_report(tmp_path, Result({**result.summary, "chaos": chaos}, result.series, result.spec,
+                                  (*result.sections, "chaos")), META)
     html = (tmp_path / "report.html").read_text()
     assert 'id="verdicts"' in html and "p99(latency) &lt; 25ms" in html
     assert re.search(r'<td class="(pass|fail|inconclusive)">', html)
@@ -92,7 +97,7 @@ def test_reports_for_awkward_runs(tmp_path: Path, records: pd.DataFrame) -> None
 
 def test_report_rebuilds_from_the_run_directory(tmp_path: Path) -> None:
     records = synthetic_records(6000, rate=200.0, warmup_s=5.0, error_rate=0.01, phases=2)
-    write_records(pa.Table.from_pandas(records, schema=SCHEMA, preserve_index=False), tmp_path / "requests.parquet", started_at=META["started_at"], t0_ns=0)
+    write_records(pa.Table.from_pandas(records, schema=SCHEMA, preserve_index=False), tmp_path / "requests.parquet", started_at=META.started_at, t0_ns=0)
     _telemetry().to_parquet(tmp_path / "telemetry.parquet")
     write_report(tmp_path, _result(records, _telemetry()), META)
     before = orjson.loads((tmp_path / "summary.json").read_bytes())

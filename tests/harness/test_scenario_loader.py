@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario_loader import ScenarioError, load_scenario
+from harness.scenario.loader import ScenarioError, load_scenario
 
 GOOD = """\
 name: demo
@@ -48,7 +48,7 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
 
 def test_missing_parameter_of_a_process_is_named(tmp_path):
     path = write(tmp_path, GOOD.replace("{process: poisson, rate: 50}", "{process: ramp, from: 5}"))
-    with pytest.raises(ScenarioError, match=r"process 'ramp' needs to"):
+    with pytest.raises(ScenarioError, match=r":7: workload.phases\[0\].arrival.to: required"):
         load_scenario(path)
 
 
@@ -58,10 +58,16 @@ def test_bad_duration_unit(tmp_path):
         load_scenario(path)
 
 
-def test_target_needs_exactly_one_kind(tmp_path):
+def test_target_takes_one_kind_not_both(tmp_path):
     path = write(tmp_path, GOOD.replace("  model: fraud", "  model: fraud\n  url: http://127.0.0.1:1"))
-    with pytest.raises(ScenarioError, match="exactly one of"):
+    with pytest.raises(ScenarioError, match=":3: target: give one of `server: reference` or `url:`, not both"):
         load_scenario(path)
+
+
+def test_a_target_with_neither_kind_waits_for_target_url(tmp_path):
+    """A file meant for an endpoint the user runs names the model and protocol, not the address."""
+    scenario = load_scenario(write(tmp_path, GOOD.replace("  server: reference\n", "")))
+    assert scenario.target.kind is None and scenario.target.model == "fraud"
 
 
 def test_invalid_yaml_names_the_line(tmp_path):
@@ -97,3 +103,48 @@ def test_relative_paths_resolve_against_the_scenario_file(tmp_path):
     text = GOOD.replace("{process: poisson, rate: 50}", "{process: trace, file: trace.txt}")
     scenario = load_scenario(write(tmp_path, text))
     assert scenario.workload.phases[0].arrival.file == tmp_path / "trace.txt"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  warmup: 2s", "  warmup: 2s\n  payload: {generator: prompts, stream: true}",
+         r":9: workload.payload.stream: unknown key"),
+        ("  warmup: 2s", "  warmup: 2s\n  payload: {generator: prompt}",
+         r":9: workload.payload.generator: unknown payload generator 'prompt'; did you mean 'prompts'\?"),
+        ("  warmup: 2s", "  warmup: 2s\n  payload: {generator: prompts, input_tokens: {dist: uniform, min: 9}}",
+         r":9: workload.payload.input_tokens: length distribution 'uniform' needs max"),
+        ("process: poisson", "process: poison", r":7: workload.phases\[0\].arrival.process: unknown arrival process "
+         r"'poison'; did you mean 'poisson'\?"),
+        ("  model: fraud", "  model: fraud\n  protocol: opanai", r":5: target.protocol: unknown protocol 'opanai'; "
+         r"did you mean 'openai'\?"),
+        ("  model: fraud", "  model: fraud\n  options: {check_output: false}",
+         r":5: target.options.check_output: unknown key; did you mean 'check_outputs'\?"),
+        ("slos:", "faults:\n  - {at: 1s, action: latency}\nslos:", r":10: faults\[0\].ms: required"),
+        ("slos:", "faults:\n  - {at: 1s, action: explode}\nslos:", r":10: faults\[0\].action: unknown fault action"),
+        ("slos:", "fault: []\nslos:", r":9: fault: unknown key; did you mean 'faults'\?"),
+        ("  server: reference", "  url: http://127.0.0.1:1", None),
+    ],
+    ids=["payload-key", "generator", "length", "process", "protocol", "options", "fault-arg", "action", "block", "ok"],
+)
+def test_plugin_sections_are_checked_by_their_plugin(tmp_path, old, new, expected):
+    """Each section a plugin reads is validated by that plugin's typed arguments, at load time."""
+    path = write(tmp_path, GOOD.replace(old, new))
+    if expected is None:
+        load_scenario(path)
+        return
+    with pytest.raises(ScenarioError, match=expected):
+        load_scenario(path)
+
+
+def test_a_fault_that_cannot_apply_to_the_target_is_a_load_time_error(tmp_path):
+    text = GOOD.replace("  server: reference", "  url: http://127.0.0.1:1").replace(
+        "slos:", "faults:\n  - {at: 1s, for: 1s, action: pause}\nslos:")
+    with pytest.raises(ScenarioError, match=r":10: faults\[0\].action: pause needs a managed target"):
+        load_scenario(write(tmp_path, text))
+
+
+def test_payload_paths_resolve_against_the_scenario_file(tmp_path):
+    (tmp_path / "rows.jsonl").write_text('{"x": 1}\n')
+    scenario = load_scenario(write(tmp_path, GOOD.replace("  warmup: 2s", "  warmup: 2s\n  payload: {generator: file, path: rows.jsonl}")))
+    assert scenario.payload.path == tmp_path / "rows.jsonl"

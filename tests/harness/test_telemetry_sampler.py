@@ -15,7 +15,7 @@ import psutil
 # to be killed, as a run killed by SIGKILL or an unhandled SIGTERM would be.
 RUN = """
 import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-m", "harness.telemetry_sampler", "-", "0", "0.1", sys.argv[1]])
+child = subprocess.Popen([sys.executable, "-m", "harness.telemetry.sampler", "-", "0", "0.1", sys.argv[1]])
 print(child.pid, flush=True)
 time.sleep(60)
 """

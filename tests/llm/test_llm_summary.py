@@ -16,10 +16,15 @@ from harness.analysis import AnalysisSpec, PhaseSpec, Result, analyze
 from harness.analysis.llm_summary import thin_sorted, token_rate
 from harness.analysis.stats import bounds_level, rate_ci
 from harness.analysis.synthetic import synthetic_records
-from harness.rebuild import rebuild_report
+from harness.entry.rebuild import rebuild_report
 from harness.records import SCHEMA, write_records
 from harness.report import write_report
-from harness.report.plots import FIGURES, LLM_FIGURES
+from harness.report.llm_section import LLM
+from harness.report.meta import RunMeta
+from harness.report.plots import FIGURES
+
+LLM_FIGURES = LLM.figures
+META = RunMeta("llm", None)
 
 MS = 1_000_000
 RATE, SECONDS, WARMUP_S = 100.0, 30, 5.0
@@ -120,7 +125,7 @@ def test_runs_without_llm_data_have_no_llm_section() -> None:
 
 
 def test_report_shows_the_llm_section_and_plots(tmp_path: Path) -> None:
-    write_report(tmp_path, _analyze(llm_records(), ("p95(ttft) < 500ms",)), {"scenario": "llm"})
+    write_report(tmp_path, _analyze(llm_records(), ("p95(ttft) < 500ms",)), META)
     summary = orjson.loads((tmp_path / "summary.json").read_bytes())
     assert summary["llm"]["itl_ms"]["p50"] == GAP_MS
     html = (tmp_path / "report.html").read_text()
@@ -128,13 +133,13 @@ def test_report_shows_the_llm_section_and_plots(tmp_path: Path) -> None:
     assert "ttft_sent" in section and "output tokens/s" in section and "goodput" in section
     assert all(f'alt="{name}"' in html for name in LLM_FIGURES)
     assert len(re.findall(r'src="data:image/png;base64,', html)) == len(FIGURES) + len(LLM_FIGURES)
-    assert "<h2>llm</h2>" not in html  # laid out as a section, not dumped as JSON
+    assert '<h2 id="llm">LLM</h2>' in html and "<pre>" not in section  # laid out, not dumped as JSON
     for name in LLM_FIGURES:
         assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_report_without_llm_has_neither_section_nor_plots(tmp_path: Path) -> None:
-    write_report(tmp_path, _analyze(synthetic_records(500, rate=RATE)), {})
+    write_report(tmp_path, _analyze(synthetic_records(500, rate=RATE)), RunMeta(None, None))
     assert 'id="llm"' not in (tmp_path / "report.html").read_text()
     assert not any((tmp_path / f"{name}.png").exists() for name in LLM_FIGURES)
 
@@ -145,7 +150,7 @@ def test_llm_report_rebuilds_from_stored_records(tmp_path: Path) -> None:
     write_records(pa.Table.from_pandas(records, schema=SCHEMA, preserve_index=False), tmp_path / "requests.parquet",
                   started_at="2026-11-28T12:00:00Z", t0_ns=0)
     pd.DataFrame({"t_ns": []}).to_parquet(tmp_path / "telemetry.parquet")
-    write_report(tmp_path, _analyze(records), {"scenario": "llm"})
+    write_report(tmp_path, _analyze(records), META)
     before = orjson.loads((tmp_path / "summary.json").read_bytes())["llm"]
     assert rebuild_report(tmp_path)["llm"]["itl_ms"]["n"] == before["itl_ms"]["n"]
     assert orjson.loads((tmp_path / "summary.json").read_bytes())["llm"] == before

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import pytest
 import yaml
 
-from harness.eventloop import run as run_loop
-from harness.scenario_loader import ScenarioError, load_scenario
+from harness.entry.eventloop import run as run_loop
+from harness.scenario.loader import ScenarioError, load_scenario
 
 if TYPE_CHECKING:
-    from harness.shared_servers import SharedServers
+    from harness.entry.shared_servers import SharedServers
 
 TAG_MARKERS = {
     "slow": "long-running scenario",
@@ -60,7 +60,7 @@ def _shared_servers(config: pytest.Config) -> SharedServers | None:
         return None
     if SHARED_SERVERS not in config.stash:
         # imported here: the runner pulls in aiohttp and matplotlib, which every pytest start would pay for
-        from harness.shared_servers import SharedServers
+        from harness.entry.shared_servers import SharedServers
 
         config.stash[SHARED_SERVERS] = SharedServers(Path(config.getoption("slogate_out")))
     return config.stash[SHARED_SERVERS]
@@ -104,7 +104,7 @@ class ScenarioFile(pytest.File):
     def outcome(self):
         """Run the scenario once, the first time any of its items asks."""
         if self._outcome is None:
-            from harness.runner import execute
+            from harness.session.runner import execute
 
             out = Path(self.config.getoption("slogate_out"))
             url = self.config.getoption("slogate_target_url")

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from harness.eventloop import run as run_loop
-from harness.runner import build_target
-from harness.scenario import Scenario
-from harness.targets.base import Target
+from harness.entry.eventloop import run as run_loop
+from harness.experiments.base import experiments
+from harness.scenario.model import Scenario
+from harness.targets.base import Target, build_target
 
 
 def share_key(scenario: Scenario) -> tuple | None:
     """Scenarios with equal keys can share a server; None for those that must not."""
     target = scenario.target
-    if target.server is None or scenario.faults:
+    isolated = any(experiments.get(name).isolates_target for name in scenario.experiment_blocks())
+    if target.server is None or isolated:
         return None
     return (str(target.model_repo), target.model, tuple(target.server_args), target.protocol, target.api_key_env,
             tuple(sorted(target.headers.items())))
@@ -53,7 +54,7 @@ class SharedServers:
             return None
         if key not in self._servers:
             log = self.out_root / "_shared-servers" / f"{scenario.name}.log"
-            server = build_target(scenario, log)
+            server = build_target(scenario.target, log)
             run_loop(server.start())
             self._servers[key] = server
         return self._servers[key]

@@ -1,6 +1,6 @@
 """`slogate`: run scenarios, rebuild reports, serve the reference server.
 
-Exit codes (DESIGN §3): 0 pass; 1 an SLO failed; 2 usage, scenario or target error;
+Exit codes: 0 pass; 1 an SLO failed; 2 usage, scenario or target error;
 3 the run is invalid or inconclusive (`--inconclusive-ok` maps 3 to 0).
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.console_report import print_verdict
-from harness.eventloop import run as run_loop
-from harness.scenario_loader import ScenarioError, load_scenario
+from harness.entry.console import print_verdict
+from harness.entry.eventloop import run as run_loop
+from harness.scenario.loader import ScenarioError, load_scenario
 from harness.targets.base import TargetError
 
 USAGE_ERROR = 2
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.runner import execute
+    from harness.session.runner import execute
 
     console = Console(stderr=True)
     worst = 0
@@ -91,7 +91,7 @@ def _worse(a: int, b: int) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from harness.rebuild import rebuild_report
+    from harness.entry.rebuild import rebuild_report
 
     try:
         summary = rebuild_report(args.run_dir)

@@ -10,8 +10,7 @@ import pandas as pd
 from harness.analysis import AnalysisSpec, analyze
 from harness.records import read_records
 from harness.report import write_report
-
-META_KEYS = ("schema", "scenario", "description", "tags", "started_at", "duration_s", "interrupted", "target", "analysis")
+from harness.report.meta import RunMeta
 
 
 def rebuild_report(run_dir: Path) -> dict:
@@ -20,6 +19,6 @@ def rebuild_report(run_dir: Path) -> dict:
     records = read_records(run_dir / "requests.parquet")
     telemetry = pd.read_parquet(run_dir / "telemetry.parquet")
     result = analyze(records, telemetry, spec)
-    meta = {key: summary[key] for key in META_KEYS if key in summary}
+    meta = RunMeta.from_dict(summary)
     write_report(run_dir, result, meta)
-    return {**meta, **result.summary}
+    return {**meta.to_dict(), **result.summary}

@@ -6,15 +6,24 @@ tree knows where each path sits in the file, so we join the two.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from harness import scenario as model
-from harness.scenario import Scenario
+from harness.analysis.slo import SLOSyntaxError, parse_slo
+from harness.clients.base import clients
+from harness.experiments.base import experiments
+from harness.experiments.faults.actions import fault_actions
+from harness.fields import BASE_DIR
+from harness.scenario import model
+from harness.scenario.model import Scenario, scenario_model
+from harness.workload.arrivals import arrival_processes
+from harness.workload.payloads import payload_generators
+from slogate_common.registry import did_you_mean
+
+REGISTRIES = (clients, payload_generators, arrival_processes, fault_actions, experiments)
 
 
 class ScenarioError(Exception):
@@ -34,11 +43,12 @@ def load_scenario(path: Path | str, overrides: list[str] = ()) -> Scenario:
     for item in overrides:
         _apply_override(data, item)
     try:
-        scenario = Scenario.model_validate(data, context={"base_dir": path.parent})
+        scenario = scenario_model().model_validate(data, context={BASE_DIR: path.parent})
     except ValidationError as exc:
         raise ScenarioError(_describe(exc, path, root)) from None
     _check_slos(scenario, path, root)
-    return _resolve_paths(scenario, path.parent)
+    _check_experiments(scenario, path, root)
+    return scenario
 
 
 def _compose(path: Path, text: str) -> yaml.Node | None:
@@ -85,8 +95,7 @@ def _is_union_tag(part: Any) -> bool:
 def _message(error: dict, loc: list) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        hint = difflib.get_close_matches(str(loc[-1]), _known_keys(), n=1)
-        return "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        return "unknown key" + did_you_mean(str(loc[-1]), _known_keys())
     if kind == "missing":
         return "required"
     message = error["msg"]
@@ -125,17 +134,18 @@ def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
 
 
 def _known_keys() -> list[str]:
-    keys: set[str] = set()
-    for obj in vars(model).values():
-        if isinstance(obj, type) and issubclass(obj, BaseModel):
-            for name, field in obj.model_fields.items():
-                keys.add(field.alias or name)
-    return sorted(keys)
+    """Every key any scenario section or registered plugin accepts (did-you-mean material)."""
+    models = [obj for obj in vars(model).values() if isinstance(obj, type) and issubclass(obj, BaseModel)]
+    models += [entry.args for registry in REGISTRIES for entry in registry.entries() if _is_model(entry.args)]
+    keys = {field.alias or name for cls in models for name, field in cls.model_fields.items()}
+    return sorted(keys | set(experiments.names()))
+
+
+def _is_model(args: Any) -> bool:
+    return isinstance(args, type) and issubclass(args, BaseModel)
 
 
 def _check_slos(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
-    from harness.analysis.slo import SLOSyntaxError, parse_slo
-
     for index, expr in enumerate(scenario.slos):
         try:
             parse_slo(expr)
@@ -144,16 +154,10 @@ def _check_slos(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
             raise ScenarioError(f"{path}:{line}: slos[{index}]: {exc}") from None
 
 
-def _resolve_paths(scenario: Scenario, base: Path) -> Scenario:
-    """Relative paths in a scenario are relative to the scenario file, as users expect."""
-    target = scenario.target
-    if target.model_repo is not None and not target.model_repo.is_absolute():
-        target = target.model_copy(update={"model_repo": (base / target.model_repo).resolve()})
-    phases = []
-    for phase in scenario.workload.phases:
-        arrival = phase.arrival
-        if arrival.file is not None and not arrival.file.is_absolute():
-            arrival = arrival.model_copy(update={"file": (base / arrival.file).resolve()})
-        phases.append(phase.model_copy(update={"arrival": arrival}))
-    workload = scenario.workload.model_copy(update={"phases": phases})
-    return scenario.model_copy(update={"target": target, "workload": workload})
+def _check_experiments(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
+    """Each experiment's load-time checks against the rest of the scenario."""
+    problems = [problem for name, block in scenario.experiment_blocks().items()
+                for problem in experiments.get(name).problems(block, scenario)]
+    if problems:
+        raise ScenarioError("\n".join(f"{path}:{_line_of(root, list(p.loc))}: {_dotted(list(p.loc))}: {p.message}"
+                                      for p in problems))

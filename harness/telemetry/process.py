@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.telemetry_sampler import HEADERS_ENV
+from harness.telemetry.sampler import HEADERS_ENV
 
 
 class TelemetryProcess:
-    """Starts, stops and reads back the sampler child process (harness/telemetry_sampler.py)."""
+    """Starts, stops and reads back the sampler child process (harness/telemetry/sampler.py)."""
 
     def __init__(self, metrics_url: str | None, pid: int | None, headers: dict[str, str], path: Path,
                  period_s: float = 1.0) -> None:
         self.path = path
-        command = [sys.executable, "-m", "harness.telemetry_sampler", metrics_url or "-", str(pid or 0),
+        command = [sys.executable, "-m", "harness.telemetry.sampler", metrics_url or "-", str(pid or 0),
                    str(period_s), str(path)]
         env = {**os.environ, HEADERS_ENV: json.dumps(headers)}
         self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)

@@ -1,0 +1,54 @@
+"""Summary sections: named parts of summary.json that only some runs have (`llm`, `chaos`, ...).
+
+A section is a pure function of what analysis already has (records, telemetry, the spec
+with the experiments' facts, the judged samples and the core summary), registered with
+`@summary_section(name, applies=...)`. It returns the section's JSON-ready dict and the
+arrays its report section draws. Because sections read only stored data, `slogate report`
+rebuilds them from a run directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from harness.analysis.samples import RunSamples
+from harness.analysis.spec import AnalysisSpec
+from slogate_common.registry import Registry
+
+
+@dataclass(frozen=True)
+class SectionInput:
+    records: pd.DataFrame
+    telemetry: pd.DataFrame | None
+    spec: AnalysisSpec
+    samples: RunSamples
+    summary: dict[str, Any]  # the core summary: load, latency, errors, throughput, goodput, slos
+    end_s: float  # the run's last second on the timeline
+
+
+@dataclass(frozen=True)
+class SummarySection:
+    applies: Callable[[SectionInput], bool]
+    build: Callable[[SectionInput], tuple[dict[str, Any], dict[str, Any]]]  # (section, plot series)
+
+
+summary_sections: Registry[SummarySection] = Registry("summary section", builtins="harness.plugins")
+
+
+def summary_section(name: str, *, applies: Callable[[SectionInput], bool]):
+    """Register `build(inp) -> (section, series)` as summary.json's `name`, where `applies(inp)`."""
+
+    def register(build: Callable[[SectionInput], tuple[dict[str, Any], dict[str, Any]]]):
+        summary_sections.add(name, SummarySection(applies, build))
+        return build
+
+    return register
+
+
+def build_sections(inp: SectionInput) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Every registered section that applies to this run, in registration order."""
+    return {entry.name: entry.value.build(inp) for entry in summary_sections.entries() if entry.value.applies(inp)}

@@ -1,0 +1,131 @@
+"""Scenario files as a pydantic model. Sections a plugin reads are validated by that plugin.
+
+The fixed shape (name, target, workload, slos, analysis) lives here. A payload generator's
+settings, an arrival process, a protocol's options and every experiment's block (faults,
+and whatever experiments are registered) are validated through their registries, so a
+new plugin brings its own checked vocabulary and this file never lists it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationInfo, create_model, field_validator, model_validator
+
+from harness.clients.base import clients
+from harness.experiments.base import experiments
+from harness.fields import Ratio, ScenarioPath, Seconds, Strict
+from harness.targets.base import EXTERNAL, target_kinds
+from harness.workload.arrivals import Phase
+from harness.workload.payloads import PayloadArgs, PayloadSection, payload_args
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Workload(Strict):
+    phases: list[Phase] = Field(min_length=1)
+    warmup: Seconds = 0.0
+    payload: PayloadSection = Field(default_factory=lambda: payload_args({}))
+    max_in_flight: int = Field(default=2000, gt=0, description="safety valve; hitting it invalidates the run")
+
+    @property
+    def duration_s(self) -> float:
+        return sum(phase.duration for phase in self.phases)
+
+
+class TargetSpec(Strict):
+    server: str | None = None  # a managed target kind: `reference`
+    url: str | None = None
+    model: str | None = None
+    version: str | None = None
+    protocol: str = "oip-v2"
+    options: Any = Field(default_factory=dict, validate_default=True)  # validated by the protocol's client (its ClientOptions)
+    model_repo: ScenarioPath | None = None
+    server_args: list[str] = []
+    ready_timeout: Seconds = 120.0
+    request_timeout: Seconds = 10.0
+    api_key_env: str | None = Field(default=None, description="environment variable holding a Bearer key")
+    admin_token_env: str | None = None
+    headers: dict[str, str] = {}
+
+    @field_validator("server")
+    @classmethod
+    def _a_managed_kind(cls, server: str | None) -> str | None:
+        if server is not None and (server == EXTERNAL or server not in target_kinds):
+            managed = [name for name in target_kinds.names() if name != EXTERNAL]
+            raise ValueError(f"unknown managed server {server!r}; known: {', '.join(managed)} (or give `url:`)")
+        return server
+
+    @field_validator("protocol")
+    @classmethod
+    def _a_registered_protocol(cls, protocol: str) -> str:
+        clients.entry(protocol)  # an unknown one raises UnknownEntry, a ValueError with did-you-mean
+        return protocol
+
+    @field_validator("options", mode="wrap")
+    @classmethod
+    def _options_of_the_protocol(cls, options: Any, handler: Any, info: ValidationInfo) -> Any:
+        protocol = info.data.get("protocol")
+        if protocol is None:
+            return options  # the protocol itself is wrong; that error is reported
+        return TypeAdapter(clients.entry(protocol).args).validate_python(options, context=info.context)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TargetSpec:
+        if self.server is not None and self.url is not None:
+            raise ValueError("give one of `server: reference` or `url:`, not both")
+        return self
+
+    @property
+    def kind(self) -> str | None:
+        """The target kind to build: `url` for an endpoint, the managed kind, or None (give --target-url)."""
+        return EXTERNAL if self.url is not None else self.server
+
+
+class Analysis(Strict):
+    confidence: Ratio = 0.95
+    max_lag_p99: Seconds = 0.001
+    rate_tolerance: Ratio = 0.02
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    tags: list[str] = []
+    seed: int = 0
+    target: TargetSpec
+    workload: Workload
+    slos: list[str] = []
+    analysis: Analysis = Analysis()
+
+    @model_validator(mode="after")
+    def _name_is_a_slug(self) -> Scenario:
+        if not _NAME.match(self.name):
+            raise ValueError("name: use letters, digits, '-', '_' or '.' (it names report folders)")
+        return self
+
+    @property
+    def payload(self) -> PayloadArgs:
+        return self.workload.payload
+
+    def experiment_blocks(self) -> dict[str, Any]:
+        """The registered experiments this scenario configures, by name, with validated arguments."""
+        return {name: block for name in experiments.names() if (block := getattr(self, name, None)) is not None}
+
+
+def scenario_model() -> type[Scenario]:
+    """`Scenario` with one optional top-level block per registered experiment (`faults:`, ...)."""
+    names = tuple(experiments.names())
+    if names not in _MODELS:
+        blocks = {name: (Annotated[Any, _experiment_block(name)], None) for name in names}
+        _MODELS[names] = create_model("Scenario", __base__=Scenario, **blocks)
+    return _MODELS[names]
+
+
+_MODELS: dict[tuple[str, ...], type[Scenario]] = {}
+
+
+def _experiment_block(name: str) -> BeforeValidator:
+    adapter = TypeAdapter(experiments.entry(name).args)
+    return BeforeValidator(lambda value, info: adapter.validate_python(value, context=info.context))

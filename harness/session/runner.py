@@ -1,0 +1,267 @@
+"""Run one scenario end to end: target → session → experiments and load → records → analysis
+→ report → verdict. Wiring only: each step is its own module's.
+
+The runner owns lifetimes (target process, HTTP session, background samplers) and makes
+sure a run always ends in a report: when the target dies, when the generator trips its
+safety valve, and when the user presses Ctrl-C (a partial report, marked invalid).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+from rich.console import Console
+
+from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
+from harness.clients.base import Client, ClientOptions, Endpoint, make_client
+from harness.contracts import ModelInfo
+from harness.entry.progress import ProgressLine
+from harness.events import PhaseEnded, PhaseStarted, RunEnded, Tick
+from harness.experiments.base import Contribution, Experiment, experiments
+from harness.load.closedloop import run_closed_loop
+from harness.load.openloop import run_open_loop
+from harness.records import write_records
+from harness.report import write_report
+from harness.scenario.model import Scenario
+from harness.report.meta import RunMeta, TargetMeta
+from harness.session.session import Session, open_session
+from harness.targets.base import Target, TargetError, bearer_headers, build_target
+from harness.targets.serving import served_versions
+from harness.telemetry.process import TelemetryProcess, write_telemetry
+from harness.workload.arrivals import PhaseSchedule, build_schedule, peak_arrivals
+from harness.workload.payloads import PayloadArgs
+
+WARM_WINDOW_S = 0.05  # a generous service time: arrivals inside it may all be in flight at once
+MAX_WARM_CONNECTIONS = 256
+TICK_S = 0.5
+TELEMETRY_LOG = "telemetry.jsonl"
+EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3, "invalid": 3}
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    summary: dict
+    verdict: str
+
+    def exit_code(self, inconclusive_ok: bool = False) -> int:
+        code = EXIT_CODES[self.verdict]
+        return 0 if code == 3 and inconclusive_ok else code
+
+
+def new_run_dir(out_root: Path, name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    run_dir = out_root / name / stamp
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_dir
+
+
+async def execute(scenario: Scenario, out_root: Path, target_url: str | None = None, console: Console | None = None,
+                  shared_target: Target | None = None) -> RunResult:
+    """Run one scenario. A `shared_target` (already started) is used as is and left running."""
+    console = console or Console(stderr=True)
+    run_dir = new_run_dir(out_root, scenario.name)
+    target = shared_target or build_target(scenario.target, run_dir / "server.log", target_url)
+    planned = [experiments.get(name)(block, scenario) for name, block in scenario.experiment_blocks().items()]
+    if shared_target is None:
+        await target.start()
+    try:
+        session, meta = await _run(scenario, target, planned, console, run_dir)
+    finally:
+        if shared_target is None:
+            await target.stop()
+    return _conclude(session, meta, [experiment.contribution() for experiment in planned])
+
+
+async def _run(scenario: Scenario, target: Target, planned: list[Experiment], console: Console,
+               run_dir: Path) -> tuple[Session, RunMeta]:
+    endpoint = _endpoint(scenario, target)
+    client = make_client(scenario.target.protocol, endpoint)
+    metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
+    # started before t0: its interpreter start-up must not compete with the first sends
+    telemetry = TelemetryProcess(metrics_url, target.info.pid, endpoint.headers, run_dir / TELEMETRY_LOG)
+    connector = aiohttp.TCPConnector(limit=scenario.workload.max_in_flight)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as http:
+            info = await _describe(client, http)
+            meta = _run_meta(scenario, target, await served_versions(http, target.info.url, scenario.target.model,
+                                                                    endpoint.headers))
+            schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
+            await client.warm(_expected_concurrency(scenario, schedules))
+            session = open_session(scenario, target, run_dir, http, client, info, schedules, telemetry)
+            meta = replace(meta, started_at=session.clock.started_at)
+            await _with_experiments(session, planned, lambda: _load(session, console))
+        return session, meta
+    finally:
+        await client.close()
+        telemetry.stop()
+
+
+def _endpoint(scenario: Scenario, target: Target) -> Endpoint:
+    spec = scenario.target
+    return Endpoint(
+        base_url=target.info.url,
+        model=spec.model,
+        version=spec.version,
+        headers=bearer_headers(spec.api_key_env) | dict(spec.headers),
+        timeout_s=spec.request_timeout,
+        options=_inherit_payload_settings(spec.options, scenario.payload),
+    )
+
+
+def _inherit_payload_settings(options: ClientOptions, payload: PayloadArgs) -> ClientOptions:
+    """Protocol options left unset take the payload's same-named setting: a chat prompts
+    payload picks the openai client's chat route without saying `mode` twice."""
+    unset = {name: getattr(payload, name) for name, value in options if value is None and hasattr(payload, name)}
+    return options.model_copy(update=unset) if unset else options
+
+
+async def _describe(client: Client, http: aiohttp.ClientSession) -> ModelInfo:
+    try:
+        return await client.describe(http)
+    except (TimeoutError, aiohttp.ClientError, RuntimeError, ValueError) as exc:
+        raise TargetError(f"cannot describe the target model: {exc}") from None
+
+
+def _expected_concurrency(scenario: Scenario, schedules: list[PhaseSchedule]) -> int:
+    """Connections worth opening up front: peak arrivals per 50 ms, or the closed-loop users."""
+    users = max((getattr(s.arrival, "concurrency", 0) for s in schedules), default=0)
+    wanted = max(peak_arrivals(schedules, WARM_WINDOW_S), users, 1)
+    return min(wanted, scenario.workload.max_in_flight, MAX_WARM_CONNECTIONS)
+
+
+async def _with_experiments(session: Session, planned: list[Experiment], load: Callable[[], Awaitable[None]]) -> None:
+    """before → (load, with every experiment's `during` beside it) → after, whatever happens."""
+    for experiment in planned:
+        await experiment.before(session)
+    during = [asyncio.create_task(experiment.during(session)) for experiment in planned]
+    try:
+        await load()
+    finally:
+        for task in during:
+            task.cancel()
+        await asyncio.gather(*during, return_exceptions=True)
+        for experiment in planned:
+            await experiment.after(session)
+
+
+async def _load(session: Session, console: Console) -> None:
+    scenario = session.scenario
+    progress = ProgressLine(console, session.planned_requests, scenario.workload.duration_s)
+    session.bus.subscribe(Tick, progress.on_tick)
+    ticker = asyncio.create_task(_tick(session))
+    with progress, _interrupts_stop(session), _quiet_gc():
+        try:
+            await _run_phases(session)
+            await session.dispatcher.drain(0.5 if session.interrupted else scenario.target.request_timeout)
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+            session.bus.publish(RunEnded(session.clock.elapsed_s(), session.interrupted))
+
+
+async def _tick(session: Session) -> None:
+    while True:
+        await asyncio.sleep(TICK_S)
+        session.bus.publish(Tick(session.clock.elapsed_s(), session.dispatcher.state()))
+
+
+async def _run_phases(session: Session) -> None:
+    dispatcher, t0, index = session.dispatcher, session.clock.t0_ns, 0
+    for schedule in session.schedules:
+        if dispatcher.stop.is_set():
+            break
+        session.bus.publish(PhaseStarted(schedule.index, schedule.name, schedule.start_s))
+        driver = run_open_loop if schedule.arrival.open_loop else run_closed_loop
+        index += await driver(dispatcher, schedule, t0, index)
+        session.bus.publish(PhaseEnded(schedule.index, schedule.name, schedule.end_s))
+
+
+@contextlib.contextmanager
+def _interrupts_stop(session: Session):
+    """First Ctrl-C stops sending and keeps what was measured; a second one aborts."""
+    loop = asyncio.get_running_loop()
+
+    def on_interrupt() -> None:
+        session.interrupted = True
+        session.dispatcher.stop.set()
+        loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):
+        installed = False  # not the main thread (e.g. under some test runners)
+    try:
+        yield
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _quiet_gc():
+    """Keep the cyclic GC from pausing the send loop: everything built so far is frozen out of it."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict]) -> RunMeta:
+    info = target.info
+    versions, backends = served
+    target_meta = TargetMeta(info.kind, info.url, scenario.target.model, scenario.target.protocol, versions, backends,
+                             info.time_to_ready_s)
+    return RunMeta(scenario.name, target_meta, duration_s=scenario.workload.duration_s,
+                   description=scenario.description, tags=tuple(scenario.tags))
+
+
+def _conclude(session: Session, meta: RunMeta, contributions: list[Contribution]) -> RunResult:
+    run_dir = session.run_dir
+    table = session.log.to_table()
+    write_records(table, run_dir / "requests.parquet", started_at=session.clock.started_at, t0_ns=session.clock.t0_ns)
+    telemetry = session.telemetry.frame(session.clock.t0_ns)
+    write_telemetry(telemetry, run_dir / "telemetry.parquet")
+    (run_dir / TELEMETRY_LOG).unlink(missing_ok=True)
+    spec = analysis_spec(session, contributions)
+    result = analyze(session.log.to_frame(), telemetry, spec)
+    meta = replace(meta, interrupted=session.interrupted)
+    write_report(run_dir, result, meta)
+    return RunResult(run_dir, {**meta.to_dict(), **result.summary}, result.summary["verdict"])
+
+
+def analysis_spec(session: Session, contributions: list[Contribution]) -> AnalysisSpec:
+    scenario = session.scenario
+    scalars: dict[str, Scalar] = {}
+    if session.target.info.time_to_ready_s is not None:
+        scalars["time_to_ready"] = Scalar(value=session.target.info.time_to_ready_s * 1e3, unit="ms", n=1)
+    reasons = ["interrupted by the user (Ctrl-C): partial run"] if session.interrupted else []
+    facts = {}
+    for contribution in contributions:
+        scalars |= contribution.scalars
+        reasons += contribution.invalid_reasons
+        facts |= contribution.facts
+    return AnalysisSpec(
+        slos=list(scenario.slos),
+        confidence=scenario.analysis.confidence,
+        phases=[PhaseSpec(s.name, s.start_s, s.end_s, s.target_rate) for s in session.schedules],
+        warmup_s=scenario.workload.warmup,
+        max_lag_p99_ms=scenario.analysis.max_lag_p99 * 1e3,
+        rate_tolerance=scenario.analysis.rate_tolerance,
+        safety_valve_hit=session.dispatcher.valve_hit,
+        extra_invalid_reasons=reasons,
+        extra_scalars=scalars,
+        events=sorted(session.timeline),
+        facts=facts,
+    )

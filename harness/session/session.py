@@ -1,0 +1,84 @@
+"""A run session: one clock, one record log, one target, one event bus.
+
+The session owns what lives as long as one run: the HTTP session, the protocol client, the
+schedule, the dispatcher and the telemetry sampler. Experiments receive it in their hooks;
+they act on `target`, read `clock`, and publish or subscribe on `bus`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+
+from harness.clients.base import Client
+from harness.clock import RunClock
+from harness.contracts import ModelInfo
+from harness.events import EventBus, FaultEnded, FaultStarted, RequestDone
+from harness.load.dispatch import Dispatcher, PreparedPayloads
+from harness.records import RecordLog
+from harness.scenario.model import Scenario
+from harness.targets.base import Target
+from harness.telemetry.process import TelemetryProcess
+from harness.workload.arrivals import PhaseSchedule
+from harness.workload.payloads import make_payload_generator
+
+START_LEAD_NS = 300_000_000  # head start so the first sends are not late while the loop warms up
+CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
+
+
+@dataclass
+class Session:
+    scenario: Scenario
+    target: Target
+    run_dir: Path
+    http: aiohttp.ClientSession
+    client: Client
+    model_info: ModelInfo
+    schedules: list[PhaseSchedule]
+    telemetry: TelemetryProcess
+    clock: RunClock
+    bus: EventBus
+    log: RecordLog
+    dispatcher: Dispatcher
+    timeline: list[tuple[float, str]] = field(default_factory=list)  # (t_s, label) marks for the report
+    interrupted: bool = False
+
+    @property
+    def planned_requests(self) -> int:
+        return sum(len(schedule.offsets_ns) for schedule in self.schedules)
+
+    def mark(self, event: FaultStarted | FaultEnded) -> None:
+        self.timeline.append((event.t_s, event.label))
+
+
+def open_session(scenario: Scenario, target: Target, run_dir: Path, http: aiohttp.ClientSession, client: Client,
+                 info: ModelInfo, schedules: list[PhaseSchedule], telemetry: TelemetryProcess) -> Session:
+    """Prepare every payload, then fix t0 a short lead ahead and wire the bus."""
+    payloads = prepare_payloads(scenario, client, info, schedules)
+    clock = RunClock.starting_in(START_LEAD_NS)
+    bus = EventBus()
+    log = RecordLog(clock.t0_ns)
+    bus.subscribe(RequestDone, log.append)
+    dispatcher = Dispatcher(http, client, payloads, clock.at(scenario.workload.warmup),
+                            scenario.workload.max_in_flight, bus.publisher(RequestDone))
+    session = Session(scenario, target, run_dir, http, client, info, schedules, telemetry, clock, bus, log, dispatcher)
+    bus.subscribe(FaultStarted, session.mark)
+    bus.subscribe(FaultEnded, session.mark)
+    return session
+
+
+def prepare_payloads(scenario: Scenario, client: Client, info: ModelInfo,
+                     schedules: list[PhaseSchedule]) -> PreparedPayloads:
+    open_total = sum(len(s.offsets_ns) for s in schedules)
+    closed = any(not s.arrival.open_loop for s in schedules)
+    count = max(open_total + (CLOSED_LOOP_POOL if closed else 0), 1)
+    rng = np.random.default_rng(scenario.seed + 1)
+    payloads = make_payload_generator(scenario.payload).generate(count, info, rng)
+    return PreparedPayloads(
+        bodies=[client.encode(p) for p in payloads],
+        ids=[p.payload_id for p in payloads],
+        drift_tags=[p.drift_tag for p in payloads],
+    )

@@ -1,0 +1,41 @@
+"""What serves each version of a target's model, read from its OIP v2 model metadata.
+
+The reference server publishes, per version, its traffic share and the backend that
+actually serves it (an LLM version declared `vllm` may run on its `torch-lm` fallback,
+orders of magnitude slower). Other OIP servers publish their versions at least; an
+endpoint without the route (a plain OpenAI server) leaves both empty.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import orjson
+
+METADATA_TIMEOUT_S = 5.0
+
+
+async def served_versions(http: aiohttp.ClientSession, base_url: str, model: str | None,
+                          headers: dict[str, str]) -> tuple[dict[str, float | None], dict[str, dict[str, Any]]]:
+    """(version → traffic share, version → what serves it), or empty mappings when unknown."""
+    if not model:
+        return {}, {}
+    meta = await _metadata(http, f"{base_url.rstrip('/')}/v2/models/{model}", headers)
+    parameters = meta.get("parameters") or {}
+    traffic = parameters.get("traffic") or {}
+    served = parameters.get("served") or {}
+    versions = [str(v) for v in meta.get("versions") or []] or list(traffic) or list(served)
+    return {v: traffic.get(v) for v in versions}, {v: served[v] for v in versions if v in served}
+
+
+async def _metadata(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    try:
+        timeout = aiohttp.ClientTimeout(total=METADATA_TIMEOUT_S)
+        async with http.get(url, headers=headers, timeout=timeout) as response:
+            if response.status != 200:
+                return {}
+            body = orjson.loads(await response.read())
+    except (TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}

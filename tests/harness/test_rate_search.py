@@ -1,0 +1,79 @@
+"""The outer-loop rate search and its reading of a run's summary, against known answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.experiments.capacity.search import best, classify, search
+
+
+@dataclass
+class Step:
+    rate: float
+    outcome: str
+
+
+def server_with_capacity(capacity: float, generator_limit: float = float("inf")):
+    def measure(rate: float) -> Step:
+        if rate > generator_limit:
+            outcome = "generator-bound"
+        else:
+            outcome = "pass" if rate <= capacity else "fail"
+        return Step(rate, outcome)
+
+    return measure
+
+
+@settings(max_examples=200, deadline=None)
+@given(capacity=st.floats(100, 200_000), bisections=st.integers(0, 4))
+def test_search_brackets_the_capacity_within_its_resolution(capacity: float, bisections: int) -> None:
+    steps = search(server_with_capacity(capacity), 1000.0, bisections)
+    found = best(steps).rate
+    assert found <= capacity
+    # each bisection halves the log-width of a factor-2 bracket (rates are rounded to whole req/s)
+    assert found >= capacity / 2 ** (1 / 2**bisections) - 1
+
+
+def test_search_stops_at_the_generators_limit() -> None:
+    steps = search(server_with_capacity(50_000, generator_limit=9_000), 1000.0, 3)
+    assert steps[-1].outcome == "generator-bound" and steps[-1].rate == 16_000
+    assert max(s.rate for s in steps if s.outcome == "pass") == 8_000
+
+
+def test_search_gives_up_below_the_floor() -> None:
+    steps = search(server_with_capacity(10.0), 1000.0, 3)
+    assert not [s for s in steps if s.outcome == "pass"] and min(s.rate for s in steps) >= 50
+
+
+def _summary(valid: bool = True, **slo) -> dict:
+    entry = {"expr": "p99(latency) < 25ms", "verdict": "pass", "estimate": 10.0, "threshold": 25.0, "op": "<",
+             "reason": "upper 95% bound 12 ms < 25 ms"} | slo
+    return {"load": {"valid": valid, "invalid_reasons": [] if valid else ["lag"], "safety_valve_hit": False},
+            "slos": [entry]}
+
+
+@pytest.mark.parametrize(
+    ("summary", "outcome"),
+    [
+        (_summary(), "pass"),
+        (_summary(verdict="fail", estimate=40.0), "fail"),
+        (_summary(verdict="inconclusive", estimate=30.0), "fail"),  # the estimate itself misses
+        (_summary(verdict="inconclusive", estimate=20.0), "fail"),  # not shown to hold
+        (_summary(valid=False), "generator-bound"),
+        (_summary(valid=False, verdict="fail", estimate=40.0), "fail"),  # the target missed anyway
+        (_summary(estimate=None), "fail"),
+    ],
+    ids=["pass", "fail", "estimate-misses", "unproven", "generator", "miss-on-invalid", "no-data"],
+)
+def test_classify_keeps_the_generators_limits_apart(summary: dict, outcome: str) -> None:
+    assert classify(summary)[0] == outcome
+
+
+def test_an_estimate_above_a_lower_bound_slo_holds() -> None:
+    summary = _summary(expr="throughput >= 100/s", op=">=", threshold=100.0, estimate=120.0)
+    assert classify(summary)[0] == "pass"
+
