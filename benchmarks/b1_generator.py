@@ -62,22 +62,21 @@ async def slogate_at(url: str, rate: float, seconds: float) -> dict:
     """One open-loop step at a constant `rate`, measured inside this (child) process."""
     import aiohttp
 
-    import harness.plugins  # noqa: F401 - registers the http-json client
-    from harness.clients.base import Endpoint, Payload, make_client
+    from harness.clients.base import Endpoint, make_client
+    from harness.contracts import Payload
     from harness.load.dispatch import Dispatcher, PreparedPayloads
     from harness.load.openloop import run_open_loop
     from harness.records import RecordLog
-    from harness.scenario import Arrival, Phase
-    from harness.workload.arrivals import build_schedule
+    from harness.workload.arrivals import Phase, build_schedule
 
     client = make_client("http-json", Endpoint(base_url=url, timeout_s=5.0))
-    (schedule,) = build_schedule([Phase(duration=seconds, arrival=Arrival(process="constant", rate=rate))], 0)
+    (schedule,) = build_schedule([Phase(duration=seconds, arrival={"process": "constant", "rate": rate})], 0)
     payloads = PreparedPayloads([client.encode(Payload(0, {"x": 1}))], [0], [None])
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2000)) as session:
         await client.warm(WARM_CONNECTIONS)
         t0 = time.perf_counter_ns() + 100_000_000
         log = RecordLog(t0)
-        dispatcher = Dispatcher(session, client, log, payloads, t0, max_in_flight=2000)
+        dispatcher = Dispatcher(session, client, payloads, t0, max_in_flight=2000, on_done=log.append)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await run_open_loop(dispatcher, schedule, t0, 0)
         await dispatcher.drain(5.0)
@@ -259,7 +258,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, required=True)
     parser.add_argument("--seconds", type=float, required=True)
     args = parser.parse_args()
-    from harness.eventloop import run
+    from harness.entry.eventloop import run
 
     print(json.dumps(run(slogate_at(args.url, args.rate, args.seconds))))
 

@@ -4,7 +4,6 @@ found with slogate itself, for the reference server and its peers serving the sa
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -15,6 +14,7 @@ from benchmarks.peers.venvs import TORCH, ensure_venv, installed_version
 from benchmarks.processes import ROOT, ServerCommand, free_port, reference_server, serving
 from benchmarks.slogate_cli import run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_least, ratio, register
+from harness.experiments.capacity.search import best, classify, search
 
 SLO_MS = 25.0
 MAX_ERROR_RATE = 0.001
@@ -66,23 +66,6 @@ class Step:
     why: str
 
 
-def classify(summary: dict) -> tuple[str, str]:
-    """Did the server meet the SLO at this rate? The load tool's own limits are kept apart."""
-    load = summary["load"]
-    p99, errors = (next(s for s in summary["slos"] if s["expr"].startswith(prefix)) for prefix in ("p99", "error"))
-    if load.get("safety_valve_hit"):
-        return "fail", "requests piled up past the in-flight limit"
-    if p99["estimate"] is None or errors["estimate"] is None:
-        return "fail", p99["reason"]
-    if p99["verdict"] == "fail" or errors["estimate"] >= MAX_ERROR_RATE or errors["verdict"] == "fail":
-        return "fail", f"p99: {p99['reason']}; errors {errors['estimate']:.3%}"
-    if not load["valid"]:
-        return "generator-bound", "; ".join(load["invalid_reasons"])
-    if p99["verdict"] != "pass":
-        return "fail", f"p99 not shown below the SLO: {p99['reason']}"
-    return "pass", p99["reason"]
-
-
 def step_at(contender: Contender, url: str, rate: float, seconds: float, prepared: Prepared, work: Path,
             attempt: str = "") -> Step:
     """One slogate run of `seconds` measured after a warm-up of a quarter of that, at most 1 s."""
@@ -100,32 +83,6 @@ def step_at(contender: Contender, url: str, rate: float, seconds: float, prepare
 
 def _warmup(seconds: float) -> float:
     return min(1.0, seconds / 4)
-
-
-def search(measure: Callable[[float], Step], start: float, bisections: int, ceiling: float = 1e6,
-           floor: float = 50.0) -> list[Step]:
-    """Double until the SLO breaks, then bisect (geometrically) between the last pass and the first miss.
-
-    A generator-bound step ends the search: above it, slogate could not say whether the server held.
-    """
-    steps = [measure(start)]
-    while steps[-1].outcome == "pass" and steps[-1].rate * 2 <= ceiling:
-        steps.append(measure(steps[-1].rate * 2))
-    while steps[-1].outcome == "fail" and not _passes(steps) and steps[-1].rate / 2 >= floor:
-        steps.append(measure(steps[-1].rate / 2))
-    if steps[-1].outcome == "generator-bound" or not _passes(steps):
-        return steps
-    for _ in range(bisections):
-        low = max(s.rate for s in steps if s.outcome == "pass")
-        high = min(s.rate for s in steps if s.outcome != "pass" and s.rate > low)
-        steps.append(measure(round(math.sqrt(low * high))))
-        if steps[-1].outcome == "generator-bound":
-            break
-    return steps
-
-
-def _passes(steps: list[Step]) -> list[Step]:
-    return [s for s in steps if s.outcome == "pass"]
 
 
 def _slug(label: str) -> str:
@@ -205,15 +162,15 @@ class ServerThroughput:
             return search(measure, start, bisections, ceiling), retried
 
     def _result(self, ladders, retried, contenders, seconds, ctx) -> BenchResult:
-        best = {label: _best(steps) for label, steps in ladders.items()}
-        ours = best[OURS.label]
+        top = {label: best(steps) for label, steps in ladders.items()}
+        ours = top[OURS.label]
         summary_rows = [[label, step.rate if step else None, step.p99_ms if step else None,
                          _bound(ladders[label]), ratio(ours.rate if ours else None, step.rate if step else None)]
-                        for label, step in best.items()]
+                        for label, step in top.items()]
         step_rows = [[label, s.rate, s.achieved, s.p99_ms, s.p99_upper_ms, _percent(s.error_rate), s.lag_p99_ms,
                       s.outcome] for label, steps in ladders.items() for s in steps + retried[label]]
-        mlservers = [best[c.label].rate for c in contenders if c.venv == MLSERVER and best[c.label]]
-        fastapi = best.get("plain FastAPI")
+        mlservers = [top[c.label].rate for c in contenders if c.venv == MLSERVER and top[c.label]]
+        fastapi = top.get("plain FastAPI")
         return BenchResult(
             self.key, self.title, METHOD,
             tables=[Table(f"Highest Poisson rate with p99 < {SLO_MS:g} ms and errors < {MAX_ERROR_RATE:.1%}",
@@ -233,11 +190,6 @@ class ServerThroughput:
 
 def _percent(fraction: float | None) -> float | None:
     return None if fraction is None else fraction * 100
-
-
-def _best(steps: list[Step]) -> Step | None:
-    passed = _passes(steps)
-    return max(passed, key=lambda s: s.rate) if passed else None
 
 
 def _bound(steps: list[Step]) -> str:

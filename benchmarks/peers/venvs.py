@@ -1,7 +1,7 @@
 """Peers live in their own virtual environments under the cache directory, never in ours.
 
 A peer's requirements are installed in groups, in order: torch==2.13.0 first, because any
-later `torch` requirement would otherwise pull a multi-GB CUDA build (DESIGN §8). A marker
+later `torch` requirement would otherwise pull a multi-GB CUDA build. A marker
 file records the groups that built the venv, so changing a pin rebuilds it.
 """
 
