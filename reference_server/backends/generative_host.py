@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..llm import demo, routes  # noqa: F401  (register the tiny-llm demo model and the /v1 routes)
+from ..llm import demo  # noqa: F401  (registers the tiny-llm demo model)
 from ..repository import ModelSpec
 from .base import BackendContext, Serving, register_backend
 from .generative import GenerationRequest, GenerativeBackend, make_generative_backend

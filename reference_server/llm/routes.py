@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from reference_server.state import ServerState
 
 
-@register_routes
+@register_routes("openai")
 def llm_routes(state: ServerState) -> list[BaseRoute]:
     manager = state.manager
 
