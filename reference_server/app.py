@@ -22,7 +22,6 @@ import orjson
 import torch
 from starlette.routing import Router
 
-from . import backends  # noqa: F401  (registers the backends)
 from .admin import build_admin_app
 from .asgi import (
     JSON_HEADERS,

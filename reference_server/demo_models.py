@@ -25,10 +25,9 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from . import backends  # noqa: F401  (backend modules may register demo models)
 from .backends.torch_mlp import MLP, build_mlp
 from .baseline import feature_baseline
-from .demo_registry import extra_builders
+from .demo_registry import DEMO_MODELS
 from .repository import SPEC_FILE, sha256_file
 from .synthetic_fraud import BINARY, FEATURES, transactions
 
@@ -77,7 +76,7 @@ def ensure_demo_repo(cache_dir: Path) -> Path:
 
 
 def _stamp() -> dict[str, Any]:
-    return {"builder": BUILDER_VERSION, "extra": {n: v for n, (v, _) in extra_builders().items()}}
+    return {"builder": BUILDER_VERSION, "extra": {e.name: e.value.version for e in DEMO_MODELS.entries()}}
 
 
 def _read_stamp(repo: Path) -> dict[str, Any] | None:
@@ -95,8 +94,8 @@ def _build(repo: Path, stamp: dict[str, Any]) -> None:
     staging.mkdir(parents=True)
     build_fraud_models(staging)
     build_sim_model(staging / "sim" / "1", {"distribution": "constant", "median_ms": 10.0, "concurrency": 64})
-    for _version, builder in extra_builders().values():
-        builder(staging)
+    for entry in DEMO_MODELS.entries():
+        entry.value.build(staging)
     (staging / STAMP_FILE).write_text(json.dumps(stamp))
     shutil.rmtree(repo, ignore_errors=True)
     staging.rename(repo)

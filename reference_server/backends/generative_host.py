@@ -33,7 +33,6 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..llm import demo  # noqa: F401  (registers the tiny-llm demo model)
 from ..repository import ModelSpec
 from .base import BackendContext, Serving, register_backend
 from .generative import GenerationRequest, GenerativeBackend, make_generative_backend
