@@ -31,7 +31,7 @@ from harness.clients import openai  # noqa: F401  (registers the "openai" client
 from harness.clients.base import Endpoint, Payload, make_client
 from harness.records import Outcome
 from harness.workload.prompts import PromptSpec
-from reference_server.demo_models import ensure_demo_repo
+from reference_server.demo.repository import ensure_demo_repo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from server_process import ServerProcess, metric_samples  # (tests/server is not a package)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reference_server.synthetic_fraud import FEATURES
+from reference_server.demo.synthetic_fraud import FEATURES
 
 pytestmark = pytest.mark.integration
 
