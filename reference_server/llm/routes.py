@@ -18,6 +18,7 @@ from reference_server.errors import RequestError
 from reference_server.extensions import register_routes
 from reference_server.llm.served import ServedLlm
 from reference_server.openai_api import ApiError, openai_routes
+from reference_server.routing import resolve
 
 if TYPE_CHECKING:
     from reference_server.state import ServerState
@@ -29,7 +30,7 @@ def llm_routes(state: ServerState) -> list[BaseRoute]:
 
     def resolve(name: str) -> GenerativeBackend | None:
         try:
-            loaded = manager.resolve(name, None)
+            loaded = resolve(manager, name, None)
         except RequestError as exc:  # unknown model (404), nothing loaded (503)
             raise ApiError(exc.status, exc.error, exc.field) from None
         generative = loaded.generative

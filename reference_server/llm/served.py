@@ -35,22 +35,12 @@ from reference_server.backends.generative import (
     InvalidGeneration,
     Message,
 )
-from reference_server.faults import Effects, hold_stalls
+from reference_server.faults import NO_FAULTS, Effects, StreamCut, hold_stalls
 from reference_server.openai_api import ApiError
 
 if TYPE_CHECKING:
     from reference_server.model_manager import LoadedVersion
     from reference_server.state import ServerState
-
-NO_FAULTS = Effects()
-
-
-class StreamCut(BaseException):
-    """Raised by a truncate fault. A BaseException, like GeneratorExit, so that the SSE
-    writer's error handling (which turns failures into an error event) lets it through;
-    the app catches it and returns without finishing the response, and uvicorn then
-    closes the connection."""
-
 
 @dataclass
 class ServedLlm:
@@ -98,7 +88,7 @@ class ServedLlm:
                     yield chunk
                     sent += 1
                     if sent == 1 and effects.stalls:
-                        await hold_stalls(effects.stalls)
+                        await hold_stalls(effects)
                     if sent == cut_after:
                         self._count("injected")
                         raise StreamCut
