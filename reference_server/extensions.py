@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 RouteFactory = Callable[["ServerState"], list[BaseRoute]]
 PREFIX = "/v1"
-ROUTE_EXTENSIONS: Registry[RouteFactory] = Registry("route extension", builtins="reference_server.llm.routes")
+ROUTE_EXTENSIONS: Registry[RouteFactory] = Registry("route extension", builtins="reference_server.fronts.openai")
 
 
 def register_routes(name: str) -> Callable[[RouteFactory], RouteFactory]:

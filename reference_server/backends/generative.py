@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from slogate_common.registry import Registry, UnknownEntry
 
+from ..errors import RequestError
+
 Message = dict[str, str]  # {"role": ..., "content": ...}
 
 
@@ -43,12 +45,11 @@ class GenerationChunk:
     finish_reason: str | None = None  # "stop" | "length" | "abort"
 
 
-class InvalidGeneration(ValueError):
-    """A request the backend cannot serve as asked (e.g. prompt longer than the context)."""
+class InvalidGeneration(RequestError):
+    """A request the backend cannot serve as asked (e.g. prompt longer than the context): a 400."""
 
     def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(400, message, field)
 
 
 class GenerativeBackend(Protocol):
