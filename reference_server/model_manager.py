@@ -125,7 +125,8 @@ class ModelManager:
             entry.versions[version] = loaded
             entry.resync()
             self.metrics.version_loaded(model, version, loaded.load_seconds)
-            log.info("loaded %s/%s (%s on %s) in %.3f s", model, version, loaded.spec.backend, self.device,
+            served = loaded.backend.served_by()
+            log.info("loaded %s/%s (%s on %s) in %.3f s", model, version, served.backend, served.device,
                      loaded.load_seconds)
             return loaded
 

@@ -11,6 +11,8 @@ registry imports on its first lookup. `serving` tells the server how requests re
   `reference_server.extensions.register_routes` (generative backends under /v1).
 
 load(), warmup() and close() may be plain (run in a worker thread) or async (awaited on the loop).
+Once loaded, `served_by()` says what really serves the version, which the server's metadata
+reports: model.json may name a backend that falls back to another, or a device it cannot get.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class BackendContext:
     device: str  # "cpu" or "cuda", already resolved
 
 
+@dataclass(frozen=True)
+class ServedBy:
+    backend: str  # the backend computing the replies (a fallback's name, where one took over)
+    device: str  # "cpu" or "cuda"
+
+
 @runtime_checkable
 class Backend(Protocol):
     serving: ClassVar[Serving]
@@ -51,6 +59,7 @@ class Backend(Protocol):
     def load(self) -> None | Awaitable[None]: ...
     def warmup(self) -> None | Awaitable[None]: ...
     def close(self) -> None | Awaitable[None]: ...
+    def served_by(self) -> ServedBy: ...
 
 
 class BatchedBackend(Backend, Protocol):

@@ -55,6 +55,7 @@ class InvalidGeneration(RequestError):
 class GenerativeBackend(Protocol):
     model_name: str
     max_model_len: int
+    device: str  # "cpu" or "cuda": where it generates, once started
 
     async def start(self) -> None: ...
 

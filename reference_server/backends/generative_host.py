@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..repository import ModelSpec
-from .base import BackendContext, Serving, register_backend
+from .base import BackendContext, ServedBy, Serving, register_backend
 from .generative import GenerationRequest, GenerativeBackend, make_generative_backend
 from .vllm_engine import vllm_available
 
@@ -94,6 +94,10 @@ class GenerativeHost:
         except BaseException:
             await self.close()  # the version is refused: its engine (processes) must not linger
             raise
+
+    def served_by(self) -> ServedBy:
+        assert self.generative is not None, "served_by before load"
+        return ServedBy(self.kind, self.generative.device)
 
     async def close(self) -> None:
         if self.generative is not None:

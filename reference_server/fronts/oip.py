@@ -102,8 +102,15 @@ class OipFront:
                 "baseline": baseline,
                 "traffic": entry.split.weights(),
                 "load_seconds": {v: lv.load_seconds for v, lv in entry.versions.items()},
+                "served": {v: _served(lv) for v, lv in entry.versions.items()},
             },
         }
+
+
+def _served(loaded: LoadedVersion) -> dict[str, str]:
+    """What serves the version, beside what model.json asked for (a fallback may have taken over)."""
+    served = loaded.backend.served_by()
+    return {"backend": served.backend, "requested_backend": loaded.spec.backend, "device": served.device}
 
 
 def _rows(loaded: LoadedVersion, inputs: list[dict[str, Any]]) -> np.ndarray | int:

@@ -73,6 +73,10 @@ class GuardedLlm:
         return self.inner.max_model_len
 
     @property
+    def device(self) -> str:
+        return self.inner.device
+
+    @property
     def version(self) -> str:
         return self.loaded.version
 
