@@ -16,20 +16,31 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from reference_server.backends.generative import GenerationChunk, GenerationRequest, GenerativeBackend
+from reference_server.backends.generative import GenerationChunk, GenerationRequest
 from reference_server.errors import RequestError
 
 log = logging.getLogger(__name__)
 
-Resolve = Callable[[str], GenerativeBackend | None]
-Decorate = Callable[[Request, GenerativeBackend, Response], None]
+
+
+class RouteBackend(Protocol):
+    """What the routes need of a backend; every GenerativeBackend is one."""
+
+    @property
+    def max_model_len(self) -> int: ...
+
+    def generate(self, req: GenerationRequest) -> AsyncIterator[GenerationChunk]: ...
+
+
+Resolve = Callable[[str], RouteBackend | None]
+Decorate = Callable[[Request, RouteBackend, Response], None]
 ROLES = ("system", "user", "assistant")
 
 
@@ -108,7 +119,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def _respond(backend: GenerativeBackend, parsed: ParsedRequest, chat: bool) -> Response:
+async def _respond(backend: RouteBackend, parsed: ParsedRequest, chat: bool) -> Response:
     chunks = backend.generate(parsed.generation)
     # Wait for the first chunk before answering, so a request the backend rejects
     # (InvalidGeneration: prompt too long) gets a 4xx instead of a 200 stream that fails.

@@ -25,10 +25,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ..backends.generative import GenerationChunk, GenerationRequest, GenerativeBackend, Message
+from ..backends.generative import GenerationChunk, GenerationRequest, GenerativeBackend
 from ..extensions import register_routes
 from ..guard import Guard
-from ..openai_api import openai_routes
+from ..openai_api import RouteBackend, openai_routes
 from ..routing import resolve
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 def openai_front(state: ServerState) -> list[BaseRoute]:
     manager = state.manager
 
-    def guarded(name: str) -> GenerativeBackend | None:
+    def guarded(name: str) -> RouteBackend | None:
         loaded = resolve(manager, name, None)  # unknown model: 404; nothing loaded: 503
         generative = loaded.generative
         return None if generative is None else GuardedLlm(loaded, generative, state)
@@ -49,7 +49,7 @@ def openai_front(state: ServerState) -> list[BaseRoute]:
         return [name for name, entry in manager.models.items()
                 if (latest := entry.latest()) is not None and latest.generative is not None]
 
-    def decorate(request: Request, backend: GenerativeBackend, response: Response) -> None:
+    def decorate(request: Request, backend: RouteBackend, response: Response) -> None:
         assert isinstance(backend, GuardedLlm)
         response.headers["x-model-version"] = backend.version
 
@@ -58,36 +58,20 @@ def openai_front(state: ServerState) -> list[BaseRoute]:
 
 @dataclass
 class GuardedLlm:
-    """One LLM version as the OpenAI routes see it for one request: generate() runs guarded."""
+    """One LLM version as the OpenAI routes see it for one request: generate() runs guarded.
+    The engine's lifecycle is the version's host's (load, unload), not this wrapper's."""
 
     loaded: LoadedVersion
     inner: GenerativeBackend
     state: ServerState
 
     @property
-    def model_name(self) -> str:
-        return self.inner.model_name
-
-    @property
     def max_model_len(self) -> int:
         return self.inner.max_model_len
 
     @property
-    def device(self) -> str:
-        return self.inner.device
-
-    @property
     def version(self) -> str:
         return self.loaded.version
-
-    def apply_chat_template(self, messages: list[Message]) -> str:
-        return self.inner.apply_chat_template(messages)
-
-    async def start(self) -> None:
-        """Nothing: the engine's lifecycle belongs to the version's host (load/unload)."""
-
-    async def shutdown(self) -> None:
-        """Nothing: see start()."""
 
     async def generate(self, req: GenerationRequest) -> AsyncIterator[GenerationChunk]:
         loaded = self.loaded
