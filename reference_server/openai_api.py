@@ -29,7 +29,6 @@ from reference_server.errors import RequestError
 log = logging.getLogger(__name__)
 
 
-
 class RouteBackend(Protocol):
     """What the routes need of a backend; every GenerativeBackend is one."""
 
