@@ -25,7 +25,7 @@ from benchmarks.locust_peer import run_locust
 from benchmarks.processes import reference_server, serving
 from benchmarks.slogate_cli import run_slogate
 from benchmarks.suite import BenchResult, Context, Table, register, within
-from reference_server.demo_models import ensure_demo_repo
+from reference_server.demo.repository import ensure_demo_repo
 
 RATE = 100.0
 SERVICE_S = 0.010  # the demo sim model: constant 10 ms

@@ -24,8 +24,8 @@ from benchmarks.peers.venvs import TORCH, ensure_venv, installed_version
 from benchmarks.processes import ServerCommand, Started, free_port, reference_server, serving
 from benchmarks.slogate_cli import run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_least, at_most, ratio, register
-from reference_server.demo_models import ensure_demo_repo
-from reference_server.llm.tiny_llm import MAX_MODEL_LEN
+from reference_server.demo.repository import ensure_demo_repo
+from reference_server.demo.tiny_llm import MAX_MODEL_LEN
 
 MODEL = "tiny-llm"
 GUIDELLM = ("guidellm", [[TORCH], ["guidellm==0.8.1"]])

@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmarks.b4_llm import MODEL, server_commands
 from benchmarks.processes import ROOT, ServerCommand, free_port, serving
 from benchmarks.suite import BenchResult, Context, Table, at_most, ratio, register
-from reference_server.demo_models import ensure_demo_repo
+from reference_server.demo.repository import ensure_demo_repo
 
 SLOGATE = Path(sys.executable).parent / "slogate"
 

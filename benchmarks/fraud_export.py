@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file
 
 from reference_server.backends.torch_mlp import build_mlp
-from reference_server.demo_models import ensure_demo_repo
+from reference_server.demo.repository import ensure_demo_repo
 
 MODEL = "fraud"
 PAYLOAD_ROWS = 512

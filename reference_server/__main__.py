@@ -6,7 +6,7 @@ import dataclasses
 import sys
 
 from .config import ServerConfig, check_bind_policy, configure_logging, parse_args
-from .demo_models import ensure_demo_repo
+from .demo.repository import ensure_demo_repo
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,10 @@
-"""Route extensions: backends that serve their own API (e.g. OpenAI-style /v1 for LLMs).
+"""Route extensions: fronts that serve their own API (e.g. the OpenAI-style /v1 for LLMs).
 
-A module registers a factory at import time:
+A module registers a named factory at import time:
 
     from reference_server.extensions import register_routes
 
-    @register_routes
+    @register_routes("openai")
     def openai_routes(state: ServerState) -> list[BaseRoute]:
         return [Route("/v1/completions", completions, methods=["POST"]), ...]
 
@@ -20,18 +20,19 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
+from slogate_common.registry import Registry
+
 if TYPE_CHECKING:
     from .state import ServerState
 
 RouteFactory = Callable[["ServerState"], list[BaseRoute]]
-_FACTORIES: list[RouteFactory] = []
 PREFIX = "/v1"
+ROUTE_EXTENSIONS: Registry[RouteFactory] = Registry("route extension", builtins="reference_server.fronts.openai")
 
 
-def register_routes(factory: RouteFactory) -> RouteFactory:
-    _FACTORIES.append(factory)
-    return factory
+def register_routes(name: str) -> Callable[[RouteFactory], RouteFactory]:
+    return ROUTE_EXTENSIONS.register(name)
 
 
 def extension_routes(state: ServerState) -> list[BaseRoute]:
-    return [route for factory in _FACTORIES for route in factory(state)]
+    return [route for entry in ROUTE_EXTENSIONS.entries() for route in entry.value(state)]

@@ -1,12 +1,13 @@
-"""Fault injection on the request path (admin API `/admin/faults`).
+"""Fault injection on the request path (admin API `/admin/faults`): which faults fire.
 
 Kinds: latency (add `ms`), error (answer `status`), nan (NaN outputs: silent corruption),
 stall (hold the response for `ms`, or until the fault is cleared or expires). Each matching
-fault fires independently with probability `rate`.
+fault fires independently with probability `rate`. The request's Guard (guard.py) rolls
+the table once per request and applies what fired; this module holds the effects it uses.
 
-LLM streams (/v1, see llm/served.py) read the same kinds differently: latency delays the
-first token, stall pauses after the first chunk, error answers `status` before streaming,
-and truncate (LLM only) closes the connection without [DONE] after `chunks` chunks, or at
+Streams (LLM replies on /v1) read the same kinds differently: latency delays the first
+token, stall pauses after the first chunk, error answers `status` before streaming, and
+truncate (streams only) closes the connection without [DONE] after `chunks` chunks, or at
 a random point of the reply when `chunks` is absent. nan has no LLM meaning: the admin API
 refuses it for an LLM model (and truncate for a tensor model), and a fault naming no model
 applies only where it means something.
@@ -45,6 +46,14 @@ class FaultRequest(BaseModel):
         if self.kind == "latency" and self.ms is None:
             raise ValueError("latency faults need ms")
         return self
+
+
+class StreamCut(BaseException):
+    """Raised by a truncate fault. A BaseException, like GeneratorExit, so that the SSE
+    writer's error handling (which turns failures into an error event) lets it through;
+    the app catches it and returns without finishing the response, and uvicorn then
+    closes the connection. A non-streaming reply is cut before any byte: uvicorn answers
+    it with a bare 500."""
 
 
 @dataclass
@@ -91,6 +100,9 @@ class Effects:
         if self.truncate_chunks is not None:
             return self.truncate_chunks
         return random.randint(1, max(1, (max_tokens or RANDOM_CUT_DEFAULT_TOKENS) - 1))
+
+
+NO_FAULTS = Effects()
 
 
 class FaultTable:
@@ -147,15 +159,14 @@ class FaultTable:
             self._faults.pop(fault.id).cleared.set()
 
 
-async def apply_delays(effects: Effects) -> None:
-    """Latency faults sleep; stalls hold until their ms passes or the fault is cleared/expires."""
+async def add_latency(effects: Effects) -> None:
     if effects.delay_s:
         await asyncio.sleep(effects.delay_s)
-    await hold_stalls(effects.stalls)
 
 
-async def hold_stalls(stalls: list[Fault]) -> None:
-    for fault in stalls:
+async def hold_stalls(effects: Effects) -> None:
+    """Each stall holds until its ms passes or its fault is cleared or expires."""
+    for fault in effects.stalls:
         timeout = _stall_timeout(fault)
         try:
             await asyncio.wait_for(fault.cleared.wait(), timeout)

@@ -5,10 +5,15 @@ Labels only ever carry names of models the server knows, so the caches stay boun
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from .model_manager import ModelEntry
 
 # Seconds (the Prometheus base unit) with millisecond-scale resolution where SLOs live.
 LATENCY_BUCKETS = (
@@ -123,5 +128,10 @@ class Metrics:
             )
         return series
 
-    def render(self) -> bytes:
+    def render(self, models: Mapping[str, ModelEntry]) -> bytes:
+        """Gauges that the hot path would otherwise update per request are sampled at scrape time."""
+        for model, entry in models.items():
+            self.in_flight_child(model).set(sum(lv.in_flight for lv in entry.versions.values()))
+            for version, lv in entry.versions.items():
+                self.queue_depth.labels(model, version).set(lv.queue_depth)
         return generate_latest(self.registry)

@@ -1,4 +1,5 @@
-"""Loaded model versions: load (verify, construct, warm up), route, unload without dropping requests."""
+"""Loaded model versions: load (verify, construct, warm up), unload without dropping requests, and
+the versions refused at load with why. Requests reach them through the fronts (fronts/)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from .backends.base import Backend, BackendContext, Outputs, backend_class
+from .backends.base import Backend, BackendContext, backend_class
 from .backends.generative import GenerativeBackend
 from .batching import Batcher
 from .errors import RequestError
 from .metrics import Metrics
 from .repository import ModelSpec, RepositoryError, discover, read_spec, verify_artifact, version_sort_key
 from .routing import TrafficSplit
-from .validation import request_rows, tensor_rows
 
 log = logging.getLogger("reference_server")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # no path separators, no "..": names stay inside the repo
@@ -68,21 +65,6 @@ class LoadedVersion:
         if self.batcher is not None:
             return self.batcher.depth
         return getattr(self.backend, "queue_depth", 0)
-
-    def rows_for(self, inputs: list[dict[str, Any]]) -> np.ndarray | int:
-        """Validate the request for this backend: an array for tensor models, a row count otherwise."""
-        serving = self.backend.serving
-        if serving == "batched":
-            return tensor_rows(inputs, self.spec.inputs[0])
-        if serving == "direct":
-            return request_rows(inputs)
-        raise RequestError(400, f"model {self.model} does not serve /v2 infer (backend {self.spec.backend})", "model")
-
-    async def run(self, body: dict[str, Any], rows: np.ndarray | int) -> Outputs:
-        if self.batcher is not None:
-            assert isinstance(rows, np.ndarray)
-            return await self.batcher.submit(rows)
-        return await self.backend.infer(body, rows)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -143,7 +125,8 @@ class ModelManager:
             entry.versions[version] = loaded
             entry.resync()
             self.metrics.version_loaded(model, version, loaded.load_seconds)
-            log.info("loaded %s/%s (%s on %s) in %.3f s", model, version, loaded.spec.backend, self.device,
+            served = loaded.backend.served_by()
+            log.info("loaded %s/%s (%s on %s) in %.3f s", model, version, served.backend, served.device,
                      loaded.load_seconds)
             return loaded
 
@@ -193,19 +176,6 @@ class ModelManager:
         if entry is None:
             raise RequestError(404, f"unknown model {model!r}", "model")
         return entry
-
-    def resolve(self, model: str, version: str | None) -> LoadedVersion:
-        """The version to serve: the pinned one, or one picked by the traffic split."""
-        entry = self.entry(model)
-        if version is None:
-            version = entry.split.pick()
-            if version is None:
-                raise RequestError(503, f"no version of {model!r} is loaded", "model")
-        loaded = entry.versions.get(version)
-        if loaded is None:
-            why = entry.refused.get(version, "not loaded")
-            raise RequestError(404, f"{model}/{version}: {why}", "version")
-        return loaded
 
 
 async def _call(fn: Callable[[], None | Awaitable[None]]) -> None:

@@ -16,32 +16,31 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from reference_server.backends.generative import (
-    GenerationChunk,
-    GenerationRequest,
-    GenerativeBackend,
-    InvalidGeneration,
-)
+from reference_server.backends.generative import GenerationChunk, GenerationRequest
+from reference_server.errors import RequestError
 
 log = logging.getLogger(__name__)
 
-Resolve = Callable[[str], GenerativeBackend | None]
-Decorate = Callable[[Request, GenerativeBackend, Response], None]
+
+class RouteBackend(Protocol):
+    """What the routes need of a backend; every GenerativeBackend is one."""
+
+    @property
+    def max_model_len(self) -> int: ...
+
+    def generate(self, req: GenerationRequest) -> AsyncIterator[GenerationChunk]: ...
+
+
+Resolve = Callable[[str], RouteBackend | None]
+Decorate = Callable[[Request, RouteBackend, Response], None]
 ROLES = ("system", "user", "assistant")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -97,10 +96,10 @@ class _OpenAI:
             parsed = parse_request(await _json_body(request), chat=chat)
             backend = self.resolve(parsed.model)
             if backend is None:
-                raise ApiError(404, f"unknown model {parsed.model!r}", "model")
+                raise RequestError(404, f"unknown model {parsed.model!r}", "model")
             response = await _respond(backend, parsed, chat)
-        except ApiError as exc:
-            return error_response(exc.status, str(exc), exc.field)
+        except RequestError as exc:  # invalid body, unknown model, a backend's InvalidGeneration
+            return error_response(exc.status, exc.error, exc.field)
         except Exception as exc:  # noqa: BLE001 - the backend failed before any byte was sent: a clean 500
             log.warning("generation failed: %s", type(exc).__name__)
             return error_response(500, "generation failed")
@@ -113,21 +112,17 @@ async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        raise ApiError(400, "body is not valid JSON", "body") from None
+        raise RequestError(400, "body is not valid JSON", "body") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "body must be a JSON object", "body")
+        raise RequestError(400, "body must be a JSON object", "body")
     return body
 
 
-async def _respond(backend: GenerativeBackend, parsed: ParsedRequest, chat: bool) -> Response:
+async def _respond(backend: RouteBackend, parsed: ParsedRequest, chat: bool) -> Response:
     chunks = backend.generate(parsed.generation)
     # Wait for the first chunk before answering, so a request the backend rejects
-    # (prompt too long) gets a 4xx instead of a 200 stream that fails.
-    try:
-        first = await anext(chunks)
-    except InvalidGeneration as exc:
-        await chunks.aclose()
-        raise ApiError(400, str(exc), exc.field) from None
+    # (InvalidGeneration: prompt too long) gets a 4xx instead of a 200 stream that fails.
+    first = await anext(chunks)
     view = _View(parsed, chat, created=int(time.time()))
     if parsed.stream:
         return StreamingResponse(
@@ -227,12 +222,12 @@ def _usage(last: GenerationChunk) -> dict[str, int]:
 
 
 def parse_request(body: dict[str, Any], *, chat: bool) -> ParsedRequest:
-    """Validate an OpenAI request body; raise ApiError(400, ..., field) on the first problem."""
+    """Validate an OpenAI request body; raise RequestError(400, ..., field) on the first problem."""
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        raise ApiError(400, "model must be a non-empty string", "model")
+        raise RequestError(400, "model must be a non-empty string", "model")
     if body.get("n", 1) != 1:
-        raise ApiError(400, "only n=1 is supported", "n")
+        raise RequestError(400, "only n=1 is supported", "n")
     prefix = "chatcmpl" if chat else "cmpl"
     text = {"messages": _messages(body)} if chat else {"prompt": _prompt(body)}
     max_tokens = body.get("max_completion_tokens") if chat and "max_completion_tokens" in body else body.get("max_tokens")
@@ -249,7 +244,7 @@ def parse_request(body: dict[str, Any], *, chat: bool) -> ParsedRequest:
     stream = _bool(body.get("stream", False), "stream")
     options = body.get("stream_options") or {}
     if not isinstance(options, dict):
-        raise ApiError(400, "stream_options must be an object", "stream_options")
+        raise RequestError(400, "stream_options must be an object", "stream_options")
     include_usage = _bool(options.get("include_usage", False), "stream_options.include_usage")
     return ParsedRequest(model, generation, stream, include_usage)
 
@@ -259,28 +254,28 @@ def _prompt(body: dict[str, Any]) -> str:
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]  # OpenAI allows a batch; one prompt per request is all we serve
     if not isinstance(prompt, str):
-        raise ApiError(400, "prompt must be a string (batched or token-id prompts are not supported)", "prompt")
+        raise RequestError(400, "prompt must be a string (batched or token-id prompts are not supported)", "prompt")
     return prompt
 
 
 def _messages(body: dict[str, Any]) -> list[dict[str, str]]:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "messages must be a non-empty list", "messages")
+        raise RequestError(400, "messages must be a non-empty list", "messages")
     return [_message(m, i) for i, m in enumerate(messages)]
 
 
 def _message(message: Any, i: int) -> dict[str, str]:
     field = f"messages[{i}]"
     if not isinstance(message, dict) or message.get("role") not in ROLES:
-        raise ApiError(400, f"each message needs a role in {ROLES}", f"{field}.role")
+        raise RequestError(400, f"each message needs a role in {ROLES}", f"{field}.role")
     content = message.get("content")
     if isinstance(content, list):  # content parts: only text parts are meaningful here
         if not all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in content):
-            raise ApiError(400, "only text content parts are supported", f"{field}.content")
+            raise RequestError(400, "only text content parts are supported", f"{field}.content")
         content = "".join(p["text"] for p in content)
     if not isinstance(content, str):
-        raise ApiError(400, "content must be a string", f"{field}.content")
+        raise RequestError(400, "content must be a string", f"{field}.content")
     return {"role": message["role"], "content": content}
 
 
@@ -291,7 +286,7 @@ def _stop(value: Any) -> tuple[str, ...]:
         return (value,) if value else ()
     if isinstance(value, list) and all(isinstance(s, str) and s for s in value):
         return tuple(value)
-    raise ApiError(400, "stop must be a string or a list of non-empty strings", "stop")
+    raise RequestError(400, "stop must be a string or a list of non-empty strings", "stop")
 
 
 def _optional_int(value: Any, field: str, *, minimum: int | None) -> int | None:
@@ -300,17 +295,17 @@ def _optional_int(value: Any, field: str, *, minimum: int | None) -> int | None:
     # bool is an int subclass; `true` is not a token count.
     if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
         bound = "" if minimum is None else f" >= {minimum}"
-        raise ApiError(400, f"{field} must be an integer{bound}", field)
+        raise RequestError(400, f"{field} must be an integer{bound}", field)
     return value
 
 
 def _number(value: Any, field: str, low: float, high: float) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-        raise ApiError(400, f"{field} must be a number in [{low:g}, {high:g}]", field)
+        raise RequestError(400, f"{field} must be a number in [{low:g}, {high:g}]", field)
     return float(value)
 
 
 def _bool(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
-        raise ApiError(400, f"{field} must be true or false", field)
+        raise RequestError(400, f"{field} must be true or false", field)
     return value

@@ -1,8 +1,9 @@
-"""Traffic split across a model's loaded versions (canary / A-B).
+"""Which version serves a request: the pinned one, or one the model's traffic split picks.
 
-Until weights are set explicitly, the latest loaded version takes 100%. Explicit weights
-stick across loads (a newly loaded version gets 0% until given some); weights of unloaded
-versions are dropped, and if nothing with weight is left the latest version takes over again.
+The traffic split across a model's loaded versions (canary / A-B): until weights are set
+explicitly, the latest loaded version takes 100%. Explicit weights stick across loads (a
+newly loaded version gets 0% until given some); weights of unloaded versions are dropped,
+and if nothing with weight is left the latest version takes over again.
 """
 
 from __future__ import annotations
@@ -10,9 +11,27 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+from typing import TYPE_CHECKING
 
 from .errors import RequestError
 from .repository import version_sort_key
+
+if TYPE_CHECKING:
+    from .model_manager import LoadedVersion, ModelManager
+
+
+def resolve(manager: ModelManager, model: str, version: str | None) -> LoadedVersion:
+    """The version to serve: the pinned one, or one picked by the traffic split."""
+    entry = manager.entry(model)
+    if version is None:
+        version = entry.split.pick()
+        if version is None:
+            raise RequestError(503, f"no version of {model!r} is loaded", "model")
+    loaded = entry.versions.get(version)
+    if loaded is None:
+        why = entry.refused.get(version, "not loaded")
+        raise RequestError(404, f"{model}/{version}: {why}", "version")
+    return loaded
 
 
 class TrafficSplit:

@@ -1,3 +1,1 @@
-"""Backend plugins. Importing a module registers its backends (see base.register_backend)."""
-
-from . import generative_host, sim, torch_mlp, torchscript  # noqa: F401
+"""Backend plugins: the seams (base.py, generative.py) and the built-in backends (builtin.py)."""

@@ -1,7 +1,8 @@
 """The backend plugin seam: a small Protocol per serving style and a name → class registry.
 
 A backend module registers itself with `@register_backend("name")`; model.json's "backend"
-key picks the class. `serving` tells the server how requests reach it:
+key picks the class. The built-in backends are listed in backends/builtin.py, which the
+registry imports on its first lookup. `serving` tells the server how requests reach it:
 
 - "batched": `predict(batch)` runs on a per-version executor thread behind the dynamic batcher
   (torch, torchscript). The tensor protocol stays small: load, warmup, predict, close.
@@ -10,6 +11,8 @@ key picks the class. `serving` tells the server how requests reach it:
   `reference_server.extensions.register_routes` (generative backends under /v1).
 
 load(), warmup() and close() may be plain (run in a worker thread) or async (awaited on the loop).
+Once loaded, `served_by()` says what really serves the version, which the server's metadata
+reports: model.json may name a backend that falls back to another, or a device it cannot get.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from slogate_common.registry import Registry, UnknownEntry
+
 from ..repository import ModelSpec, RepositoryError
 
 Serving = Literal["batched", "direct", "custom"]
 Outputs = dict[str, np.ndarray]  # output name → array with the batch's rows first
+B = TypeVar("B", bound=type)
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,12 @@ class BackendContext:
     device: str  # "cpu" or "cuda", already resolved
 
 
+@dataclass(frozen=True)
+class ServedBy:
+    backend: str  # the backend computing the replies (a fallback's name, where one took over)
+    device: str  # "cpu" or "cuda"
+
+
 @runtime_checkable
 class Backend(Protocol):
     serving: ClassVar[Serving]
@@ -47,6 +59,7 @@ class Backend(Protocol):
     def load(self) -> None | Awaitable[None]: ...
     def warmup(self) -> None | Awaitable[None]: ...
     def close(self) -> None | Awaitable[None]: ...
+    def served_by(self) -> ServedBy: ...
 
 
 class BatchedBackend(Backend, Protocol):
@@ -59,27 +72,20 @@ class DirectBackend(Backend, Protocol):
     async def infer(self, body: dict[str, Any], rows: int) -> Outputs: ...
 
 
-B = TypeVar("B", bound=type)
-_REGISTRY: dict[str, type] = {}
+BACKENDS: Registry[type] = Registry("backend", builtins="reference_server.backends.builtin")
 
 
 def register_backend(name: str) -> Callable[[B], B]:
     def decorate(cls: B) -> B:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"backend {name!r} registered twice")
-        _REGISTRY[name] = cls
+        BACKENDS.add(name, cls)
         return cls
 
     return decorate
 
 
 def backend_class(name: str) -> type:
+    """The class model.json's "backend" names; an unknown name refuses the version."""
     try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise RepositoryError(f"unknown backend {name!r} (registered: {known})") from None
-
-
-def registered_backends() -> list[str]:
-    return sorted(_REGISTRY)
+        return BACKENDS.get(name)
+    except UnknownEntry as e:
+        raise RepositoryError(str(e)) from None

@@ -1,4 +1,5 @@
-"""The generative-backend seam: request/chunk dataclasses, a small Protocol and a registry.
+"""The generative-backend seam: request/chunk dataclasses, a small Protocol and a registry
+(whose built-ins, backends/builtin.py, it imports on the first lookup).
 
 Every LLM backend (vLLM in-process, plain transformers) streams `GenerationChunk`s for a
 `GenerationRequest`; the OpenAI routes, metrics and fault wrappers only see this Protocol.
@@ -10,6 +11,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from slogate_common.registry import Registry, UnknownEntry
+
+from ..errors import RequestError
 
 Message = dict[str, str]  # {"role": ..., "content": ...}
 
@@ -40,17 +45,17 @@ class GenerationChunk:
     finish_reason: str | None = None  # "stop" | "length" | "abort"
 
 
-class InvalidGeneration(ValueError):
-    """A request the backend cannot serve as asked (e.g. prompt longer than the context)."""
+class InvalidGeneration(RequestError):
+    """A request the backend cannot serve as asked (e.g. prompt longer than the context): a 400."""
 
     def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(400, message, field)
 
 
 class GenerativeBackend(Protocol):
     model_name: str
     max_model_len: int
+    device: str  # "cpu" or "cuda": where it generates, once started
 
     async def start(self) -> None: ...
 
@@ -88,36 +93,26 @@ def render_chat(tokenizer: Any, messages: list[Message]) -> str:
 
 
 BackendFactory = Callable[[str, Path, dict[str, Any]], GenerativeBackend]
-_BACKENDS: dict[str, BackendFactory] = {}
+GENERATIVE_BACKENDS: Registry[BackendFactory] = Registry(
+    "generative backend", builtins="reference_server.backends.builtin"
+)
 
 
 def register_generative_backend(kind: str) -> Callable[[BackendFactory], BackendFactory]:
-    def decorate(factory: BackendFactory) -> BackendFactory:
-        _BACKENDS[kind] = factory
-        return factory
-
-    return decorate
+    return GENERATIVE_BACKENDS.register(kind)
 
 
 def make_generative_backend(
     kind: str, model_dir: Path | str, options: dict[str, Any] | None = None, *, name: str = ""
 ) -> GenerativeBackend:
     """Construct (not start) a backend. `name` is the served model name (default: dir name)."""
-    _import_builtin_backends()
     try:
-        factory = _BACKENDS[kind]
-    except KeyError:
-        known = ", ".join(sorted(_BACKENDS))
-        raise ValueError(f"unknown generative backend {kind!r}; known: {known}") from None
+        factory = GENERATIVE_BACKENDS.get(kind)
+    except UnknownEntry as e:
+        raise ValueError(str(e)) from None
     path = Path(model_dir)
     return factory(name or path.name, path, dict(options or {}))
 
 
 def registered_generative_backends() -> list[str]:
-    _import_builtin_backends()
-    return sorted(_BACKENDS)
-
-
-def _import_builtin_backends() -> None:
-    # The modules register themselves on import; both import their heavy deps lazily.
-    from reference_server.backends import torch_lm, vllm_engine  # noqa: F401
+    return GENERATIVE_BACKENDS.names()

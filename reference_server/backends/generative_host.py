@@ -33,9 +33,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..llm import demo, routes  # noqa: F401  (register the tiny-llm demo model and the /v1 routes)
 from ..repository import ModelSpec
-from .base import BackendContext, Serving, register_backend
+from .base import BackendContext, ServedBy, Serving, register_backend
 from .generative import GenerationRequest, GenerativeBackend, make_generative_backend
 from .vllm_engine import vllm_available
 
@@ -95,6 +94,10 @@ class GenerativeHost:
         except BaseException:
             await self.close()  # the version is refused: its engine (processes) must not linger
             raise
+
+    def served_by(self) -> ServedBy:
+        assert self.generative is not None, "served_by before load"
+        return ServedBy(self.kind, self.generative.device)
 
     async def close(self) -> None:
         if self.generative is not None:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import RequestError
 from ..repository import RepositoryError
-from .base import BackendContext, Outputs, Serving, register_backend
+from .base import BackendContext, Outputs, ServedBy, Serving, register_backend
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,9 @@ class SimBackend:
         finally:
             self._slots.release()
         return {self._output: np.full((rows, 1), service_ms, dtype=self._dtype)}
+
+    def served_by(self) -> ServedBy:
+        return ServedBy("sim", "cpu")  # its service time is a sleep on the event loop
 
     def close(self) -> None:
         pass

@@ -49,7 +49,7 @@ class TorchLmBackend:
         self.load_seconds: float | None = None
         self._model: Any = None
         self._tokenizer: Any = None
-        self._device = "cpu"
+        self.device = "cpu"
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torch-lm")
 
     async def start(self) -> None:
@@ -64,7 +64,7 @@ class TorchLmBackend:
 
         torch.set_num_threads(int(self.options.get("threads", 1)))
         device, dtype = torch_settings(self.options.get("device", "auto"), self.options, torch.cuda.is_available())
-        self._device = device
+        self.device = device
         self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=getattr(torch, dtype))
         self._model = model.to(device).eval()
@@ -142,9 +142,9 @@ class TorchLmBackend:
     ) -> str:
         import torch
 
-        sample = _sampler(req, self._device)
+        sample = _sampler(req, self.device)
         eos = self._tokenizer.eos_token_id
-        step = torch.tensor([prompt_ids], device=self._device)
+        step = torch.tensor([prompt_ids], device=self.device)
         past = None
         with torch.inference_mode():
             for _ in range(max_tokens):
@@ -156,7 +156,7 @@ class TorchLmBackend:
                 emit(token)
                 if token == eos and not req.ignore_eos:
                     return "stop"
-                step = torch.tensor([[token]], device=self._device)
+                step = torch.tensor([[token]], device=self.device)
         return "length"
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..repository import RepositoryError
-from .base import BackendContext, Outputs, Serving
+from .base import BackendContext, Outputs, ServedBy, Serving
 
 
 class TorchModuleBackend:
@@ -40,6 +40,9 @@ class TorchModuleBackend:
             result = self.module(torch.from_numpy(batch).to(self.device, non_blocking=True))
         tensors = result if isinstance(result, (tuple, list)) else (result,)
         return {name: t.float().cpu().numpy() for name, t in zip(self.output_names, tensors)}
+
+    def served_by(self) -> ServedBy:
+        return ServedBy(self.ctx.spec.backend, self.device.type)
 
     def close(self) -> None:
         self.module = None

@@ -90,6 +90,7 @@ class VllmBackend:
         self.options = options
         self.max_model_len = int(options.get("max_model_len", DEFAULT_MAX_MODEL_LEN))
         self.load_seconds: float | None = None
+        self.device = "cpu"  # until start() learns the platform vLLM runs on
         self._engine: Any = None
         self._tokenizer: Any = None
 
@@ -97,8 +98,8 @@ class VllmBackend:
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
-        device = resolve_device(self.options.get("device", "auto"))
-        args, env = engine_settings(self.model_dir, self.model_name, device, self.options)
+        self.device = resolve_device(self.options.get("device", "auto"))
+        args, env = engine_settings(self.model_dir, self.model_name, self.device, self.options)
         for key, value in env.items():
             os.environ.setdefault(key, value)  # an operator's explicit setting wins
         began = time.perf_counter()

@@ -21,7 +21,7 @@ from reference_server.backends.generative import (
     GenerativeBackend,
     make_generative_backend,
 )
-from reference_server.llm.tiny_llm import build_tiny_llm
+from reference_server.demo.tiny_llm import build_tiny_llm
 from reference_server.openai_api import openai_routes
 
 T = TypeVar("T")

@@ -26,11 +26,13 @@ import aiohttp
 import httpx
 import psutil
 import pytest
+import torch
 
 from harness.clients.base import Endpoint, make_client
 from harness.contracts import Payload, PromptSpec
 from harness.records import Outcome
-from reference_server.demo_models import ensure_demo_repo
+from reference_server.backends.vllm_engine import vllm_available
+from reference_server.demo.repository import ensure_demo_repo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from server_process import ServerProcess, metric_samples  # (tests/server is not a package)
@@ -39,6 +41,7 @@ pytestmark = [pytest.mark.llm, pytest.mark.integration]
 
 API_KEY, ADMIN_TOKEN = "llm-test-key", "llm-test-admin"
 TORCH_MODEL = "tiny-llm-torch"
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"  # the servers run with --device auto
 READY_TIMEOUT_S = 180.0
 
 
@@ -132,6 +135,19 @@ def test_models_lists_every_llm(server: ServerProcess) -> None:
     listing = httpx.get(f"{server.url}/v1/models", headers=_auth(API_KEY)).json()
     assert {m["id"] for m in listing["data"]} == {"tiny-llm", TORCH_MODEL}
     assert all(m["max_model_len"] == 512 for m in listing["data"])
+
+
+def _served(server: ServerProcess, model: str) -> dict[str, dict[str, str]]:
+    response = httpx.get(f"{server.url}/v2/models/{model}", headers=_auth(API_KEY))
+    assert response.status_code == 200, response.text
+    return response.json()["parameters"]["served"]
+
+
+def test_v2_metadata_says_which_engine_serves_each_llm_version(server: ServerProcess) -> None:
+    engine = "vllm" if vllm_available() else "torch-lm"  # tiny-llm/1 asks for vLLM, torch-lm its fallback
+    assert _served(server, "tiny-llm") == {"1": {"backend": engine, "requested_backend": "vllm", "device": DEVICE}}
+    torch_lm = {"backend": "torch-lm", "requested_backend": "torch-lm", "device": DEVICE}
+    assert _served(server, TORCH_MODEL) == {"1": torch_lm, "2": torch_lm}
 
 
 @pytest.mark.parametrize("headers", [{}, _auth("wrong"), _auth(ADMIN_TOKEN)])
@@ -258,6 +274,8 @@ def test_without_vllm_the_demo_serves_tiny_llm_through_torch_lm(tmp_path: Path) 
         assert [m["id"] for m in listing["data"]] == ["tiny-llm"]
         outcome = _stream(proc, SPEC, mode="chat")
         assert outcome.error_kind is None and outcome.output_tokens == 16
+        fallback = {"backend": "torch-lm", "requested_backend": "vllm", "device": DEVICE}
+        assert _served(proc, "tiny-llm") == {"1": fallback}
     finally:
         assert proc.stop() == 0
     assert "tiny-llm/1: served by torch-lm" in proc.log()

@@ -2,7 +2,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from reference_server.llm.tiny_llm import HEADS, HIDDEN, VOCAB, build_tiny_llm
+from reference_server.demo.tiny_llm import HEADS, HIDDEN, VOCAB, build_tiny_llm
 
 
 def _digests(directory: Path) -> dict[str, str]:

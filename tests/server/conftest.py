@@ -14,7 +14,9 @@ from safetensors.torch import load_file
 from server_process import ServerProcess
 
 from reference_server.backends.torch_mlp import build_mlp
-from reference_server.demo_models import build_sim_model, ensure_demo_repo, write_mlp_version
+from reference_server.demo.fraud import write_mlp_version
+from reference_server.demo.repository import ensure_demo_repo
+from reference_server.demo.sim import build_sim_model
 from reference_server.repository import sha256_file
 
 pytestmark = pytest.mark.integration

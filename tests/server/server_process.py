@@ -18,7 +18,7 @@ import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# A realistic fraud row in feature order (see reference_server/synthetic_fraud.py).
+# A realistic fraud row in feature order (see reference_server/demo/synthetic_fraud.py).
 ROW = [45.0, 21, 0.25, 1665, 3.1, 0, 40.5, 1.1, 0, 0, 0, 0, 1, 0]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import torch
 
-from reference_server.synthetic_fraud import FEATURES
+from reference_server.demo.synthetic_fraud import FEATURES
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,18 @@ def test_model_metadata_carries_baseline_and_feature_names(client: httpx.Client)
     assert stats["channel_web"]["kind"] == "binary" and 0 < stats["channel_web"]["mean"] < 1
     assert params["traffic"] == {"1": 0.0, "2": 100.0}  # default: the latest version takes all
     assert set(params["load_seconds"]) == {"1", "2"}
+
+
+def test_metadata_says_what_serves_each_loaded_version(client: httpx.Client) -> None:
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # the server runs with --device auto
+    fraud = client.get("/v2/models/fraud").json()["parameters"]["served"]
+    assert fraud == {v: {"backend": "torch", "requested_backend": "torch", "device": device} for v in ("1", "2")}
+    twin = client.get("/v2/models/fraudts/versions/1").json()["parameters"]["served"]
+    assert twin == {"1": {"backend": "torchscript", "requested_backend": "torchscript", "device": device}}
+    sim = client.get("/v2/models/sim").json()["parameters"]["served"]
+    assert sim == {"1": {"backend": "sim", "requested_backend": "sim", "device": "cpu"}}
+    refused = client.get("/v2/models/fraudx").json()["parameters"]["served"]
+    assert set(refused) == {"1"}  # fraudx/2 was refused at load: nothing serves it
 
 
 def test_versioned_metadata(client: httpx.Client) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from server_process import ServerProcess, infer_body
 
-from reference_server.demo_models import build_sim_model
+from reference_server.demo.sim import build_sim_model
 
 pytestmark = pytest.mark.integration
 

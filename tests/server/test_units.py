@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter
 from pathlib import Path
@@ -14,6 +15,9 @@ from reference_server.app import create_app
 from reference_server.auth import NonceCache
 from reference_server.config import ServerConfig, check_bind_policy, is_loopback, parse_args, resolve_device
 from reference_server.errors import RequestError
+from reference_server.metrics import Metrics
+from reference_server.model_manager import ModelManager
+from reference_server.repository import RepositoryError
 from reference_server.routing import TrafficSplit
 
 
@@ -83,3 +87,14 @@ def test_readiness_waits_for_models_and_turns_503_on_drain(demo_repo: Path) -> N
     assert asyncio.run(ready()) == (200, {"ready": True})
     app.begin_drain()
     assert asyncio.run(ready()) == (503, {"ready": False, "error": "draining", "field": None})
+
+
+def test_an_unknown_backend_refuses_the_version_and_names_the_known_ones(tmp_path: Path) -> None:
+    version = tmp_path / "m" / "1"
+    version.mkdir(parents=True)
+    (version / "model.json").write_text(json.dumps({"backend": "torhc"}))
+    manager = ModelManager(tmp_path, "cpu", Metrics(), drain_timeout_s=1.0)
+    known = "known: sim, torch, torch-lm, torchscript, vllm"
+    with pytest.raises(RepositoryError, match=f"unknown backend 'torhc'; did you mean 'torch'\\?; {known}"):
+        asyncio.run(manager.load("m", "1"))
+    assert manager.models["m"].refused["1"].startswith("unknown backend 'torhc'")

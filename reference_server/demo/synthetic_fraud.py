@@ -23,6 +23,7 @@ FEATURES = [
     "channel_mobile",
     "channel_pos",
 ]
+DATA_SEED = 20261128  # the demo models' training rows; their test rows use DATA_SEED + 1
 BINARY = frozenset(["card_present", "is_foreign", "channel_web", "channel_mobile", "channel_pos"])
 CHANNEL_P = (0.35, 0.40, 0.25)  # web, mobile, pos
 HOUR_WEIGHTS = np.array(

@@ -1,22 +1,12 @@
-"""The embedded demo repository, built on first use into the cache directory (≤ 30 s).
-
-fraud/1 and fraud/2 are torch MLPs trained from fixed seeds on synthetic transactions; they
-differ in architecture and training (v2 is deeper and weights fraud higher), so a canary judge
-can tell them apart on both latency and outputs. sim/1 has a constant 10 ms service time.
-Other modules may add demo models with `demo_registry.register_demo_model` (the LLM
-backends add tiny-llm).
-
-The build is reused until BUILDER_VERSION (or the set of registered builders) changes.
+"""The demo `fraud` model: fraud/1 and fraud/2, torch MLPs trained from fixed seeds on
+synthetic transactions. They differ in architecture and training (v2 is deeper and weights
+fraud higher), so a canary judge can tell them apart on both latency and outputs.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import logging
 import os
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,19 +15,14 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from . import backends  # noqa: F401  (backend modules may register demo models)
-from .backends.torch_mlp import MLP, build_mlp
+from ..backends.torch_mlp import MLP, build_mlp
+from ..repository import SPEC_FILE, sha256_file
 from .baseline import feature_baseline
-from .demo_registry import extra_builders
-from .repository import SPEC_FILE, sha256_file
-from .synthetic_fraud import BINARY, FEATURES, transactions
+from .registry import register_demo_model
+from .synthetic_fraud import BINARY, DATA_SEED, FEATURES, transactions
 
-log = logging.getLogger("reference_server")
+TRAIN_ROWS, TEST_ROWS = 40_000, 10_000
 
-BUILDER_VERSION = "2"
-STAMP_FILE = ".builder.json"
-DEMO_DIR = "demo-repo"
-TRAIN_ROWS, TEST_ROWS, DATA_SEED = 40_000, 10_000, 20261128
 
 @dataclass(frozen=True)
 class FraudRecipe:
@@ -58,51 +43,7 @@ FRAUD_RECIPES = [
 ]
 
 
-def demo_repo_path(cache_dir: Path) -> Path:
-    return cache_dir / DEMO_DIR
-
-
-def ensure_demo_repo(cache_dir: Path) -> Path:
-    """The demo repository under `cache_dir`, built unless an up-to-date one is there."""
-    repo = demo_repo_path(cache_dir)
-    stamp = _stamp()
-    if _read_stamp(repo) == stamp:
-        return repo
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with (cache_dir / f"{DEMO_DIR}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent servers/tests build once
-        if _read_stamp(repo) != stamp:
-            _build(repo, stamp)
-    return repo
-
-
-def _stamp() -> dict[str, Any]:
-    return {"builder": BUILDER_VERSION, "extra": {n: v for n, (v, _) in extra_builders().items()}}
-
-
-def _read_stamp(repo: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((repo / STAMP_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _build(repo: Path, stamp: dict[str, Any]) -> None:
-    started = time.perf_counter()
-    log.info("building the demo model repository in %s (first use)", repo)
-    staging = repo.with_name(f"{repo.name}.building-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    build_fraud_models(staging)
-    build_sim_model(staging / "sim" / "1", {"distribution": "constant", "median_ms": 10.0, "concurrency": 64})
-    for _version, builder in extra_builders().values():
-        builder(staging)
-    (staging / STAMP_FILE).write_text(json.dumps(stamp))
-    shutil.rmtree(repo, ignore_errors=True)
-    staging.rename(repo)
-    log.info("demo repository built in %.1f s", time.perf_counter() - started)
-
-
+@register_demo_model("fraud", builder_version="1")
 def build_fraud_models(repo: Path) -> None:
     train_x, train_y = transactions(TRAIN_ROWS, DATA_SEED)
     test_x, test_y = transactions(TEST_ROWS, DATA_SEED + 1)
@@ -136,21 +77,6 @@ def write_mlp_version(
         "batching": batching,
         "baseline": baseline,
         **(extra or {}),
-    }
-    (version_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2))
-
-
-def build_sim_model(version_dir: Path, sim: dict[str, Any]) -> None:
-    """A `sim` version. It accepts any OIP input; it advertises the fraud schema so that a
-    generic tabular payload generator has something realistic to send."""
-    train_x, _ = transactions(5_000, DATA_SEED)
-    version_dir.mkdir(parents=True, exist_ok=True)
-    spec = {
-        "backend": "sim",
-        "inputs": [{"name": "features", "datatype": "FP32", "shape": [-1, len(FEATURES)], "feature_names": FEATURES}],
-        "outputs": [{"name": "service_ms", "datatype": "FP64", "shape": [-1, 1]}],
-        "baseline": feature_baseline(train_x, FEATURES, BINARY),
-        "sim": sim,
     }
     (version_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2))
 

@@ -15,6 +15,8 @@ import os
 import sysconfig
 from pathlib import Path
 
+from .registry import register_demo_model
+
 SEED = 1234
 HIDDEN = 128
 LAYERS = 2
@@ -47,6 +49,18 @@ def build_tiny_llm(out_dir: Path | str) -> Path:
     _write_model(out)
     _write_model_json(out)
     return out
+
+
+def _builder_digest() -> str:
+    """This module's own source: any edit to it changes the repository stamp and rebuilds."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+@register_demo_model("tiny-llm", builder_version=_builder_digest())
+def build_tiny_llm_demo(repo: Path) -> None:
+    """tiny-llm/1 names vLLM with torch-lm as the fallback, so the same demo serves on
+    machines without vLLM (backends/generative_host.py picks)."""
+    build_tiny_llm(repo / "tiny-llm" / "1")
 
 
 def corpus_files(limit_bytes: int = CORPUS_BYTES) -> list[Path]:

@@ -1,0 +1,1 @@
+"""The embedded demo repository (repository.py) and the demo models it holds (catalog.py)."""

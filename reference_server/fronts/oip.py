@@ -1,0 +1,144 @@
+"""The Open Inference Protocol v2 front: infer, readiness and metadata under /v2.
+
+Raw ASGI, called by the dispatcher (app.py) once it has matched the route, applied auth and
+read the body within its size limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ..asgi import JSON_HEADERS, Send, send_bytes, send_error, send_json
+from ..backends.base import Outputs
+from ..errors import RequestError
+from ..guard import Guard
+from ..model_manager import LoadedVersion
+from ..routing import resolve
+from ..state import ServerState
+from ..validation import oip_inputs, parse_body, request_rows, tensor_rows
+
+log = logging.getLogger("reference_server")
+
+SERVER_NAME = "slogate-reference"
+SERVER_VERSION = "0.1.0"
+DATATYPES = {np.dtype(np.float32): "FP32", np.dtype(np.float64): "FP64", np.dtype(np.float16): "FP16",
+             np.dtype(np.int64): "INT64", np.dtype(np.int32): "INT32", np.dtype(np.bool_): "BOOL"}
+PLATFORMS = {"torch": "pytorch_libtorch", "torchscript": "pytorch_libtorch"}
+
+
+class OipFront:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self._ids = itertools.count(1)
+
+    async def infer(self, send: Send, model: str, version: str | None, raw: bytes) -> None:
+        """validate → resolve → guard → run → respond; a failure answers its status."""
+        guard = Guard(self.state, model)
+        try:
+            async with guard:
+                body = parse_body(raw)
+                inputs = oip_inputs(body)
+                loaded = guard.admit(resolve(self.state.manager, model, version))
+                rows = _rows(loaded, inputs)
+                await guard.before_response()
+                outputs = await _run(loaded, body, rows)
+                await self._respond(send, loaded, body, outputs, nan=guard.effects.nan)
+        except RequestError as e:
+            await send_error(send, e)
+        except Exception:  # a model failure: log the type, never the payload
+            log.exception("inference failed for %s/%s", model, guard.loaded.version if guard.loaded else "?")
+            await send_json(send, 500, {"error": "inference failed", "field": None})
+
+    async def _respond(self, send: Send, loaded: LoadedVersion, body: dict[str, Any], outputs: Outputs,
+                       nan: bool) -> None:
+        payload = _encode(loaded, body.get("id") or str(next(self._ids)), outputs, nan)
+        await send_bytes(send, 200, payload, [*JSON_HEADERS, (b"x-model-version", loaded.version.encode())])
+
+    async def server_ready(self, send: Send) -> None:
+        state = self.state
+        if state.ready:
+            await send_json(send, 200, {"ready": True})
+        else:
+            why = "draining" if state.draining else "loading models"
+            await send_json(send, 503, {"ready": False, "error": why, "field": None})
+
+    async def model_ready(self, send: Send, model: str, version: str | None) -> None:
+        try:
+            loaded = resolve(self.state.manager, model, version)
+        except RequestError as e:
+            if e.status == 404 and e.field == "model":
+                raise
+            await send_json(send, 503, {"name": model, "ready": False, "error": e.error, "field": e.field})
+            return
+        await send_json(send, 200, {"name": model, "version": loaded.version, "ready": not self.state.draining})
+
+    @staticmethod
+    def server_metadata() -> dict[str, Any]:
+        return {"name": SERVER_NAME, "version": SERVER_VERSION, "extensions": []}
+
+    def model_metadata(self, model: str, version: str | None) -> dict[str, Any]:
+        manager = self.state.manager
+        entry = manager.entry(model)
+        loaded = resolve(manager, model, version) if version is not None else entry.latest()
+        if loaded is None:
+            raise RequestError(404, f"no version of {model!r} is loaded", "model")
+        spec = loaded.spec
+        baseline = spec.baseline.model_dump(exclude_none=True) if spec.baseline else None
+        return {
+            "name": model,
+            "versions": [loaded.version] if version is not None else list(entry.versions),
+            "platform": PLATFORMS.get(spec.backend, spec.backend),
+            "inputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in spec.inputs],
+            "outputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in spec.outputs],
+            "parameters": {
+                "backend": spec.backend,
+                "feature_names": spec.inputs[0].feature_names if spec.inputs else None,
+                "baseline": baseline,
+                "traffic": entry.split.weights(),
+                "load_seconds": {v: lv.load_seconds for v, lv in entry.versions.items()},
+                "served": {v: _served(lv) for v, lv in entry.versions.items()},
+            },
+        }
+
+
+def _served(loaded: LoadedVersion) -> dict[str, str]:
+    """What serves the version, beside what model.json asked for (a fallback may have taken over)."""
+    served = loaded.backend.served_by()
+    return {"backend": served.backend, "requested_backend": loaded.spec.backend, "device": served.device}
+
+
+def _rows(loaded: LoadedVersion, inputs: list[dict[str, Any]]) -> np.ndarray | int:
+    """Validate the request for this backend: an array for tensor models, a row count otherwise."""
+    serving = loaded.backend.serving
+    if serving == "batched":
+        return tensor_rows(inputs, loaded.spec.inputs[0])
+    if serving == "direct":
+        return request_rows(inputs)
+    raise RequestError(400, f"model {loaded.model} does not serve /v2 infer (backend {loaded.spec.backend})", "model")
+
+
+async def _run(loaded: LoadedVersion, body: dict[str, Any], rows: np.ndarray | int) -> Outputs:
+    if loaded.batcher is not None:
+        assert isinstance(rows, np.ndarray)
+        return await loaded.batcher.submit(rows)
+    return await loaded.backend.infer(body, rows)  # type: ignore[attr-defined]
+
+
+def _encode(loaded: LoadedVersion, request_id: str, outputs: Outputs, nan: bool) -> bytes:
+    tensors = [
+        {"name": name, "datatype": DATATYPES.get(array.dtype, "FP32"), "shape": list(array.shape),
+         "data": np.full(array.size, np.nan) if nan else np.ascontiguousarray(array).reshape(-1)}
+        for name, array in outputs.items()
+    ]
+    response = {"model_name": loaded.model, "model_version": loaded.version, "id": request_id, "outputs": tensors}
+    if nan:  # orjson would write null; NaN literals (as Triton writes them) keep the corruption silent
+        for t in tensors:
+            t["data"] = t["data"].tolist()
+        return json.dumps(response).encode()
+    return orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)

@@ -1,1 +1,0 @@
-"""LLM demo assets for the reference server (the tiny random-weight LLaMA)."""
