@@ -1,4 +1,4 @@
-"""Server configuration: the CLI surface (DESIGN §3) and the derived settings."""
+"""Server configuration: the CLI surface and the derived settings."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind_policy(config: ServerConfig) -> None:
-    """Refuse to expose an unauthenticated server beyond loopback (DESIGN §3)."""
+    """Refuse to expose an unauthenticated server beyond loopback."""
     if not is_loopback(config.host) and config.api_keys_file is None and not config.insecure:
         raise SystemExit(
             f"refusing to bind {config.host} without --api-keys; pass --insecure to override"

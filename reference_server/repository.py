@@ -1,4 +1,4 @@
-"""The on-disk model repository: `<repo>/<model>/<version>/model.json` + artifact (ARCHITECTURE §3).
+"""The on-disk model repository: `<repo>/<model>/<version>/model.json` + artifact (docs/ARCHITECTURE.md, "Server repository layout").
 
 Reads and validates model.json and verifies the artifact's sha256; knows nothing about serving.
 """

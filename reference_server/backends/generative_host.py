@@ -1,6 +1,6 @@
 """Server backends `vllm` and `torch-lm`: a GenerativeBackend loaded from the model repository.
 
-model.json (ARCHITECTURE §3):
+model.json (docs/ARCHITECTURE.md, "Server repository layout"):
 
     {"backend": "vllm", "fallback_backend": "torch-lm",
      "llm": {"model_dir": ".", "max_model_len": 512, "dtype": "float32"}}
@@ -15,7 +15,7 @@ fallback on a machine with vLLM), else model.json's backend, where `vllm` falls 
 
 Threads: torch.set_num_threads is process-wide, and the fraud models and torch-lm share
 this process, so torch-lm follows the server's --torch-threads (default: half the cores,
-1 on 2 cores, the setting DESIGN §8 measured ~40x faster) unless `llm.threads` overrides
+1 on 2 cores, the setting measured ~40x faster here) unless `llm.threads` overrides
 it. vLLM computes in its own engine-core process and is unaffected.
 
 The host starts the engine at load, runs one generation before the version counts as

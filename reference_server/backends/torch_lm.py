@@ -3,7 +3,7 @@
 A manual decode loop with a KV cache runs in one worker thread and hands each token to the
 event loop the moment it is sampled, so chunk times are true per-token times. Sequences
 are served one at a time (no continuous batching): this is the portable fallback, not the
-fast path. Torch runs on one intra-op thread (DESIGN §8: ~40x faster on 2 cores than the
+fast path. Torch runs on one intra-op thread (measured ~40x faster on 2 cores than the
 default, which oversubscribes); that setting is process-wide.
 """
 

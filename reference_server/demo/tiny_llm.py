@@ -1,7 +1,7 @@
 """Build the `tiny-llm` demo: a random-weight LLaMA plus a byte-level BPE tokenizer.
 
 Nothing can be downloaded here, so the demo model is built locally, offline and
-deterministically, in a few seconds. Its dimensions (DESIGN §8) are the smallest that
+deterministically, in a few seconds. Its dimensions are the smallest that
 vLLM's CPU attention accepts: head size 32 = hidden 128 / 4 heads. The weights are random,
 so the text is gibberish; the point is realistic serving mechanics (tokenisation, KV cache,
 streaming), not quality. Production users point `model.json` at real weights instead.
