@@ -23,7 +23,7 @@ from rich.console import Console
 from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
 from harness.clients.base import Client, ClientOptions, Endpoint, make_client
 from harness.contracts import ModelInfo
-from harness.entry.progress import ProgressLine
+from harness.report.progress import ProgressLine
 from harness.events import PhaseEnded, PhaseStarted, RunEnded, Tick
 from harness.experiments.base import Contribution, Experiment, experiments
 from harness.load.closedloop import run_closed_loop

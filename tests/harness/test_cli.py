@@ -45,6 +45,9 @@ def test_pass_writes_every_artifact_and_exits_0(quick, tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["schema"] == "slogate.summary/1" and summary["verdict"] == "pass"
     assert summary["load"]["requests"] == 240
+    # what served the run: the managed server's own word on each version
+    assert summary["target"]["versions"] == {"1": 100.0}
+    assert summary["target"]["served"] == {"1": {"backend": "sim", "requested_backend": "sim", "device": "cpu"}}
     telemetry = pd.read_parquet(run_dir / "telemetry.parquet")
     assert len(telemetry) >= 3 and telemetry["rss_bytes"].gt(0).all()
     assert "PASS" in result.stdout
@@ -69,6 +72,19 @@ def test_a_scenario_error_exits_2_and_names_the_line(tmp_path):
     result = slogate("run", path, "--out", tmp_path / "out")
     assert result.returncode == 2
     assert f"{path}:4: workload.phases" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_payload_typo_exits_2_before_anything_starts(tmp_path, command):
+    """An unknown payload key once passed `validate`, and `run` crashed after a 30 s vLLM start."""
+    path = tmp_path / "typo.yaml"
+    path.write_text("name: typo\ntarget: {server: reference, model: tiny-llm, protocol: openai}\nworkload:\n"
+                    "  phases: [{duration: 5s, arrival: {process: poisson, rate: 2}}]\n"
+                    "  payload: {generator: prompts, stream: true}\n")
+    result = slogate(command, path, *(["--out", tmp_path / "out"] if command == "run" else []), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert f"{path}:5: workload.payload.stream: unknown key" in result.stderr
+    assert not (tmp_path / "out").exists()  # no run directory: no server was started
 
 
 def test_an_unreachable_target_exits_2(quick, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 from rich.console import Console
 
-from harness.entry.progress import PLAIN_PERIOD_S, ProgressLine
+from harness.report.progress import PLAIN_PERIOD_S, ProgressLine
 from harness.events import EventBus, FaultStarted, LoadState, RequestDone, Tick
 from harness.records import NEVER, SCHEMA, Outcome, RecordLog, records_frame
 
