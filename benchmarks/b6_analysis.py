@@ -32,6 +32,7 @@ def measure(requests: int, out: Path) -> dict[str, float]:
     from harness.analysis import AnalysisSpec, PhaseSpec, analyze
     from harness.analysis.synthetic import synthetic_records
     from harness.report import write_report
+    from harness.report.meta import RunMeta
 
     duration = requests / RATE
     phases = tuple(PhaseSpec(f"phase{i}", duration * i / 4, duration * (i + 1) / 4, RATE) for i in range(4))
@@ -41,7 +42,7 @@ def measure(requests: int, out: Path) -> dict[str, float]:
     started = time.perf_counter()
     result = analyze(records, telemetry, spec)
     analysed = time.perf_counter()
-    write_report(out, result, {"scenario": "bench-analysis", "duration_s": duration})
+    write_report(out, result, RunMeta("bench-analysis", None, duration_s=duration))
     reported = time.perf_counter()
     return {"requests": requests, "analyze_s": analysed - started, "report_s": reported - analysed,
             "total_s": reported - started, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -93,7 +93,7 @@ def test_dataset_rows_with_their_own_max_tokens(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_and_modes_are_errors() -> None:
-    with pytest.raises(ValueError, match="payload \\(prompts\\)"):
+    with pytest.raises(ValueError, match="input_token\n  Extra inputs are not permitted"):
         make_payload_generator({"generator": "prompts", "input_token": 5})
     with pytest.raises(ValueError, match="mode"):
         make_payload_generator({"generator": "prompts", "mode": "embeddings"})
