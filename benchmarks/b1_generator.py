@@ -65,6 +65,7 @@ async def slogate_at(url: str, rate: float, seconds: float) -> dict:
     from harness.clients.base import Endpoint, make_client
     from harness.contracts import Payload
     from harness.load.dispatch import Dispatcher, PreparedPayloads
+    from harness.load.gc_pause import frozen_gc
     from harness.load.openloop import run_open_loop
     from harness.records import RecordLog
     from harness.workload.arrivals import Phase, build_schedule
@@ -77,10 +78,11 @@ async def slogate_at(url: str, rate: float, seconds: float) -> dict:
         t0 = time.perf_counter_ns() + 100_000_000
         log = RecordLog(t0)
         dispatcher = Dispatcher(session, client, payloads, t0, max_in_flight=2000, on_done=log.append)
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        await run_open_loop(dispatcher, schedule, t0, 0)
-        await dispatcher.drain(5.0)
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        with frozen_gc():  # as `slogate run` does
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            await run_open_loop(dispatcher, schedule, t0, 0)
+            await dispatcher.drain(5.0)
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     return _step_figures(log.to_frame(), rate, cpu, wall)
 
 

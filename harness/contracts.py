@@ -1,4 +1,5 @@
-"""The data that crosses seams: what the workload makes, what a client learns of the target.
+"""The data that crosses seams: what the workload makes, what a client learns of the target,
+and the run-level values experiments hand to analysis.
 
 Neutral ground, so that protocol clients and payload generators can both use these types
 without importing each other.
@@ -6,6 +7,7 @@ without importing each other.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,3 +42,33 @@ class ModelInfo:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
     versions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A run-level value computed outside analysis (time_to_ready, recovery_time, ...).
+
+    `value` is in `unit` (times in ms, fractions as "ratio"). `ci` is (lower, upper), each a
+    one-sided bound at the run's confidence; None means the value is an observed fact of
+    the run and is compared as is.
+    """
+
+    value: float
+    unit: str
+    ci: tuple[float, float] | None = None
+    n: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scalar:
+        ci = data.get("ci")
+        return cls(
+            value=number_or_nan(data["value"]),
+            unit=data["unit"],
+            ci=None if ci is None else (number_or_nan(ci[0]), number_or_nan(ci[1])),
+            n=data.get("n"),
+        )
+
+
+def number_or_nan(value: float | None) -> float:
+    """JSON stores NaN as null; bring it back."""
+    return math.nan if value is None else float(value)

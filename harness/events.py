@@ -19,9 +19,9 @@ E = TypeVar("E")
 Handler = Callable[[Any], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~1.4 µs more, once per request
 class RequestDone:
-    """One request's record, as the dispatcher stamped it (absolute perf_counter_ns times)."""
+    """One request's record, as the dispatcher stamped it (absolute perf_counter_ns times). Read-only by convention."""
 
     intended_ns: int
     sent_ns: int

@@ -18,7 +18,8 @@ from harness.analysis.phases import effective_phases, measured_duration_s, phase
 from harness.analysis.samples import RunSamples
 from harness.analysis.sections import SectionInput, build_sections
 from harness.analysis.slo import SLO, evaluate_slo, parse_slo
-from harness.analysis.spec import AnalysisSpec, Scalar
+from harness.analysis.spec import AnalysisSpec
+from harness.contracts import Scalar
 from harness.analysis.stats import percentile_table
 from harness.analysis.telemetry import telemetry_series, telemetry_summary
 from harness.analysis.throughput import throughput_scalars

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.analysis.spec import Scalar
+from harness.contracts import Scalar
 from harness.analysis.stats import bounds_level, proportion_ci
 
 METHOD = "clopper-pearson"  # exact coverage; Wilson can dip below nominal near 0 errors

@@ -36,7 +36,7 @@ class SummarySection:
     build: Callable[[SectionInput], tuple[dict[str, Any], dict[str, Any]]]  # (section, plot series)
 
 
-summary_sections: Registry[SummarySection] = Registry("summary section", builtins="harness.plugins")
+summary_sections: Registry[SummarySection] = Registry("summary section", builtins="harness.analysis.catalog")
 
 
 def summary_section(name: str, *, applies: Callable[[SectionInput], bool]):

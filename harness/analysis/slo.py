@@ -29,7 +29,7 @@ import numpy as np
 from harness.analysis import llm as _llm_metrics  # noqa: F401
 from harness.analysis import measurements as _builtin_metrics  # noqa: F401
 from harness.analysis.metrics import get_metric, metric_names, scalar_units
-from harness.analysis.spec import Scalar
+from harness.contracts import Scalar
 from slogate_common.registry import did_you_mean
 from harness.analysis.stats import (
     NAN_ESTIMATE,

@@ -7,9 +7,10 @@ stored records alone.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from harness.contracts import Scalar
 
 
 @dataclass(frozen=True)
@@ -28,31 +29,6 @@ class PhaseSpec:
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
-
-
-@dataclass(frozen=True)
-class Scalar:
-    """A run-level value computed outside analysis (time_to_ready, recovery_time, ...).
-
-    `value` is in `unit` (times in ms, fractions as "ratio"). `ci` is (lower, upper), each a
-    one-sided bound at the run's confidence; None means the value is an observed fact of
-    the run and is compared as is.
-    """
-
-    value: float
-    unit: str
-    ci: tuple[float, float] | None = None
-    n: int | None = None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Scalar:
-        ci = data.get("ci")
-        return cls(
-            value=_number(data["value"]),
-            unit=data["unit"],
-            ci=None if ci is None else (_number(ci[0]), _number(ci[1])),
-            n=data.get("n"),
-        )
 
 
 @dataclass(frozen=True)
@@ -99,7 +75,3 @@ class AnalysisSpec:
         }
         return cls(**fields)
 
-
-def _number(value: float | None) -> float:
-    """JSON stores NaN as null; bring it back."""
-    return math.nan if value is None else float(value)

@@ -7,7 +7,7 @@ import numpy as np
 from harness.analysis.metrics import get_metric
 from harness.analysis.samples import RunSamples
 from harness.analysis.slo import OPS, SLO
-from harness.analysis.spec import Scalar
+from harness.contracts import Scalar
 from harness.analysis.stats import bounds_level, rate_ci
 
 _PER_REQUEST_STATS = ("mean", "max")

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from harness.analysis.spec import Scalar
+from harness.contracts import Scalar
 from slogate_common.registry import Registry
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ class ReportSection:
     figures: dict[str, FigureFn] = field(default_factory=dict)  # PNG name → drawing function
 
 
-report_sections: Registry[ReportSection] = Registry("report section", builtins="harness.plugins")
+report_sections: Registry[ReportSection] = Registry("report section", builtins="harness.report.catalog")
 
 
 def report_section(name: str, section: ReportSection) -> None:

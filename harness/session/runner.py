@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from harness.report.progress import ProgressLine
 from harness.events import PhaseEnded, PhaseStarted, RunEnded, Tick
 from harness.experiments.base import Contribution, Experiment, experiments
 from harness.load.closedloop import run_closed_loop
+from harness.load.gc_pause import frozen_gc
 from harness.load.openloop import run_open_loop
 from harness.records import write_records
 from harness.report import write_report
@@ -158,7 +158,7 @@ async def _load(session: Session, console: Console) -> None:
     progress = ProgressLine(console, session.planned_requests, scenario.workload.duration_s)
     session.bus.subscribe(Tick, progress.on_tick)
     ticker = asyncio.create_task(_tick(session))
-    with progress, _interrupts_stop(session), _quiet_gc():
+    with progress, _interrupts_stop(session), frozen_gc():
         try:
             await _run_phases(session)
             await session.dispatcher.drain(0.5 if session.interrupted else scenario.target.request_timeout)
@@ -205,17 +205,6 @@ def _interrupts_stop(session: Session):
     finally:
         if installed:
             loop.remove_signal_handler(signal.SIGINT)
-
-
-@contextlib.contextmanager
-def _quiet_gc():
-    """Keep the cyclic GC from pausing the send loop: everything built so far is frozen out of it."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict]) -> RunMeta:

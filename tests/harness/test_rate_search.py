@@ -73,6 +73,13 @@ def test_classify_keeps_the_generators_limits_apart(summary: dict, outcome: str)
     assert classify(summary)[0] == outcome
 
 
+def test_an_estimate_only_slo_needs_just_its_estimate() -> None:
+    summary = _summary(verdict="inconclusive", estimate=20.0)
+    assert classify(summary, estimate_only=("p99(latency) < 25ms",))[0] == "pass"
+    missed = _summary(verdict="inconclusive", estimate=30.0)
+    assert classify(missed, estimate_only=("p99(latency) < 25ms",))[0] == "fail"
+
+
 def test_an_estimate_above_a_lower_bound_slo_holds() -> None:
     summary = _summary(expr="throughput >= 100/s", op=">=", threshold=100.0, estimate=120.0)
     assert classify(summary)[0] == "pass"

@@ -1,0 +1,3 @@
+"""Every built-in summary section; the section registry imports this on first lookup."""
+
+from harness.analysis import llm_summary  # noqa: F401 - the `llm` section

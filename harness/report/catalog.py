@@ -1,0 +1,3 @@
+"""Every built-in report section; the report-section registry imports this on first lookup."""
+
+from harness.report import llm_section  # noqa: F401 - the `llm` section
