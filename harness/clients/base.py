@@ -48,6 +48,9 @@ class Client(Protocol):
     async def close(self) -> None:
         """Release connections the client holds itself."""
 
+    def stats(self) -> dict[str, int]:
+        """The transport's own counts for the run's load section (e.g. stale connections replaced)."""
+
 
 @runtime_checkable
 class CallbackClient(Client, Protocol):

@@ -11,7 +11,7 @@ import orjson
 
 from harness.clients.base import Endpoint
 from harness.clients.errors import classify_exception
-from harness.clients.http1 import Http1Pool, Origin, Response, render_post
+from harness.clients.http1 import DeadlineExceeded, Http1Pool, Origin, Response, render_post
 from harness.records import NEVER, Outcome
 
 # Reads a 2xx response body; returns the model version it names, or raises ValueError when
@@ -24,7 +24,8 @@ def outcome_of(result: Response | BaseException, check: BodyCheck) -> Outcome:
     if isinstance(result, Response):
         return judge(result, check)
     status, kind = classify_exception(result)
-    return Outcome(status, kind, NEVER, time.perf_counter_ns(), detail=type(result).__name__)
+    done_ns = result.at_ns if isinstance(result, DeadlineExceeded) else time.perf_counter_ns()
+    return Outcome(status, kind, NEVER, done_ns, detail=type(result).__name__)
 
 
 def judge(response: Response, check: BodyCheck) -> Outcome:
@@ -72,6 +73,9 @@ class JsonPostClient:
 
     async def close(self) -> None:
         self.pool.close()
+
+    def stats(self) -> dict[str, int]:
+        return {"stale_connections_replaced": self.pool.stale_replaced}
 
     def check(self, raw: bytes) -> str | None:
         raise NotImplementedError

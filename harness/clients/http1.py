@@ -10,12 +10,21 @@ keep using aiohttp, where per-chunk timing matters more than per-request CPU.
 An exchange reports through a callback (`Http1Pool.start`), so the open loop needs no task,
 future or timer per request: those cost about 5 µs of the generator's ~45 µs here (a
 call_later + cancel alone 1.9 µs on uvloop). Deadlines are checked by one sweep per pool
-every 50 ms instead, so a timeout is reported up to 50 ms late.
+every 50 ms instead. The deadline itself is the judge: an answer that arrives after it is
+a timeout, and every timeout is stamped at its deadline, however late the sweep found it.
+A deadline runs from the moment of sending, connecting included, on both paths.
+
+A keep-alive connection the server closed while it sat idle would fail its next request
+with a reset the server did not cause. Before reusing a connection that idled long
+enough for a server's keep-alive timeout (uvicorn's is 5 s), the pool peeks at it and
+replaces it if the peer has closed; nothing was sent on it, so nothing is retried twice.
+`stale_replaced` counts them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,10 +35,20 @@ import httptools
 from harness.records import NEVER
 
 SWEEP_S = 0.05  # how often a pool looks for exchanges past their deadline
+STALE_RISK_NS = 1_000_000_000  # idle longer than this and a connection is checked before reuse
+IDLE_TROUBLE = select.POLLIN | select.POLLRDHUP | select.POLLHUP | select.POLLERR
 
 
 class ResponseParseError(ValueError):
     """The peer sent bytes that are not an HTTP/1.1 response."""
+
+
+class DeadlineExceeded(TimeoutError):
+    """No complete answer by the deadline; `at_ns` is the deadline, the moment it timed out."""
+
+    def __init__(self, at_ns: int) -> None:
+        super().__init__("no complete answer before the deadline")
+        self.at_ns = at_ns
 
 
 @dataclass(slots=True)
@@ -70,6 +89,7 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.on_done: Done | None = None
         self.deadline_ns = 0
+        self.idle_since_ns = time.perf_counter_ns()
         self.closed = False
         self._reset_response()
 
@@ -114,8 +134,12 @@ class _Connection(asyncio.Protocol):
         # httptools forgets keep-alive once the message is done: ask now
         self.keep_alive = self.parser.should_keep_alive()
         self.complete = True
+        done_ns = time.perf_counter_ns()
+        if done_ns > self.deadline_ns:
+            self._settle(DeadlineExceeded(self.deadline_ns))
+            return
         self._settle(Response(self.parser.get_status_code(), self.headers, b"".join(self.body_parts),
-                              self.first_byte_ns, time.perf_counter_ns()))
+                              self.first_byte_ns, done_ns))
 
     def fail(self, exc: BaseException) -> None:
         """End the exchange in progress, if any, with `exc`."""
@@ -129,6 +153,16 @@ class _Connection(asyncio.Protocol):
     @property
     def reusable(self) -> bool:
         return not self.closed and self.complete and self.keep_alive
+
+    def peer_closed(self) -> bool:
+        """Has the server closed this idle connection, or sent something unasked? One poll(2) of
+        its socket, not waiting: an idle keep-alive connection has nothing to read."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None:
+            return False
+        poller = select.poll()
+        poller.register(sock.fileno(), IDLE_TROUBLE)
+        return bool(poller.poll(0))
 
     def close(self) -> None:
         self.closed = True
@@ -149,6 +183,7 @@ class Http1Pool:
     _busy: set[_Connection] = field(default_factory=set)
     _connecting: set[asyncio.Task] = field(default_factory=set)
     _sweeper: asyncio.TimerHandle | None = None
+    stale_replaced: int = 0  # idle connections found closed by the server before reuse
 
     def start(self, request: bytes, timeout_s: float, on_done: Done) -> None:
         """Send `request` now on an idle connection (or on a new one, once connected)."""
@@ -157,16 +192,16 @@ class Http1Pool:
         if connection is not None:
             self._begin(connection, request, deadline_ns, on_done)
             return
-        task = asyncio.get_running_loop().create_task(self._connect_then_begin(request, deadline_ns, timeout_s, on_done))
+        task = asyncio.get_running_loop().create_task(self._connect_then_begin(request, deadline_ns, on_done))
         self._connecting.add(task)
         task.add_done_callback(self._connecting.discard)
 
     async def request(self, request: bytes, timeout_s: float) -> Response:
         """The same exchange as a coroutine; cancelling it abandons the connection."""
         future = asyncio.get_running_loop().create_future()
-        connection = self._take_idle() or await self._connect(timeout_s)
-        self._begin(connection, request, time.perf_counter_ns() + int(timeout_s * 1e9),
-                    lambda result: future.done() or future.set_result(result))
+        deadline_ns = time.perf_counter_ns() + int(timeout_s * 1e9)
+        connection = self._take_idle() or await self._connect_by(deadline_ns)
+        self._begin(connection, request, deadline_ns, lambda result: future.done() or future.set_result(result))
         try:
             result = await future
         except asyncio.CancelledError:
@@ -179,6 +214,7 @@ class Http1Pool:
     def finished(self, connection: _Connection, result: Response | BaseException, on_done: Done) -> None:
         self._busy.discard(connection)
         if isinstance(result, Response) and connection.reusable:
+            connection.idle_since_ns = result.done_ns
             self._idle.append(connection)
         else:
             connection.close()
@@ -205,9 +241,9 @@ class Http1Pool:
         except Exception as exc:  # noqa: BLE001 - a failed write is this exchange's outcome
             connection.fail(exc)
 
-    async def _connect_then_begin(self, request: bytes, deadline_ns: int, timeout_s: float, on_done: Done) -> None:
+    async def _connect_then_begin(self, request: bytes, deadline_ns: int, on_done: Done) -> None:
         try:
-            connection = await self._connect(timeout_s)
+            connection = await self._connect_by(deadline_ns)
         except asyncio.CancelledError as exc:
             on_done(exc)
             raise
@@ -220,16 +256,29 @@ class Http1Pool:
         self._sweeper = None
         now = time.perf_counter_ns()
         for connection in [c for c in self._busy if c.deadline_ns <= now]:
-            connection.fail(TimeoutError())
+            connection.fail(DeadlineExceeded(connection.deadline_ns))
         if self._busy:
             self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
 
     def _take_idle(self) -> _Connection | None:
+        now = time.perf_counter_ns()
         while self._idle:
             connection = self._idle.pop()  # most recently used first: least likely to have timed out
-            if not connection.closed:
-                return connection
+            if connection.closed:
+                continue
+            if now - connection.idle_since_ns > STALE_RISK_NS and connection.peer_closed():
+                self.stale_replaced += 1
+                connection.close()
+                continue
+            return connection
         return None
+
+    async def _connect_by(self, deadline_ns: int) -> _Connection:
+        """A new connection, or DeadlineExceeded (stamped at the deadline) if it takes too long."""
+        try:
+            return await self._connect(max(0.0, (deadline_ns - time.perf_counter_ns()) / 1e9))
+        except TimeoutError:
+            raise DeadlineExceeded(deadline_ns) from None
 
     async def _connect(self, timeout_s: float) -> _Connection:
         loop = asyncio.get_running_loop()

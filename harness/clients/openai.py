@@ -108,6 +108,9 @@ class OpenAIClient:
     async def close(self) -> None:
         """Nothing to release: streams ride the runner's aiohttp session."""
 
+    def stats(self) -> dict[str, int]:
+        return {}  # aiohttp keeps its own connections
+
 
 async def _http_error(response: aiohttp.ClientResponse) -> Outcome:
     headers_at = time.perf_counter_ns()

@@ -1,14 +1,17 @@
 """The lean HTTP/1.1 pool's callback path against real loopback servers: every exchange
-ends exactly once, with a response, a timeout from the deadline sweep, a reset, or a cancel."""
+ends exactly once, with a response, a timeout stamped at its deadline, a reset, or a cancel."""
 
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 import time
 
 import pytest
 
-from harness.clients.http1 import SWEEP_S, Http1Pool, Origin, Response, render_post
+from harness.clients.exchange import outcome_of
+from harness.clients.http1 import SWEEP_S, DeadlineExceeded, Http1Pool, Origin, Response, render_post
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
 
@@ -119,3 +122,90 @@ def test_the_coroutine_path_agrees(handler) -> None:
 
     result = asyncio.run(go())
     assert isinstance(result, Response if handler is _answer else TimeoutError)
+
+
+def _answer_after(delay_s: float):
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(2)
+        await asyncio.sleep(delay_s)
+        writer.write(OK)
+        await asyncio.sleep(5)
+
+    return handler
+
+
+def test_an_answer_after_the_deadline_is_a_timeout_stamped_at_the_deadline(monkeypatch) -> None:
+    """The sweep is made too slow to see it: only the deadline itself can judge this answer."""
+    monkeypatch.setattr("harness.clients.http1.SWEEP_S", 30.0)
+
+    async def go() -> tuple[object, int]:
+        server, port = await _serve(_answer_after(0.3))
+        pool = Http1Pool(Origin.parse(f"http://127.0.0.1:{port}"))
+        future = asyncio.get_running_loop().create_future()
+        sent_ns = time.perf_counter_ns()
+        pool.start(render_post(pool.origin, "/x", b"{}", {}), 0.1, future.set_result)
+        try:
+            return await asyncio.wait_for(future, 5), sent_ns
+        finally:
+            pool.close()
+            server.close()
+
+    result, sent_ns = asyncio.run(go())
+    assert isinstance(result, DeadlineExceeded)
+    assert 0 <= result.at_ns - sent_ns - 100_000_000 < 5_000_000  # the deadline, not when the answer came
+    outcome = outcome_of(result, lambda body: None)
+    assert outcome.error_kind == "timeout" and outcome.done_ns == result.at_ns
+
+
+def test_the_sweep_stamps_a_timeout_at_its_deadline() -> None:
+    results, _, _ = asyncio.run(_exchange(_never_answer, timeout_s=0.3))
+    (error,) = results
+    assert isinstance(error, DeadlineExceeded) and outcome_of(error, lambda body: None).done_ns == error.at_ns
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_not_failed(monkeypatch) -> None:
+    """A server's keep-alive timeout closes an idle connection; the next request must not see a reset.
+
+    The server runs in a thread of its own, and the client's loop is blocked while the server
+    closes, so the close is still unread when the connection is reused: the race a busy
+    generator meets."""
+    monkeypatch.setattr("harness.clients.http1.STALE_RISK_NS", 100_000_000)
+    port = _serve_in_a_thread(keep_alive_s=0.2)
+
+    async def go() -> tuple[list, int]:
+        pool = Http1Pool(Origin.parse(f"http://127.0.0.1:{port}"))
+        request = render_post(pool.origin, "/x", b"{}", {})
+        try:
+            first = await pool.request(request, 2.0)
+            time.sleep(0.6)
+            second = await pool.request(request, 2.0)
+            return [first, second], pool.stale_replaced
+        finally:
+            pool.close()
+
+    responses, replaced = asyncio.run(go())
+    assert [r.status for r in responses] == [200, 200] and replaced == 1
+
+
+def _serve_in_a_thread(keep_alive_s: float) -> int:
+    """A keep-alive server on its own loop and thread that closes a connection idle for `keep_alive_s`."""
+    ready: queue.Queue[int] = queue.Queue()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), keep_alive_s)
+            except (TimeoutError, asyncio.IncompleteReadError):
+                writer.close()
+                return
+            await reader.readexactly(2)
+            writer.write(OK)
+
+    async def main() -> None:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        ready.put(server.sockets[0].getsockname()[1])
+        await asyncio.sleep(10)
+
+    threading.Thread(target=asyncio.run, args=(main(),), daemon=True).start()
+    return ready.get(timeout=5)
