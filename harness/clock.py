@@ -11,21 +11,31 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from harness.precise_timer import precise_waker
+
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
-SPIN_NS = 1_500_000  # sleep until ~1.5 ms before a send, then yield-spin: event-loop timers are ms-coarse
-NAP_S = 0.001  # the longest single sleep; see wait_until
+APPROACH_NS = 1_500_000  # the last stretch before a send: uvloop's timers are ms-coarse, so it needs a finer wake
+NAP_S = 0.001  # the longest single sleep before that; see wait_until
+MIN_ARM_NS = 20_000  # nearer than this, arming a kernel timer costs more than yielding until the due time
 
 
 async def wait_until(due_ns: int) -> None:
     """Return at `due_ns` (perf_counter_ns), give or take tens of µs, without a long busy spin.
 
-    Sleeping in naps of at most 1 ms instead of one long sleep keeps the process from
-    idling deeply: on these VMs a vCPU woken from a long idle answered ms late (schedule
-    lag p99 3.7 ms at 120 req/s); with 1 ms naps it was 0.1 ms, for ~1% of a core.
+    Far from the due time it sleeps in naps of at most 1 ms rather than one long sleep: on
+    these VMs a vCPU woken from a long idle answered ms late (schedule lag p99 3.7 ms at
+    120 req/s; 0.1 ms with 1 ms naps, for ~1% of a core). The last 1.5 ms, which event-loop
+    timers cannot resolve, it waits on a kernel high-resolution timer (Linux timerfd) armed
+    at the due time less the wake-up lateness it has measured, then yields only that
+    remainder. Without a timerfd it yield-spins the whole approach, a core busy at any rate
+    above ~700 req/s.
     """
-    while (remaining := due_ns - time.perf_counter_ns()) > SPIN_NS:
-        await asyncio.sleep(min((remaining - SPIN_NS) / 1e9, NAP_S))
+    while (remaining := due_ns - time.perf_counter_ns()) > APPROACH_NS:
+        await asyncio.sleep(min((remaining - APPROACH_NS) / 1e9, NAP_S))
+    waker = precise_waker()
+    if waker is not None and due_ns - time.perf_counter_ns() > waker.lead_ns + MIN_ARM_NS:
+        await waker.wait(due_ns - waker.lead_ns)
     while time.perf_counter_ns() < due_ns:
         await asyncio.sleep(0)
 
