@@ -57,6 +57,8 @@ class Scalar:
     unit: str
     ci: tuple[float, float] | None = None
     n: int | None = None
+    n_effective: float | None = None  # where dependence cut the evidence
+    method: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scalar:
@@ -66,6 +68,8 @@ class Scalar:
             unit=data["unit"],
             ci=None if ci is None else (number_or_nan(ci[0]), number_or_nan(ci[1])),
             n=data.get("n"),
+            n_effective=data.get("n_effective"),
+            method=data.get("method", ""),
         )
 
 

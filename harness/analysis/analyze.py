@@ -6,24 +6,23 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from harness.clock import NS_PER_S
-from harness.analysis.errors import METHOD as PROPORTION_METHOD
 from harness.analysis.errors import availability_scalars, error_breakdown
-from harness.analysis.load import load_summary
+from harness.analysis.load import CHECKED_LAG_QUANTILE, load_summary
 from harness.analysis.metrics import get_metric
-from harness.analysis.phases import effective_phases, measured_duration_s, phase_table
+from harness.analysis.phases import effective_phases, measured_duration_s, measured_window_s, phase_table
 from harness.analysis.samples import RunSamples
 from harness.analysis.sections import SectionInput, build_sections
-from harness.analysis.slo import SLO, evaluate_slo, parse_slo
+from harness.analysis.slo import SLO, parse_slo
 from harness.analysis.spec import AnalysisSpec
-from harness.contracts import Scalar
 from harness.analysis.stats import percentile_table
 from harness.analysis.telemetry import telemetry_series, telemetry_summary
 from harness.analysis.throughput import throughput_scalars
 from harness.analysis.timeseries import latency_cdf, latency_scatter, per_second
+from harness.analysis.verdicts import evaluate_slo
+from harness.clock import NS_PER_S
+from harness.contracts import Scalar
 
 VERDICTS = ("pass", "inconclusive", "fail", "invalid")  # in rising order of severity
 
@@ -50,30 +49,31 @@ def overall_verdict(load_valid: bool, slo_verdicts: list[str]) -> str:
 def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: AnalysisSpec) -> Result:
     scalar_units = {name: scalar.unit for name, scalar in spec.extra_scalars.items()}
     slos = [parse_slo(expr, scalar_units) for expr in spec.slos]
+    confidence = per_slo_confidence(spec, slos)
     phases = effective_phases(spec, records)
-    samples = RunSamples(records, measured_duration_s(phases, spec.warmup_s))
-    latency = samples.values("latency")
-    phase_rows = phase_table(phases, records["phase"].to_numpy(np.int64), samples.ok, latency, samples.judged_rows)
+    samples = RunSamples(records, measured_duration_s(phases, spec.warmup_s), confidence,
+                         measured_window_s(phases, spec.warmup_s))
+    phase_rows = phase_table(phases, samples, spec.max_lag_p99_ms / 1e3)
     measured = records[samples.measured]
-    load = load_summary(spec, samples.values("schedule_lag")[samples.measured], phase_rows, len(records), len(measured))
+    load = load_summary(spec, samples.judged("schedule_lag").in_time, phase_rows, len(records), len(measured),
+                        judged_lag_quantiles(slos))
     errors = error_breakdown(measured)
+    failed_in_time = ~samples.ok[samples.time_order][samples.measured[samples.time_order]]
     scalars: dict[str, Scalar] = {
-        **availability_scalars(len(measured), errors["total"], spec.confidence),
-        **throughput_scalars(samples, slos, spec.confidence),
+        **availability_scalars(failed_in_time, confidence),
+        **throughput_scalars(samples, slos, confidence),
         **spec.extra_scalars,
     }
-    slo_results = [evaluate_slo(slo, samples, scalars, spec.confidence) for slo in slos]
+    slo_results = [evaluate_slo(slo, samples, scalars, confidence) for slo in slos]
     summary = {
         "verdict": overall_verdict(load["valid"], [r["verdict"] for r in slo_results]),
         "load": load,
-        "latency_ms": percentile_table(samples.judged("latency")),
-        "service_time_ms": percentile_table(samples.judged("service_time")),
+        "latency_ms": percentile_table(samples.judged("latency").ordered),
+        "service_time_ms": percentile_table(samples.judged("service_time").ordered),
         "errors": errors,
-        "availability": _scalar_section(scalars["availability"], spec.confidence, PROPORTION_METHOD),
-        "error_rate": _scalar_section(scalars["error_rate"], spec.confidence, PROPORTION_METHOD),
-        "throughput": _scalar_section(scalars["throughput"], spec.confidence, "poisson-exact"),
-        "goodput": _scalar_section(scalars["goodput"], spec.confidence, "poisson-exact"),
+        **{name: _scalar_section(scalars[name], confidence) for name in SCALAR_SECTIONS},
         "slos": slo_results,
+        "joint_confidence": joint_confidence(spec, slos, confidence),
         "phases": phase_rows,
         "measured_duration_s": samples.duration_s,
         "telemetry": telemetry_summary(telemetry),
@@ -87,9 +87,35 @@ def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: Analysi
     return Result(summary, series, spec, tuple(sections))
 
 
-def _scalar_section(scalar: Scalar, confidence: float, method: str) -> dict[str, Any]:
+SCALAR_SECTIONS = ("availability", "error_rate", "throughput", "goodput")
+
+
+def _scalar_section(scalar: Scalar, confidence: float) -> dict[str, Any]:
     ci = [math.nan, math.nan] if scalar.ci is None else list(scalar.ci)
-    return {"estimate": scalar.value, "ci": ci, "confidence": confidence, "n": scalar.n, "method": method}
+    return {"estimate": scalar.value, "ci": ci, "confidence": confidence, "n": scalar.n,
+            "n_effective": scalar.n_effective, "method": scalar.method}
+
+
+def judged_lag_quantiles(slos: list[SLO]) -> tuple[float, ...]:
+    """The percentiles above p99 that SLOs judge of metrics including the generator's lag
+    (p99 is always checked)."""
+    return tuple(sorted({slo.q for slo in slos if slo.q is not None and slo.q > CHECKED_LAG_QUANTILE
+                         and slo.op in ("<", "<=") and (metric := get_metric(slo.metric)) is not None
+                         and metric.includes_lag}))
+
+
+def per_slo_confidence(spec: AnalysisSpec, slos: list[SLO]) -> float:
+    """Each bound's confidence: the run's, or Bonferroni-adjusted so the whole verdict holds at it."""
+    if not spec.joint_confidence or len(slos) < 2:
+        return spec.confidence
+    return 1.0 - (1.0 - spec.confidence) / len(slos)
+
+
+def joint_confidence(spec: AnalysisSpec, slos: list[SLO], confidence: float) -> dict[str, Any]:
+    """The overall verdict is the AND of k SLOs: Bonferroni bounds its confidence below."""
+    k = len(slos)
+    return {"slos": k, "per_slo": confidence, "at_least": max(0.0, 1.0 - k * (1.0 - confidence)) if k else 1.0,
+            "adjusted": spec.joint_confidence and k > 1}
 
 
 def _series(

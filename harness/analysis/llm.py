@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.clock import NS_PER_MS
 from harness.analysis.metrics import per_request_metric, pooled_metric
+from harness.clock import NS_PER_MS
 from harness.records import NEVER
 
 
@@ -34,7 +34,7 @@ def _col(records: pd.DataFrame, name: str) -> np.ndarray:
     return records[name].to_numpy(np.int64)
 
 
-@per_request_metric("ttft")
+@per_request_metric("ttft", includes_lag=True)
 def ttft_ms(records: pd.DataFrame) -> np.ndarray:
     return _ms(_col(records, "first_byte_ns"), _col(records, "intended_ns"))
 
@@ -44,7 +44,7 @@ def ttft_sent_ms(records: pd.DataFrame) -> np.ndarray:
     return _ms(_col(records, "first_byte_ns"), _col(records, "sent_ns"))
 
 
-@per_request_metric("e2e")
+@per_request_metric("e2e", includes_lag=True)
 def e2e_ms(records: pd.DataFrame) -> np.ndarray:
     return _ms(_col(records, "done_ns"), _col(records, "intended_ns"))
 
@@ -68,16 +68,21 @@ def tpot_ms(records: pd.DataFrame) -> np.ndarray:
 
 
 @pooled_metric("itl")
-def itl_ms(records: pd.DataFrame) -> np.ndarray:
-    """Every gap between consecutive chunks of the same request, pooled (one value per gap)."""
-    lists = [np.asarray(c, np.int64) for c in records["chunk_ns"] if c is not None and len(c) > 1]
-    if not lists:
-        return np.empty(0)
+def itl_ms(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Every gap between consecutive chunks of the same request, pooled, with the position of
+    the request each gap came from."""
+    chunks = records["chunk_ns"].to_numpy(dtype=object)
+    streamed = [i for i, c in enumerate(chunks) if c is not None and len(c) > 1]
+    if not streamed:
+        return np.empty(0), np.empty(0, np.int64)
+    lists = [np.asarray(chunks[i], np.int64) for i in streamed]
     times = np.concatenate(lists)
+    lengths = np.array([len(c) for c in lists])
     # Diff everything at once, then drop the gaps that straddle two requests.
-    starts = np.cumsum([len(c) for c in lists])[:-1]
-    gaps = np.diff(times) / NS_PER_MS
-    return np.delete(gaps, starts - 1)
+    starts = np.cumsum(lengths)[:-1]
+    gaps = np.delete(np.diff(times) / NS_PER_MS, starts - 1)
+    owners = np.repeat(np.asarray(streamed, np.int64), lengths - 1)
+    return gaps, owners
 
 
 def succeeded(records: pd.DataFrame) -> np.ndarray:

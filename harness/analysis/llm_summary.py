@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.analysis.estimators import quantile_estimates
 from harness.analysis.llm import output_token_counts, output_tokens_series
-from harness.analysis.samples import RunSamples
+from harness.analysis.samples import RunSamples, Sample
 from harness.analysis.sections import SectionInput, summary_section
-from harness.analysis.stats import bounds_level, percentile_table, quantile_cis, rate_ci
+from harness.analysis.stats import bounds_level, percentile_table, rate_ci
 
 METRICS = ("ttft", "ttft_sent", "tpot", "itl", "e2e")
 CI_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
@@ -48,11 +49,11 @@ def llm_summary(
     }
 
 
-def metric_table(ordered: np.ndarray, confidence: float) -> dict[str, Any]:
-    """The headline percentiles of sorted values, with distribution-free one-sided bounds."""
-    _, lo, hi = quantile_cis(ordered, np.array(list(CI_QUANTILES.values())), bounds_level(confidence))
+def metric_table(sample: Sample, confidence: float) -> dict[str, Any]:
+    """The headline percentiles, with the one-sided bounds verdicts use (failures at +inf)."""
+    _, lo, hi, _ = quantile_estimates(sample, np.array(list(CI_QUANTILES.values())), bounds_level(confidence))
     bounds = {name: [float(lo[i]), float(hi[i])] for i, name in enumerate(CI_QUANTILES)}
-    return {**percentile_table(ordered), "ci": bounds, "confidence": confidence}
+    return {**percentile_table(sample.ordered), "ci": bounds, "confidence": confidence, "requests": sample.units}
 
 
 def token_rate(tokens: np.ndarray, duration_s: float, confidence: float) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def _token_totals(counts: np.ndarray) -> dict[str, Any]:
 def llm_series(records: pd.DataFrame, samples: RunSamples, llm: dict[str, Any], end_s: float) -> dict[str, Any]:
     """Thinned sorted TTFT and ITL with their p50/p99 markers, and output tokens/s per second."""
     distributions = {
-        name: {**thin_sorted(samples.judged(name)), "p50": llm[f"{name}_ms"]["p50"], "p99": llm[f"{name}_ms"]["p99"]}
+        name: {**thin_sorted(samples.judged(name).answered()), "p50": llm[f"{name}_ms"]["p50"], "p99": llm[f"{name}_ms"]["p99"]}
         for name in PLOTTED
     }
     return {**distributions, "tokens_per_s": tokens_per_second(records, end_s)}

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.clock import NS_PER_MS
 from harness.analysis.metrics import declare_scalar, per_request_metric
+from harness.clock import NS_PER_MS
 from harness.records import NEVER
 
 
@@ -21,7 +21,7 @@ def _ms_between(later: pd.Series, earlier: pd.Series) -> np.ndarray:
     return np.where((later_ns == NEVER) | (earlier_ns == NEVER), np.nan, values)
 
 
-@per_request_metric("latency")
+@per_request_metric("latency", includes_lag=True)
 def latency(records: pd.DataFrame) -> np.ndarray:
     return _ms_between(records["done_ns"], records["intended_ns"])
 
@@ -31,12 +31,12 @@ def service_time(records: pd.DataFrame) -> np.ndarray:
     return _ms_between(records["done_ns"], records["sent_ns"])
 
 
-@per_request_metric("time_to_first_byte")
+@per_request_metric("time_to_first_byte", includes_lag=True)
 def time_to_first_byte(records: pd.DataFrame) -> np.ndarray:
     return _ms_between(records["first_byte_ns"], records["intended_ns"])
 
 
-@per_request_metric("schedule_lag")
+@per_request_metric("schedule_lag", censored=False)
 def schedule_lag(records: pd.DataFrame) -> np.ndarray:
     return _ms_between(records["sent_ns"], records["intended_ns"])
 

@@ -9,37 +9,22 @@ Grammar (whitespace is free between tokens):
 
 Thresholds are converted to the metric's canonical unit: times to ms, `99.9%` to the
 ratio 0.999, rates to per second. Verdicts read the two one-sided bounds at the run's
-confidence: pass when the unfavourable bound meets the threshold, fail when the favourable
-bound misses it, inconclusive otherwise.
+confidence (harness/analysis/verdicts.py).
 """
 
 from __future__ import annotations
 
-import math
 import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
-
-import numpy as np
 
 # Importing these modules registers the metric vocabulary SLOs may name.
 from harness.analysis import llm as _llm_metrics  # noqa: F401
 from harness.analysis import measurements as _builtin_metrics  # noqa: F401
 from harness.analysis.metrics import get_metric, metric_names, scalar_units
-from harness.contracts import Scalar
 from slogate_common.registry import did_you_mean
-from harness.analysis.stats import (
-    NAN_ESTIMATE,
-    Estimate,
-    bounds_level,
-    mean_ci,
-    min_samples_for_percentile,
-    quantile_ci,
-    rate_ci,
-)
 
 STATS = ("mean", "max", "rate", "count")
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -48,7 +33,6 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_NEGATED = {"<": "≥", "<=": ">", ">": "≤", ">=": "<"}
 _MS_PER = {"us": Decimal("0.001"), "ms": Decimal(1), "s": Decimal(1000), "m": Decimal(60000)}
 _RATE_UNITS = ("/s", "req/s", "tok/s")
 _UNIT_HELP = "a unit (ms, s, us, m, %, /s, req/s, tok/s) or the end of the expression"
@@ -193,114 +177,3 @@ def _threshold(scan: _Scanner, value: Decimal, written: str | None, unit: str, n
     elif written is None:
         return float(value)
     raise scan.error(unit_column, f"unit {written!r} does not fit a value in {unit}")
-
-
-class SampleSource(Protocol):
-    """What an SLO evaluation reads: the judged samples of a metric and the measured window."""
-
-    duration_s: float
-
-    def judged(self, metric: str) -> np.ndarray:
-        """Sorted, finite values: successful requests after warm-up."""
-        ...
-
-
-def evaluate_slo(slo: SLO, source: SampleSource, scalars: Mapping[str, Scalar], confidence: float) -> dict[str, Any]:
-    """One verdict with its estimate, one-sided bounds at `confidence`, n and the reason."""
-    if slo.stat is None:
-        if slo.metric not in scalars:
-            return _result(slo, NAN_ESTIMATE, confidence, "inconclusive", "not measured in this run")
-        estimate = _scalar_estimate(scalars[slo.metric])
-        needed = 0
-    else:
-        samples = source.judged(slo.metric)
-        estimate = _sample_estimate(slo, samples, source.duration_s, confidence)
-        needed = _needed_samples(slo, confidence)
-    verdict, reason = _judge(slo, estimate, confidence, needed)
-    return _result(slo, estimate, confidence, verdict, reason)
-
-
-def _result(slo: SLO, estimate: Estimate, confidence: float, verdict: str, reason: str) -> dict[str, Any]:
-    return {
-        "expr": slo.expr,
-        "verdict": verdict,
-        "estimate": estimate.value,
-        "ci": [estimate.lo, estimate.hi],
-        "confidence": confidence,
-        "n": estimate.n,
-        "unit": slo.unit,
-        "threshold": slo.threshold,
-        "op": slo.op,
-        "reason": reason,
-    }
-
-
-def _sample_estimate(slo: SLO, samples: np.ndarray, duration_s: float, confidence: float) -> Estimate:
-    level = bounds_level(confidence)
-    n = int(samples.size)
-    if slo.stat == "count":
-        return Estimate.observed(float(n), n)
-    if slo.stat == "rate":
-        return rate_ci(n, duration_s, level)
-    if n == 0:
-        return NAN_ESTIMATE
-    if slo.stat == "max":
-        return Estimate.observed(float(samples[-1]), n)
-    if slo.stat == "mean":
-        return mean_ci(samples, level)
-    return quantile_ci(samples, slo.q, level, presorted=True)
-
-
-def _scalar_estimate(scalar: Scalar) -> Estimate:
-    n = 1 if scalar.n is None else scalar.n
-    if scalar.ci is None:
-        return Estimate.observed(scalar.value, n)
-    return Estimate(scalar.value, scalar.ci[0], scalar.ci[1], n)
-
-
-def _needed_samples(slo: SLO, confidence: float) -> int:
-    """LoadGen's minimum n; for `pN > X` the lower tail (1 - q) is the one to certify."""
-    if slo.q is None:
-        return 0
-    tail = slo.q if slo.op in ("<", "<=") else 1.0 - slo.q
-    return min_samples_for_percentile(tail, confidence)
-
-
-def _judge(slo: SLO, estimate: Estimate, confidence: float, needed: int) -> tuple[str, str]:
-    below_is_good = slo.op in ("<", "<=")
-    worst, best = (estimate.hi, estimate.lo) if below_is_good else (estimate.lo, estimate.hi)
-    holds = OPS[slo.op]
-    exact = estimate.exact
-    level = f"{confidence * 100:g}%"
-    if math.isnan(estimate.value) and math.isnan(best):
-        return "inconclusive", _missing_reason(slo, estimate)
-    if not math.isnan(best) and not holds(best, slo.threshold):
-        what = f"observed {_describe(slo)}" if exact else f"{'lower' if below_is_good else 'upper'} {level} bound"
-        return "fail", f"{what} {_fmt(best, slo.unit)} {_NEGATED[slo.op]} {_fmt(slo.threshold, slo.unit)}"
-    if estimate.n < needed:
-        return "inconclusive", f"n={estimate.n} < {needed} needed to certify {slo.stat} at {level} confidence"
-    if not math.isnan(worst) and holds(worst, slo.threshold):
-        what = f"observed {_describe(slo)}" if exact else f"{'upper' if below_is_good else 'lower'} {level} bound"
-        return "pass", f"{what} {_fmt(worst, slo.unit)} {slo.op} {_fmt(slo.threshold, slo.unit)}"
-    bounds = f"[{_fmt(estimate.lo, slo.unit)}, {_fmt(estimate.hi, slo.unit)}]"
-    return "inconclusive", f"{level} bounds {bounds} straddle {_fmt(slo.threshold, slo.unit)}"
-
-
-def _missing_reason(slo: SLO, estimate: Estimate) -> str:
-    if estimate.n == 0:
-        return "no requests after warm-up" if slo.stat is None else "no successful requests after warm-up"
-    return "no measured time window to divide by"
-
-
-def _describe(slo: SLO) -> str:
-    return slo.metric if slo.stat is None else f"{slo.stat}({slo.metric})"
-
-
-def _fmt(value: float, unit: str) -> str:
-    if math.isnan(value):
-        return "n/a"
-    if unit == "ratio":
-        return f"{value * 100:.6g}%"
-    if unit == "count":
-        return f"{value:g}"
-    return f"{value:.4g} {unit}"

@@ -39,6 +39,8 @@ class AnalysisSpec:
     warmup_s: float = 0.0
     max_lag_p99_ms: float = 1.0
     rate_tolerance: float = 0.02
+    joint_confidence: bool = False  # adjust each bound so the AND of all SLOs holds at `confidence`
+    transport: dict[str, int] = field(default_factory=dict)  # the client's own counts (stale connections replaced)
     safety_valve_hit: bool = False
     extra_invalid_reasons: tuple[str, ...] = ()  # known to the runner: Ctrl-C, a fault that failed to inject
     extra_scalars: dict[str, Scalar] = field(default_factory=dict)

@@ -30,6 +30,8 @@ class Estimate:
     hi: float
     n: int
     exact: bool = False
+    n_effective: float | None = None  # where dependence shrank the evidence: the independent-equivalent n
+    method: str = ""
 
     @classmethod
     def observed(cls, value: float, n: int) -> Estimate:
@@ -69,8 +71,28 @@ def order_statistic_ranks(n: int, qs: np.ndarray, confidence: float) -> tuple[np
     return np.clip(lower, 0, n + 1), np.clip(upper, 0, n + 1)
 
 
+def effective_ranks(n: int, qs: np.ndarray, confidence: float, n_effective: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Order-statistic ranks in a sample of n whose information is that of `n_effective`
+    independent draws: the exact ranks at the effective size, scaled to n (outwards)."""
+    if n_effective is None:
+        return order_statistic_ranks(n, qs, confidence)
+    qs = np.atleast_1d(np.asarray(qs, dtype=np.float64))
+    sizes = np.clip(np.floor(np.broadcast_to(n_effective, qs.shape)), 0, n).astype(np.int64)
+    lower, upper = np.zeros(qs.shape, np.int64), np.full(qs.shape, n + 1, np.int64)
+    for m in np.unique(sizes):
+        at = sizes == m
+        lo_m, hi_m = order_statistic_ranks(int(m), qs[at], confidence)
+        scale = (n + 1) / (m + 1)
+        lower[at] = np.where(lo_m == 0, 0, np.floor(lo_m * scale))
+        upper[at] = np.where(hi_m == m + 1, n + 1, np.ceil(hi_m * scale))
+    return np.clip(lower, 0, n + 1), np.clip(upper, 0, n + 1)
+
+
 def sorted_quantiles(ordered: np.ndarray, qs: np.ndarray) -> np.ndarray:
-    """Sample quantiles of already sorted data (numpy's default 'linear' definition)."""
+    """Sample quantiles of already sorted data (numpy's default 'linear' definition).
+
+    +inf (a failed request) is a value like any other: a quantile that falls among the
+    failures is +inf, one between the last answer and the first failure too."""
     qs = np.atleast_1d(np.asarray(qs, dtype=np.float64))
     n = ordered.size
     if n == 0:
@@ -79,13 +101,16 @@ def sorted_quantiles(ordered: np.ndarray, qs: np.ndarray) -> np.ndarray:
     below = np.floor(position).astype(np.int64)
     above = np.minimum(below + 1, n - 1)
     weight = position - below
-    return ordered[below] * (1.0 - weight) + ordered[above] * weight
+    with np.errstate(invalid="ignore"):
+        mixed = ordered[below] * (1.0 - weight) + ordered[above] * weight
+    return np.where(weight > 0, mixed, ordered[below])  # inf × 0 is NaN, not the lower value
 
 
-def quantile_cis(ordered: np.ndarray, qs: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(estimates, lo, hi) for many quantiles of already sorted, finite data."""
+def quantile_cis(ordered: np.ndarray, qs: np.ndarray, confidence: float,
+                 n_effective: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(estimates, lo, hi) for many quantiles of already sorted data (failures at +inf)."""
     n = ordered.size
-    lower, upper = order_statistic_ranks(n, qs, confidence)
+    lower, upper = effective_ranks(n, qs, confidence, n_effective)
     padded = np.concatenate(([np.nan], ordered, [np.nan]))  # rank 0 and n+1 read as NaN
     return sorted_quantiles(ordered, qs), padded[lower], padded[upper]
 
@@ -118,8 +143,10 @@ def min_samples_for_percentile(q: float, confidence: float = 0.99) -> int:
     return n
 
 
-def proportion_ci(k: int, n: int, confidence: float = 0.95, method: ProportionMethod = "wilson") -> tuple[float, float]:
-    """Interval for a binomial proportion k/n; (0, hi) at k=0 and (lo, 1) at k=n; NaN when n=0."""
+def proportion_ci(k: float, n: float, confidence: float = 0.95, method: ProportionMethod = "wilson") -> tuple[float, float]:
+    """Interval for a binomial proportion k/n; (0, hi) at k=0 and (lo, 1) at k=n; NaN when n=0.
+
+    k and n may be fractional: an effective sample size keeps the failure fraction."""
     if n <= 0:
         return math.nan, math.nan
     if not 0 <= k <= n:
@@ -169,10 +196,12 @@ HEADLINE_QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p99.9":
 
 
 def percentile_table(ordered: np.ndarray) -> dict[str, float | int]:
-    """The headline percentiles, max, mean and n of already sorted, finite data."""
+    """The headline percentiles, max, mean and n of already sorted data, and how many of
+    its values are failures counted as +inf (`censored`)."""
     values = sorted_quantiles(ordered, np.array(list(HEADLINE_QUANTILES.values())))
     table: dict[str, float | int] = {name: float(v) for name, v in zip(HEADLINE_QUANTILES, values, strict=True)}
     table["max"] = float(ordered[-1]) if ordered.size else float("nan")
     table["mean"] = float(ordered.mean()) if ordered.size else float("nan")
     table["n"] = int(ordered.size)
+    table["censored"] = int(np.isinf(ordered).sum())
     return table

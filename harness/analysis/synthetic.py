@@ -54,3 +54,21 @@ def synthetic_records(
         "chunk_ns": pa.nulls(n, pa.list_(pa.int64())),
     }
     return records_frame(pa.Table.from_pydict(columns, schema=SCHEMA))
+
+
+def stalled_queue_latencies(n: int, rng: np.random.Generator, *, rate: float = 100.0, service_ms: float = 5.0,
+                            stall_probability: float = 0.002, stall_ms: float = 300.0) -> np.ndarray:
+    """Latencies (ms, in arrival order) of an M/G/1 FIFO queue whose server now and then
+    pauses: Poisson arrivals at `rate`, exponential service of mean `service_ms`, and with
+    `stall_probability` a request's service is stretched by `stall_ms` (the server frozen
+    while it holds it). A pause delays every request queued behind it, so consecutive
+    latencies are strongly dependent: the case independent-sample intervals get wrong.
+
+    Waiting times follow Lindley's recursion W[i+1] = max(0, W[i] + S[i] − A[i+1]); as a
+    reflected random walk that is X[i] − min(0, min X[:i+1]) with X the cumulative sum of
+    S − A, so the whole run is one vectorised pass."""
+    gaps_ms = rng.exponential(1e3 / rate, n)
+    service = rng.exponential(service_ms, n) + np.where(rng.random(n) < stall_probability, stall_ms, 0.0)
+    walk = np.concatenate(([0.0], np.cumsum(service[:-1] - gaps_ms[1:])))
+    waiting = walk - np.minimum(0.0, np.minimum.accumulate(walk))
+    return waiting + service

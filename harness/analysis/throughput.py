@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.analysis.dependence import overdispersion
 from harness.analysis.metrics import get_metric
 from harness.analysis.samples import RunSamples
 from harness.analysis.slo import OPS, SLO
-from harness.contracts import Scalar
 from harness.analysis.stats import bounds_level, rate_ci
+from harness.clock import NS_PER_S
+from harness.contracts import Scalar
 
 _PER_REQUEST_STATS = ("mean", "max")
 
@@ -24,9 +26,20 @@ def per_request_criteria(slos: list[SLO]) -> list[SLO]:
     ]
 
 
-def rate_scalar(count: int, duration_s: float, confidence: float) -> Scalar:
-    estimate = rate_ci(count, duration_s, bounds_level(confidence))
-    return Scalar(estimate.value, "req/s", (estimate.lo, estimate.hi), count)
+POISSON = "poisson-exact"
+
+
+def rate_scalar(times_s: np.ndarray, samples: RunSamples, confidence: float) -> Scalar:
+    """Events per second of the measured window, with the exact Poisson interval; when the
+    events come in bursts (overdispersed counts over time), the scaled Poisson interval:
+    the count is taken as D × Poisson(N / D), D the index of dispersion."""
+    count = int(times_s.size)
+    dispersion = overdispersion(times_s, samples.window_s, confidence)
+    scale = 1.0 if dispersion is None else dispersion
+    estimate = rate_ci(count / scale, samples.duration_s, bounds_level(confidence))
+    method = POISSON if dispersion is None else f"scaled poisson (counts over time overdispersed ×{dispersion:.2f})"
+    return Scalar(count / samples.duration_s if samples.duration_s > 0 else float("nan"), "req/s",
+                  (estimate.lo * scale, estimate.hi * scale), count, None if dispersion is None else count / scale, method)
 
 
 def throughput_scalars(samples: RunSamples, slos: list[SLO], confidence: float) -> dict[str, Scalar]:
@@ -39,7 +52,8 @@ def throughput_scalars(samples: RunSamples, slos: list[SLO], confidence: float) 
     for slo in per_request_criteria(slos):
         values = samples.values(slo.metric)
         good &= OPS[slo.op](values, slo.threshold) | np.isnan(values)
+    intended_s = samples.records["intended_ns"].to_numpy(np.int64) / NS_PER_S
     return {
-        "throughput": rate_scalar(int(samples.judged_rows.sum()), samples.duration_s, confidence),
-        "goodput": rate_scalar(int(good.sum()), samples.duration_s, confidence),
+        "throughput": rate_scalar(intended_s[samples.judged_rows], samples, confidence),
+        "goodput": rate_scalar(intended_s[good], samples, confidence),
     }

@@ -10,8 +10,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from harness.analysis.estimators import quantile_estimates
+from harness.analysis.samples import Sample
+from harness.analysis.stats import bounds_level
 from harness.clock import NS_PER_S
-from harness.analysis.stats import bounds_level, quantile_cis
 
 MAX_SCATTER_POINTS = 20_000
 TAIL_FRACTION = 0.001  # the slowest 0.1% are always drawn: more would paint a false mode
@@ -67,13 +69,15 @@ def latency_scatter(records: pd.DataFrame, latency_ms: np.ndarray, ok: np.ndarra
     }
 
 
-def latency_cdf(ordered: np.ndarray, confidence: float) -> dict:
+def latency_cdf(sample: Sample, confidence: float) -> dict:
     """Quantiles from the minimum to 1 - 1/n on a log grid of tail fractions, with the
-    distribution-free bounds (each one-sided at `confidence`)."""
-    n = ordered.size
+    bounds the verdicts use (each one-sided at `confidence`). Failed requests count in n as
+    +inf, so the curve ends where they begin."""
+    n = sample.size
     if n == 0:
         empty = np.empty(0)
         return {"q": empty, "latency_ms": empty, "lo": empty, "hi": empty, "n": 0}
     qs = 1.0 - np.logspace(0.0, -math.log10(n), CDF_POINTS) if n > 1 else np.array([0.5])
-    values, lo, hi = quantile_cis(ordered, qs, bounds_level(confidence))
-    return {"q": qs, "latency_ms": values, "lo": lo, "hi": hi, "n": int(n)}
+    values, lo, hi, _ = quantile_estimates(sample, qs, bounds_level(confidence))
+    shown = np.isfinite(values)
+    return {"q": qs[shown], "latency_ms": values[shown], "lo": lo[shown], "hi": hi[shown], "n": int(n)}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from harness.analysis import Result
 from harness.report.html import render_html
-from harness.report.summary import build_summary, write_summary
 from harness.report.meta import RunMeta
+from harness.report.summary import build_summary, write_summary
 
 
 def write_report(run_dir: Path, result: Result, meta: RunMeta) -> None:

@@ -6,10 +6,13 @@ import math
 from typing import Any
 
 MISSING = "—"
+UNBOUNDED = "∞"  # failed requests count as slower than any value
 
 
 def number(value: Any, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    if isinstance(value, float) and math.isinf(value):
+        return UNBOUNDED if value > 0 else "−" + UNBOUNDED
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if isinstance(value, bool):
         return str(value).lower()
@@ -21,7 +24,7 @@ def number(value: Any, digits: int = 4) -> str:
 def in_unit(value: Any, unit: str | None) -> str:
     """A value in an SLO's canonical unit; ratios read as percentages."""
     text = number(value * 100 if unit == "ratio" and isinstance(value, (int, float)) else value, 6 if unit == "ratio" else 4)
-    if text == MISSING or not unit or unit == "count":
+    if text in (MISSING, UNBOUNDED) or not unit or unit == "count":
         return text
     return f"{text}%" if unit == "ratio" else f"{text} {unit}"
 

@@ -15,7 +15,8 @@ from harness.report.plots import render_plots
 from harness.report.sections import report_sections
 from harness.report.template import TEMPLATE
 
-PERCENTILE_KEYS = ("p50", "p90", "p95", "p99", "p99.9", "max", "mean", "n")
+PERCENTILE_KEYS = ("p50", "p90", "p95", "p99", "p99.9", "max", "mean", "n", "censored")
+COUNT_KEYS = ("n", "censored")
 RATE_ROWS = (("availability", "ratio"), ("error_rate", "ratio"), ("throughput", "req/s"), ("goodput", "req/s"))
 
 _ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
@@ -30,6 +31,7 @@ def render_html(run_dir: Path, summary: dict[str, Any], series: dict[str, Any], 
         images=_data_uris(render_plots(series, run_dir)),
         sections=[_section(name, summary, series, run_dir) for name in sections],
         percentile_keys=PERCENTILE_KEYS,
+        count_keys=COUNT_KEYS,
         latency_tables=[("latency", summary["latency_ms"]), ("service time", summary["service_time_ms"])],
         rate_rows=RATE_ROWS,
     )

@@ -23,7 +23,7 @@ TEMPLATE = r"""
   <tr><th>{{ label }}</th><td class="num" colspan="4">{{ row.total | num }} in all, {{ row.mean | num }} per request (n = {{ row.n | num }})</td></tr>
   {% endfor %}
 </table>
-<p class="muted">Successful requests after warm-up, by vLLM's definitions: <code>ttft</code> and <code>e2e</code> run from the
+<p class="muted">Requests after warm-up (a failed one counts as ∞), by vLLM's definitions: <code>ttft</code> and <code>e2e</code> run from the
 <em>intended</em> send time, <code>ttft_sent</code> from the actual send; <code>tpot</code> = (e2e − ttft)/(tokens − 1);
 <code>itl</code> pools every gap between chunks. Bounds under p50/p90/p99 are one-sided at {{ (llm.ttft_ms.confidence * 100) | num }}% each.
 Goodput counts requests meeting every per-request SLO (an undefined tpot, of a one-token reply, meets it).</p>

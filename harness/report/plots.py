@@ -77,8 +77,8 @@ def latency_over_time(series: Series) -> Figure:
 def latency_percentiles(series: Series) -> Figure:
     figure, (ax,) = _figure()
     cdf = series["latency_cdf"]
-    if cdf["n"] == 0:
-        _empty(ax, "no successful requests after warm-up")
+    if cdf["n"] == 0 or cdf["q"].size == 0:
+        _empty(ax, "no requests after warm-up" if cdf["n"] == 0 else "every request after warm-up failed")
         return figure
     x = 1.0 / (1.0 - cdf["q"])
     band = f"bounds (each one-sided {series['confidence']:.0%})"
@@ -91,7 +91,8 @@ def latency_percentiles(series: Series) -> Figure:
     ticks = [tick for tick in PERCENTILE_TICKS if tick <= x.max() * 1.01]
     ax.set_xticks(ticks, [PERCENTILE_TICKS[tick] for tick in ticks])
     ax.set_xlim(1.0, max(x.max(), 2.0))
-    ax.set(title="Latency by percentile (successful requests after warm-up)", xlabel="percentile", ylabel="latency (ms)")
+    ax.set(title="Latency by percentile (requests after warm-up; the curve ends where failures, counted as ∞, begin)",
+           xlabel="percentile", ylabel="latency (ms)")
     ax.legend(loc="upper left", fontsize=8)
     return figure
 

@@ -10,7 +10,6 @@ import orjson
 from harness.report.meta import RunMeta
 
 
-
 def build_summary(analysis_summary: dict[str, Any], meta: RunMeta) -> dict[str, Any]:
     """Metadata first (every key present, null when unknown), then the analysis."""
     return {**meta.to_dict(), **analysis_summary}

@@ -69,13 +69,15 @@ the unfavourable bound meets the threshold and fails only when the favourable on
 
 <h2>Latency</h2>
 <table id="latency">
-  <tr><th></th>{% for key in percentile_keys %}<th>{{ key }}</th>{% endfor %}</tr>
+  <tr><th></th>{% for key in percentile_keys %}<th>{{ "failed (∞)" if key == "censored" else key }}</th>{% endfor %}</tr>
   {% for label, table in latency_tables %}
-  <tr><th>{{ label }}</th>{% for key in percentile_keys %}<td class="num">{{ table[key] | num if key == "n" else table[key] | unit("ms") }}</td>{% endfor %}</tr>
+  <tr><th>{{ label }}</th>{% for key in percentile_keys %}<td class="num">{{ table[key] | num if key in count_keys else table[key] | unit("ms") }}</td>{% endfor %}</tr>
   {% endfor %}
 </table>
-<p class="muted">Successful requests after warm-up. Latency runs from the <em>intended</em> send time, so a generator
-that falls behind cannot hide queueing (no coordinated omission); service time runs from the actual send.</p>
+<p class="muted">Every request after warm-up; a failed one (timeout, reset, error status, invalid answer) counts as ∞,
+slower than any threshold, so a server that fails fast cannot look fast. Latency runs from the <em>intended</em> send
+time, so a generator that falls behind cannot hide queueing (no coordinated omission); service time runs from the
+actual send.</p>
 
 <h2>Errors, availability and throughput</h2>
 <table id="errors">

@@ -87,6 +87,7 @@ class Analysis(Strict):
     confidence: Ratio = 0.95
     max_lag_p99: Seconds = 0.001
     rate_tolerance: Ratio = 0.02
+    joint_confidence: bool = False
 
 
 class Scenario(Strict):

@@ -22,7 +22,6 @@ from rich.console import Console
 from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
 from harness.clients.base import Client, ClientOptions, Endpoint, make_client
 from harness.contracts import ModelInfo
-from harness.report.progress import ProgressLine
 from harness.events import PhaseEnded, PhaseStarted, RunEnded, Tick
 from harness.experiments.base import Contribution, Experiment, experiments
 from harness.load.closedloop import run_closed_loop
@@ -30,8 +29,9 @@ from harness.load.gc_pause import frozen_gc
 from harness.load.openloop import run_open_loop
 from harness.records import write_records
 from harness.report import write_report
-from harness.scenario.model import Scenario
 from harness.report.meta import RunMeta, TargetMeta
+from harness.report.progress import ProgressLine
+from harness.scenario.model import Scenario
 from harness.session.session import Session, open_session
 from harness.targets.base import Target, TargetError, bearer_headers, build_target
 from harness.targets.serving import served_versions
@@ -248,6 +248,8 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
         warmup_s=scenario.workload.warmup,
         max_lag_p99_ms=scenario.analysis.max_lag_p99 * 1e3,
         rate_tolerance=scenario.analysis.rate_tolerance,
+        joint_confidence=scenario.analysis.joint_confidence,
+        transport=session.client.stats(),
         safety_valve_hit=session.dispatcher.valve_hit,
         extra_invalid_reasons=reasons,
         extra_scalars=scalars,

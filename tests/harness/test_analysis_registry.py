@@ -39,8 +39,8 @@ def test_per_request_and_pooled_metrics_are_judged() -> None:
         return 2.0 * (records["done_ns"] - records["intended_ns"]).to_numpy() / 1e6
 
     @pooled_metric("gap")
-    def gap(records: pd.DataFrame) -> np.ndarray:
-        return np.full(3 * len(records), 1.5)  # three gaps per request
+    def gap(records: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(3 * len(records), 1.5), np.repeat(np.arange(len(records)), 3)  # three gaps per request
 
     spec = AnalysisSpec(
         slos=["p50(double_latency) < 1s", "p99(gap) <= 1.5ms", "count(gap) >= 9000"],
@@ -48,7 +48,8 @@ def test_per_request_and_pooled_metrics_are_judged() -> None:
     )
     summary = analyze(synthetic_records(3000, rate=100.0), None, spec).summary
     assert [slo["verdict"] for slo in summary["slos"]] == ["pass", "pass", "pass"]
-    assert summary["slos"][1]["n"] == 9000
+    assert summary["slos"][1]["n"] == 3000  # requests, not gaps: the independent units
+    assert summary["slos"][2]["estimate"] == 9000
 
 
 def test_declared_scalar_parses_and_names_cannot_collide() -> None:

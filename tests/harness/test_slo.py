@@ -8,20 +8,23 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import betainc
 
-from harness.analysis.slo import SLOSyntaxError, evaluate_slo, parse_slo
+from harness.analysis.samples import Sample
+from harness.analysis.slo import SLOSyntaxError, parse_slo
 from harness.analysis.spec import Scalar
+from harness.analysis.verdicts import evaluate_slo
 
 
 class Samples:
-    """A SampleSource over fixed arrays."""
+    """A SampleSource over fixed arrays, each in time order (failures as +inf)."""
 
     def __init__(self, duration_s: float = 100.0, **metrics: np.ndarray) -> None:
         self.duration_s = duration_s
-        self.metrics = {name: np.sort(values) for name, values in metrics.items()}
+        self.metrics = {name: Sample.of(values) for name, values in metrics.items()}
 
-    def judged(self, metric: str) -> np.ndarray:
-        return self.metrics.get(metric, np.empty(0))
+    def judged(self, metric: str) -> Sample:
+        return self.metrics.get(metric, Sample.of(np.empty(0)))
 
 
 def verdict(expr: str, confidence: float = 0.95, scalars: dict | None = None, **metrics: np.ndarray) -> dict:
@@ -112,12 +115,23 @@ def test_syntax_errors_point_at_the_column(expr: str, column: int, fragment: str
     assert caret == " " * (4 + column) + "^"
 
 
-def test_percentile_passes_with_enough_samples() -> None:
-    result = verdict("p99(latency) < 10ms", latency=np.full(10_000, 5.0))
-    assert result["verdict"] == "pass"
-    assert result["estimate"] == 5.0 and result["ci"] == [5.0, 5.0] and result["n"] == 10_000
-    assert result["unit"] == "ms" and result["threshold"] == 10.0 and result["confidence"] == 0.95
-    assert "upper 95% bound" in result["reason"]
+def upper_rank(n: int, q: float, confidence: float) -> int:
+    """The smallest rank u with P(X_(u) >= Q_q) >= confidence, from the order statistic's own
+    distribution (P(X_(u) < Q_q) = I_q(u, n - u + 1)): independent of the binomial ranks the
+    code uses."""
+    return next(u for u in range(1, n + 1) if 1.0 - betainc(u, n - u + 1, q) >= confidence)
+
+
+def test_percentile_verdicts_read_the_right_order_statistic() -> None:
+    """Values 1..10000 in shuffled time order: the p99 upper bound is exactly the u-th value."""
+    values = np.random.default_rng(5).permutation(np.arange(1.0, 10_001.0))
+    u = float(upper_rank(10_000, 0.99, 0.95))
+    result = verdict(f"p99(latency) < {u + 0.5}ms", latency=values)
+    assert result["verdict"] == "pass" and result["ci"][1] == u and result["n"] == 10_000
+    assert result["estimate"] == pytest.approx(np.quantile(values, 0.99))
+    assert result["unit"] == "ms" and result["threshold"] == u + 0.5 and result["confidence"] == 0.95
+    assert "upper 95% bound" in result["reason"] and "independent samples" in result["method"]
+    assert verdict(f"p99(latency) < {u - 0.5}ms", latency=values)["verdict"] == "inconclusive"
 
 
 def test_percentile_is_inconclusive_below_the_loadgen_minimum() -> None:
@@ -128,9 +142,9 @@ def test_percentile_is_inconclusive_below_the_loadgen_minimum() -> None:
 
 
 def test_percentile_fails_when_the_whole_interval_is_over() -> None:
-    result = verdict("p99(latency) < 10ms", latency=np.full(100, 50.0))
+    result = verdict("p99(latency) < 10ms", latency=np.linspace(50.0, 60.0, 100))
     assert result["verdict"] == "fail"  # a certain failure needs no minimum n
-    assert result["reason"].startswith("lower 95% bound 50 ms ≥ 10 ms")
+    assert result["reason"].startswith("lower 95% bound 5") and "≥ 10 ms" in result["reason"]
 
 
 def test_percentile_straddling_the_threshold_is_inconclusive() -> None:
@@ -143,14 +157,16 @@ def test_percentile_straddling_the_threshold_is_inconclusive() -> None:
 
 
 def test_greater_than_reads_the_lower_bound() -> None:
-    assert verdict("p50(latency) > 1ms", latency=np.full(1000, 5.0))["verdict"] == "pass"
-    assert verdict("p50(latency) > 10ms", latency=np.full(1000, 5.0))["verdict"] == "fail"
+    values = np.random.default_rng(6).permutation(np.arange(1.0, 1001.0))
+    lower = verdict("p50(latency) > 400ms", latency=values)
+    assert lower["verdict"] == "pass" and 450 < lower["ci"][0] < 500
+    assert verdict("p50(latency) > 600ms", latency=values)["verdict"] == "fail"
 
 
 def test_no_samples_is_inconclusive() -> None:
     result = verdict("p95(latency) < 1s")
     assert result["verdict"] == "inconclusive" and result["n"] == 0
-    assert result["reason"] == "no successful requests after warm-up"
+    assert result["reason"] == "no requests after warm-up"
 
 
 def test_mean_max_count_and_rate() -> None:

@@ -46,8 +46,10 @@ def test_per_request_metrics_by_hand() -> None:
 
 
 def test_itl_pools_every_gap_within_requests_only() -> None:
-    np.testing.assert_allclose(llm.itl_ms(ROWS), [2, 3, 5, 10])  # never the 130 ms between A and B
-    assert llm.itl_ms(ROWS.iloc[2:]).size == 0
+    gaps, owners = llm.itl_ms(ROWS)
+    np.testing.assert_allclose(gaps, [2, 3, 5, 10])  # never the 130 ms between A and B
+    assert owners.tolist() == [0, 0, 0, 1]  # the row each gap came from
+    assert llm.itl_ms(ROWS.iloc[2:])[0].size == 0
 
 
 def _goodput(frame: pd.DataFrame, slos: list[str], duration_s: float = 1.0) -> Scalar:
@@ -104,8 +106,9 @@ def test_tpot_ttft_and_e2e_are_consistent(frame: pd.DataFrame) -> None:
     np.testing.assert_allclose(tpot[many] * (n[many] - 1) + ttft[many], e2e[many], rtol=1e-9, atol=1e-6)
     assert np.isnan(tpot[~many]).all()
     # Pooled ITL: one gap per consecutive chunk pair, and the gaps of a request sum to its decode time.
-    assert llm.itl_ms(frame).size == int((n - 1).sum())
-    assert llm.itl_ms(frame).sum() == pytest.approx(((e2e - ttft)).sum(), rel=1e-9, abs=1e-6)
+    gaps, _ = llm.itl_ms(frame)
+    assert gaps.size == int((n - 1).sum())
+    assert gaps.sum() == pytest.approx(((e2e - ttft)).sum(), rel=1e-9, abs=1e-6)
 
 
 @given(streamed_requests(), st.integers(1, 2000), st.integers(1, 2000))

@@ -61,12 +61,16 @@ def test_llm_section_holds_hand_checkable_values() -> None:
     judged = 2500 - 25  # 25 s after warm-up at 100/s, less every 100th (reset)
     # Judged requests carry 1..5 tokens; each failure would have carried 5.
     tokens = 2500 // 5 * (1 + 2 + 3 + 4 + 5) - 25 * 5
-    assert llm["ttft_ms"]["p50"] == llm["ttft_ms"]["max"] == TTFT_MS and llm["ttft_ms"]["n"] == judged
-    assert llm["ttft_ms"]["ci"]["p99"] == [TTFT_MS, TTFT_MS]
+    # every failed request counts as slower than any value: 25 resets, +inf in each metric
+    assert llm["ttft_ms"]["p50"] == llm["ttft_ms"]["p90"] == TTFT_MS and math.isinf(llm["ttft_ms"]["max"])
+    assert llm["ttft_ms"]["n"] == 2500 and llm["ttft_ms"]["censored"] == 25 and llm["ttft_ms"]["requests"] == 2500
+    assert llm["ttft_ms"]["ci"]["p90"] == [TTFT_MS, TTFT_MS]
     assert llm["ttft_sent_ms"]["p90"] == TTFT_MS - LAG_MS
-    assert llm["itl_ms"]["p50"] == llm["itl_ms"]["p99"] == GAP_MS and llm["itl_ms"]["n"] == tokens - judged
-    assert llm["tpot_ms"]["mean"] == pytest.approx(GAP_MS) and llm["tpot_ms"]["n"] == judged - 500  # one-token replies have none
-    assert llm["e2e_ms"]["max"] == TTFT_MS + 4 * GAP_MS and llm["e2e_ms"]["p50"] == TTFT_MS + 2 * GAP_MS
+    assert llm["itl_ms"]["p50"] == GAP_MS and llm["itl_ms"]["n"] == tokens - judged + 25
+    assert llm["itl_ms"]["requests"] == judged - 500 + 25  # one-token replies have no gap; each failure counts once
+    assert math.isinf(llm["tpot_ms"]["mean"]) and llm["tpot_ms"]["n"] == judged - 500 + 25  # one-token replies have none
+    assert llm["tpot_ms"]["p50"] == pytest.approx(GAP_MS)
+    assert math.isinf(llm["e2e_ms"]["max"]) and llm["e2e_ms"]["p50"] == TTFT_MS + 2 * GAP_MS
     assert llm["output_tokens"] == {"total": tokens, "mean": tokens / judged, "n": judged}
     assert llm["prompt_tokens"] == {"total": 32 * judged, "mean": 32.0, "n": judged}
     rate = llm["output_tokens_per_s"]
