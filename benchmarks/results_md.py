@@ -53,10 +53,17 @@ def _goals_table(results: list[BenchResult]) -> list[str]:
 
 
 def _measured(goal: Goal) -> str:
-    return "-" if goal.measured is None else f"{_number(goal.measured)}{goal.unit}"
+    if goal.measured is None:
+        return "-"
+    shown = f"{_number(goal.measured)}{goal.unit}"
+    if goal.interval is not None:
+        shown += f" [{_number(goal.interval[0])}, {_number(goal.interval[1])}]"
+    return shown
 
 
 def _met(goal: Goal) -> str:
+    if goal.met is None and goal.interval is not None:
+        return "inconclusive: the interval straddles the goal"
     return {True: "yes", False: "**no**", None: "not measured"}[goal.met]
 
 

@@ -60,6 +60,7 @@ class Goal:
     target: str  # "≥ 1.5×"
     met: bool | None
     unit: str = "×"
+    interval: tuple[float, float] | None = None  # where the measured figure has one: met only when it says so
 
 
 @dataclass
@@ -97,6 +98,26 @@ def register(key: str) -> Callable[[type], type]:
 
 def at_least(claim: str, measured: float | None, goal: float, unit: str = "×") -> Goal:
     return Goal(claim, measured, f"≥ {goal:g}{unit}", None if measured is None else measured >= goal, unit)
+
+
+def at_least_surely(claim: str, measured: float | None, interval: tuple[float, float] | None, goal: float,
+                    unit: str = "×") -> Goal:
+    """Met when the interval's lower end reaches the goal, missed when its upper end falls short;
+    otherwise neither (`met` None with an interval: inconclusive)."""
+    if measured is None or interval is None:
+        return Goal(claim, measured, f"≥ {goal:g}{unit}", None, unit)
+    lo, hi = interval
+    met = True if lo >= goal else False if hi < goal else None
+    return Goal(claim, measured, f"≥ {goal:g}{unit}", met, unit, interval)
+
+
+def at_most_surely(claim: str, measured: float | None, interval: tuple[float, float] | None, goal: float,
+                   unit: str = "×") -> Goal:
+    if measured is None or interval is None:
+        return Goal(claim, measured, f"≤ {goal:g}{unit}", None, unit)
+    lo, hi = interval
+    met = True if hi <= goal else False if lo > goal else None
+    return Goal(claim, measured, f"≤ {goal:g}{unit}", met, unit, interval)
 
 
 def at_most(claim: str, measured: float | None, goal: float, unit: str = "×") -> Goal:

@@ -29,7 +29,7 @@ def test_tiny_run_writes_results_with_goals_tables_and_plots(tmp_path: Path) -> 
     text = results.read_text()
     for heading in ("## Machine", "## Versions", "## Goals", "## B2: Coordinated omission", "## B6: Analysis speed"):
         assert heading in text
-    assert "| B2 | slogate p99 / true p99 |" in text and "| B6 | analysis + report of 20,000 records" in text
+    assert "| B2 | slogate p99 / true p99 (1 s stall at 100 req/s) |" in text and "| B6 | analysis + report of 20,000 records" in text
     assert "locust, 10 users × constant_throughput(10)" in text and "locust:" in text
     plot = tmp_path / "figures" / "b2_coordinated_omission.png"
     assert "](figures/b2_coordinated_omission.png)" in text and plot.read_bytes()[:8] == PNG_MAGIC
