@@ -32,9 +32,9 @@ class RequestDone:
     drift_tag: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LoadState:
-    """The generator's own counts at one moment."""
+    """The generator's own counts (the dispatcher keeps one and publishes copies)."""
 
     sent: int = 0
     done: int = 0
@@ -51,10 +51,8 @@ class PhaseStarted:
 
 
 @dataclass(frozen=True)
-class PhaseEnded:
-    index: int
-    name: str
-    t_s: float
+class PhaseEnded(PhaseStarted):
+    """The same fields as PhaseStarted; the bus tells them apart by type."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +63,8 @@ class FaultStarted:
 
 
 @dataclass(frozen=True)
-class FaultEnded:
-    name: str
-    label: str
-    t_s: float
+class FaultEnded(FaultStarted):
+    """The same fields as FaultStarted; the bus tells them apart by type."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ does the exchange, and whoever subscribed to completions (the record log first) 
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,15 +32,6 @@ class PreparedPayloads:
         return len(self.bodies)
 
 
-@dataclass(slots=True)
-class _Counts:
-    sent: int = 0
-    done: int = 0
-    errors: int = 0
-    in_flight: int = 0
-    max_lag_ns: int = 0
-
-
 @dataclass
 class Dispatcher:
     session: aiohttp.ClientSession
@@ -51,15 +43,14 @@ class Dispatcher:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     valve_hit: bool = False
     tasks: set[asyncio.Task] = field(default_factory=set)
-    _counts: _Counts = field(default_factory=_Counts)
+    _counts: LoadState = field(default_factory=LoadState)
     callbacks: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.callbacks = isinstance(self.client, CallbackClient)
 
     def state(self) -> LoadState:
-        counts = self._counts
-        return LoadState(counts.sent, counts.done, counts.errors, counts.in_flight, counts.max_lag_ns)
+        return copy.copy(self._counts)
 
     def can_send(self) -> bool:
         """False once stopped; trips the safety valve (and stops) when too much is in flight."""

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 from rich.console import Console
 
-from harness.report.progress import PLAIN_PERIOD_S, ProgressLine
 from harness.events import EventBus, FaultStarted, LoadState, RequestDone, Tick
 from harness.records import NEVER, SCHEMA, Outcome, RecordLog, records_frame
+from harness.report.progress import PLAIN_PERIOD_S, ProgressLine
 
 
 def done(intended: int, outcome: Outcome, payload_id: int = 0) -> RequestDone:
