@@ -104,10 +104,14 @@ def _step_figures(frame, rate: float, cpu: float, wall: float) -> dict:
 
     lag_ms = (frame.sent_ns - frame.intended_ns) / 1e6
     span_s = (frame.sent_ns.max() - frame.sent_ns.min()) / 1e9
+    answered = frame[frame.error_kind.isna()]
+    latency_ms = (answered.done_ns - answered.sent_ns) / 1e6 if len(answered) else [float("nan")]
     return {
         "target_rate": rate,
         "achieved_rate": (len(frame) - 1) / span_s if len(frame) > 1 else 0.0,
         "lag_p99_ms": float(np.percentile(lag_ms, 99)),
+        "latency_p50_ms": float(np.percentile(latency_ms, 50)),
+        "latency_p99_ms": float(np.percentile(latency_ms, 99)),
         "errors": int(frame.error_kind.notna().sum()),
         "cpu_us_per_request": cpu / max(len(frame), 1) * 1e6,
         "cpu_share": cpu / wall,

@@ -7,4 +7,5 @@ from benchmarks import (  # noqa: F401
     b4_llm,
     b5_cold_start,
     b6_analysis,
+    b7_fault_proxy,
 )
