@@ -2,7 +2,9 @@
 
 Kinds: latency (add `ms`), error (answer `status`), nan (NaN outputs: silent corruption),
 stall (hold the response for `ms`, or until the fault is cleared or expires). Each matching
-fault fires independently with probability `rate`. The request's Guard (guard.py) rolls
+fault fires independently with probability `rate`. memory is not per request: the server
+allocates `mb` MiB (every page touched, so it is resident) and holds them while the fault
+lasts, as a leak or a noisy tenant would. The request's Guard (guard.py) rolls
 the table once per request and applies what fired; this module holds the effects it uses.
 
 Streams (LLM replies on /v1) read the same kinds differently: latency delays the first
@@ -27,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .errors import RequestError
 
 RANDOM_CUT_DEFAULT_TOKENS = 16  # a random cut's range when the request sets no max_tokens
-Kind = Literal["latency", "error", "nan", "stall", "truncate"]
+Kind = Literal["latency", "error", "nan", "stall", "truncate", "memory"]
+PAGE = 4096
 
 
 class FaultRequest(BaseModel):
@@ -40,11 +43,14 @@ class FaultRequest(BaseModel):
     rate: float = Field(1.0, ge=0, le=1)
     duration_s: float | None = Field(None, gt=0)
     chunks: int | None = Field(None, ge=1)  # truncate: chunks streamed before the cut
+    mb: float | None = Field(None, gt=0, le=65536)  # memory: MiB to hold
 
     @model_validator(mode="after")
     def _latency_needs_ms(self) -> FaultRequest:
         if self.kind == "latency" and self.ms is None:
             raise ValueError("latency faults need ms")
+        if self.kind == "memory" and self.mb is None:
+            raise ValueError("memory faults need mb")
         return self
 
 
@@ -64,6 +70,7 @@ class Fault:
     created_at: float = field(default_factory=time.time)
     cleared: asyncio.Event = field(default_factory=asyncio.Event)  # releases stalls
     fired: int = 0
+    ballast: bytearray | None = None  # a memory fault's allocation, freed with the fault
 
     def matches(self, model: str, version: str, now: float) -> bool:
         s = self.spec
@@ -116,6 +123,8 @@ class FaultTable:
     def add(self, spec: FaultRequest) -> Fault:
         expires = None if spec.duration_s is None else time.monotonic() + spec.duration_s
         fault = Fault(f"f{next(self._ids)}", spec, expires)
+        if spec.kind == "memory":
+            fault.ballast = _resident(int(spec.mb * 2**20))
         self._faults[fault.id] = fault
         return fault
 
@@ -136,7 +145,7 @@ class FaultTable:
         effects = Effects()
         now = time.monotonic()
         for fault in list(self._faults.values()):
-            if not fault.matches(model, version, now) or random.random() >= fault.spec.rate:
+            if fault.ballast is not None or not fault.matches(model, version, now) or random.random() >= fault.spec.rate:
                 continue
             fault.fired += 1
             kind = fault.spec.kind
@@ -157,6 +166,13 @@ class FaultTable:
         now = time.monotonic() if now is None else now
         for fault in [f for f in self._faults.values() if f.expires_at is not None and now >= f.expires_at]:
             self._faults.pop(fault.id).cleared.set()
+
+
+def _resident(size: int) -> bytearray:
+    """Allocated and written, page by page: an untouched allocation costs no memory on Linux."""
+    ballast = bytearray(size)
+    ballast[::PAGE] = b"\x01" * len(range(0, size, PAGE))
+    return ballast
 
 
 async def add_latency(effects: Effects) -> None:

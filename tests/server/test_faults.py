@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import psutil
 import pytest
 from server_process import ServerProcess, infer_body, metric_samples
 
@@ -92,6 +93,18 @@ def test_partial_rate_fires_sometimes(faults: httpx.Client) -> None:
     assert 0 < statuses.count(500) < 60  # both outcomes; P(all one way) ~ 1e-18
 
 
+def test_memory_fault_holds_resident_memory_until_cleared(faults: httpx.Client, server: ServerProcess) -> None:
+    process = psutil.Process(server.process.pid)
+    before = process.memory_info().rss
+    fault = add(faults, kind="memory", mb=128)
+    held = process.memory_info().rss
+    assert held - before >= 120 * 2**20  # touched pages are resident, not merely reserved
+    assert faults.post(FRAUD1, json=infer_body()).status_code == 200  # requests are not affected
+    assert [f["kind"] for f in faults.get("/admin/faults").json()["faults"]] == ["memory"]
+    assert faults.delete(f"/admin/faults/{fault['id']}").status_code == 200
+    assert held - process.memory_info().rss >= 100 * 2**20
+
+
 def test_list_and_clear(faults: httpx.Client) -> None:
     a = add(faults, kind="latency", ms=1, model="nobody")
     b = add(faults, kind="nan", model="nobody", duration_s=60)
@@ -105,7 +118,8 @@ def test_list_and_clear(faults: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("body", [{}, {"kind": "melt"}, {"kind": "latency"}, {"kind": "error", "rate": 2},
-                                  {"kind": "error", "status": 200}, {"kind": "nan", "surprise": 1}, [1]])
+                                  {"kind": "error", "status": 200}, {"kind": "nan", "surprise": 1}, [1],
+                                  {"kind": "memory"}, {"kind": "memory", "mb": 0}])
 def test_bad_fault_bodies_are_400(faults: httpx.Client, body: object) -> None:
     r = faults.post("/admin/faults", json=body)
     assert r.status_code == 400 and set(r.json()) == {"error", "field"}
