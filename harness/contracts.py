@@ -60,6 +60,10 @@ class Scalar:
     n_effective: float | None = None  # where dependence cut the evidence
     method: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "unit": self.unit, "ci": None if self.ci is None else list(self.ci), "n": self.n,
+                "n_effective": self.n_effective, "method": self.method}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scalar:
         ci = data.get("ci")
@@ -71,6 +75,29 @@ class Scalar:
             n_effective=data.get("n_effective"),
             method=data.get("method", ""),
         )
+
+
+@dataclass(frozen=True)
+class FaultSpan:
+    """One fault on the run's timeline, as it happened (seconds from t0).
+
+    `end_s` is when the fault was undone, or for a process kill when the server was ready
+    again; None when it lasted to the end of the run (a server that never came back)."""
+
+    name: str  # the fault's `name:`, or its place in the timeline: "faults[0]"
+    action: str
+    label: str
+    start_s: float
+    end_s: float | None = None
+    ends_when_ready: bool = False  # a process fault: its end is the server ready again
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "action": self.action, "label": self.label, "start_s": self.start_s,
+                "end_s": self.end_s, "ends_when_ready": self.ends_when_ready}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaultSpan:
+        return cls(**data)
 
 
 def number_or_nan(value: float | None) -> float:

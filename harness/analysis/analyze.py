@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.analysis.errors import availability_scalars, error_breakdown
+from harness.analysis.errors import error_breakdown
+from harness.analysis.judging import judge_all, window_scalars
 from harness.analysis.load import CHECKED_LAG_QUANTILE, load_summary
 from harness.analysis.metrics import get_metric
 from harness.analysis.phases import effective_phases, measured_duration_s, measured_window_s, phase_table
@@ -18,9 +19,8 @@ from harness.analysis.slo import SLO, parse_slo
 from harness.analysis.spec import AnalysisSpec
 from harness.analysis.stats import percentile_table
 from harness.analysis.telemetry import telemetry_series, telemetry_summary
-from harness.analysis.throughput import throughput_scalars
 from harness.analysis.timeseries import latency_cdf, latency_scatter, per_second
-from harness.analysis.verdicts import evaluate_slo
+from harness.analysis.windows import Timeline
 from harness.clock import NS_PER_S
 from harness.contracts import Scalar
 
@@ -53,26 +53,18 @@ def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: Analysi
     phases = effective_phases(spec, records)
     samples = RunSamples(records, measured_duration_s(phases, spec.warmup_s), confidence,
                          measured_window_s(phases, spec.warmup_s))
+    timeline = Timeline(samples.window_s, spec.faults, spec.recovery.allowance_s)
     phase_rows = phase_table(phases, samples, spec.max_lag_p99_ms / 1e3)
     measured = records[samples.measured]
     load = load_summary(spec, samples.judged("schedule_lag").in_time, phase_rows, len(records), len(measured),
                         judged_lag_quantiles(slos))
-    errors = error_breakdown(measured)
-    failed_in_time = ~samples.ok[samples.time_order][samples.measured[samples.time_order]]
-    scalars: dict[str, Scalar] = {
-        **availability_scalars(failed_in_time, confidence),
-        **throughput_scalars(samples, slos, confidence),
-        **spec.extra_scalars,
-    }
-    slo_results = [evaluate_slo(slo, samples, scalars, confidence) for slo in slos]
+    scalars: dict[str, Scalar] = {**window_scalars(samples, slos, confidence), **spec.extra_scalars}
     summary = {
-        "verdict": overall_verdict(load["valid"], [r["verdict"] for r in slo_results]),
         "load": load,
         "latency_ms": percentile_table(samples.judged("latency").ordered),
         "service_time_ms": percentile_table(samples.judged("service_time").ordered),
-        "errors": errors,
+        "errors": error_breakdown(measured),
         **{name: _scalar_section(scalars[name], confidence) for name in SCALAR_SECTIONS},
-        "slos": slo_results,
         "joint_confidence": joint_confidence(spec, slos, confidence),
         "phases": phase_rows,
         "measured_duration_s": samples.duration_s,
@@ -80,10 +72,15 @@ def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: Analysi
         "analysis": spec.to_dict(),
     }
     series = _series(records, telemetry, spec, samples, phases, slos)
-    sections = build_sections(SectionInput(records, telemetry, spec, samples, summary, series["end_s"]))
-    for name, (section, section_series) in sections.items():
-        summary[name] = section
-        series[name] = section_series
+    sections = build_sections(SectionInput(records, telemetry, spec, samples, summary, series["end_s"], tuple(slos),
+                                           timeline))
+    for name, output in sections.items():
+        summary[name] = output.section
+        series[name] = output.series
+        scalars |= output.scalars
+    slo_results = judge_all(slos, samples, scalars, confidence, timeline, spec.recovery.judge_during)
+    verdict = overall_verdict(load["valid"], [r["verdict"] for r in slo_results if r["judged"]])
+    summary = {"verdict": verdict, **summary, "slos": slo_results}
     return Result(summary, series, spec, tuple(sections))
 
 

@@ -1,3 +1,4 @@
 """Every built-in summary section; the section registry imports this on first lookup."""
 
 from harness.analysis import llm_summary  # noqa: F401 - the `llm` section
+from harness.analysis import budget, recovery  # noqa: F401 - the `budget` and `chaos` sections

@@ -16,7 +16,7 @@ import pandas as pd
 from harness.analysis.estimators import quantile_estimates
 from harness.analysis.llm import output_token_counts, output_tokens_series
 from harness.analysis.samples import RunSamples, Sample
-from harness.analysis.sections import SectionInput, summary_section
+from harness.analysis.sections import SectionInput, SectionOutput, summary_section
 from harness.analysis.stats import bounds_level, percentile_table, rate_ci
 
 METRICS = ("ttft", "ttft_sent", "tpot", "itl", "e2e")
@@ -112,6 +112,6 @@ def _applies(inp: SectionInput) -> bool:
 
 
 @summary_section("llm", applies=_applies)
-def llm_section(inp: SectionInput) -> tuple[dict[str, Any], dict[str, Any]]:
+def llm_section(inp: SectionInput) -> SectionOutput:
     summary = llm_summary(inp.samples, inp.summary["throughput"], inp.summary["goodput"], inp.spec.confidence)
-    return summary, llm_series(inp.records, inp.samples, summary, inp.end_s)
+    return SectionOutput(summary, llm_series(inp.records, inp.samples, summary, inp.end_s))

@@ -17,6 +17,7 @@ import pandas as pd
 
 from harness.analysis.dependence import Dependence, assess
 from harness.analysis.metrics import Metric, get_metric
+from harness.clock import NS_PER_S
 
 FAILED = np.inf
 
@@ -53,7 +54,7 @@ class Sample:
 
 class RunSamples:
     def __init__(self, records: pd.DataFrame, duration_s: float, confidence: float = 0.95,
-                 window_s: tuple[float, float] | None = None) -> None:
+                 window_s: tuple[float, float] | None = None, times_s: np.ndarray | None = None) -> None:
         self.records = records
         self.duration_s = duration_s  # the measured seconds: the denominator of every rate
         self.window_s = window_s or (0.0, duration_s)  # where they lie, from t0
@@ -61,9 +62,31 @@ class RunSamples:
         self.measured = ~records["in_warmup"].to_numpy(dtype=bool)
         self.ok = records["error_kind"].isna().to_numpy(dtype=bool)
         self.judged_rows = self.measured & self.ok
-        self.time_order = np.argsort(records["intended_ns"].to_numpy(np.int64), kind="stable")
+        # each request's place on the timeline rates are counted over: its intended time, or
+        # within a window of several stretches, the time since the window began with the gaps cut out
+        self.times_s = records["intended_ns"].to_numpy(np.int64) / NS_PER_S if times_s is None else times_s
+        self.time_order = np.argsort(self.times_s, kind="stable")
         self._values: dict[str, np.ndarray] = {}
         self._judged: dict[str, Sample] = {}
+
+    def within(self, intervals: tuple[tuple[float, float], ...]) -> RunSamples:
+        """The requests intended inside `intervals` (seconds from t0), as a run of their own
+        whose stretches are laid end to end, so rates and bursts are counted over them alone."""
+        intended_s = self.records["intended_ns"].to_numpy(np.int64) / NS_PER_S
+        inside = np.zeros(intended_s.size, dtype=bool)
+        times = np.zeros(intended_s.size)
+        elapsed = 0.0
+        for lo, hi in intervals:
+            mine = (intended_s >= lo) & (intended_s < hi)
+            inside |= mine
+            times[mine] = intended_s[mine] - lo + elapsed
+            elapsed += hi - lo
+        return RunSamples(self.records[inside], elapsed, self.confidence, (0.0, elapsed), times[inside])
+
+    def measured_in_time(self, per_row: np.ndarray) -> np.ndarray:
+        """A per-row array's values for the measured requests, in their time order."""
+        ordered = self.time_order[self.measured[self.time_order]]
+        return per_row[ordered]
 
     def values(self, metric: str) -> np.ndarray:
         """One value per record row (every row, warm-up and failures included, uncensored)."""

@@ -2,14 +2,19 @@
 
 Grammar (whitespace is free between tokens):
 
-    slo    := STAT "(" METRIC ")" OP NUMBER [UNIT]  |  NAME OP NUMBER [UNIT]
+    slo    := (STAT "(" METRIC ")" | NAME) OP NUMBER [UNIT] ["in" WINDOW]
     STAT   := "p" NUMBER (0 < N < 100: p50, p99, p99.9) | mean | max | rate | count
     OP     := "<" | "<=" | ">" | ">="
     UNIT   := ms | s | us | m | % | /s | req/s | tok/s      (absent: the metric's own unit)
+    WINDOW := run | steady | (before | during | after) ["(" FAULT ")"]
 
 Thresholds are converted to the metric's canonical unit: times to ms, `99.9%` to the
 ratio 0.999, rates to per second. Verdicts read the two one-sided bounds at the run's
 confidence (harness/analysis/verdicts.py).
+
+A window scopes the SLO to part of a run with faults (harness/analysis/windows.py): the
+calm time `before` or `after` a fault (all faults, or the one named), the time `during`
+it, `steady` (outside every fault and its recovery allowance) or the whole `run`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ _UNIT = re.compile(r"req/s|tok/s|/s|ms|us|%|s|m")
 _OPEN = re.compile(r"\(")
 _CLOSE = re.compile(r"\)")
 _PERCENTILE = re.compile(r"p([0-9]+(?:\.[0-9]+)?)")
+_IN = re.compile(r"in\b")
+_WINDOW = re.compile(r"[a-z]+")
+_FAULT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(?:\[[0-9]+\])?")
+WINDOWS = ("run", "steady", "before", "during", "after")
+FAULT_WINDOWS = ("before", "during", "after")
 
 
 class SLOSyntaxError(ValueError):
@@ -66,6 +76,8 @@ class SLO:
     op: str
     threshold: float  # in `unit`
     unit: str  # canonical: "ms", "ratio", "req/s", "count", ...
+    window: str | None = None  # one of WINDOWS; None: the run's default (see windows.py)
+    fault: str | None = None  # the fault a before/during/after window is about; None: every fault
 
 
 class _Scanner:
@@ -114,10 +126,26 @@ def parse_slo(expr: str, scalars: Mapping[str, str] | None = None) -> SLO:
     number_column, number = scan.expect(_NUMBER, "a number")
     unit_column = scan.skip_space()
     written_unit = scan.take(_UNIT)
+    window, fault = _window(scan) if scan.take(_IN) else (None, None)
     if scan.skip_space() < len(expr):
-        raise scan.error(scan.pos, f"expected {_UNIT_HELP}")
+        raise scan.error(scan.pos, f"expected {_UNIT_HELP}" + ("" if window else ", or `in WINDOW`"))
     threshold = _threshold(scan, Decimal(number), written_unit, unit, number_column, unit_column)
-    return SLO(expr=expr, metric=metric, stat=stat, q=q, op=op, threshold=threshold, unit=unit)
+    return SLO(expr=expr, metric=metric, stat=stat, q=q, op=op, threshold=threshold, unit=unit, window=window,
+               fault=fault)
+
+
+def _window(scan: _Scanner) -> tuple[str, str | None]:
+    column, window = scan.expect(_WINDOW, f"a window: {', '.join(WINDOWS)}")
+    if window not in WINDOWS:
+        raise scan.error(column, f"unknown window {window!r}; expected one of {', '.join(WINDOWS)}"
+                         f"{did_you_mean(window, WINDOWS)}")
+    if not scan.take(_OPEN):
+        return window, None
+    if window not in FAULT_WINDOWS:
+        raise scan.error(column, f"`{window}` covers the whole run: it names no fault")
+    _, fault = scan.expect(_FAULT, "a fault's name, e.g. kill or faults[0]")
+    scan.expect(_CLOSE, "')'")
+    return window, fault
 
 
 def _statistic(scan: _Scanner, column: int, text: str) -> tuple[str, float | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.contracts import Scalar
+from harness.contracts import FaultSpan, Scalar
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,26 @@ class PhaseSpec:
 
 
 @dataclass(frozen=True)
+class RecoverySpec:
+    """How a fault's effect and recovery are read off the run's timeline."""
+
+    window_s: float = 1.0  # the rolling window a breach or a recovery is judged in
+    hold_s: float = 5.0  # healthy for this long, without a relapse, to count as recovered
+    allowance_s: float = 5.0  # after a fault, time it may take before the SLOs hold again
+    judge_during: bool = False  # judge unscoped SLOs during faults too, not only report them
+    healthy: tuple[str, ...] = ()  # SLOs a rolling window must meet; empty: the scenario's own
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    """A multiwindow burn-rate alert: it fires while both windows burn faster than `burn`."""
+
+    burn: float
+    long_s: float
+    short_s: float
+
+
+@dataclass(frozen=True)
 class AnalysisSpec:
     slos: tuple[str, ...] = ()
     confidence: float = 0.95
@@ -46,6 +66,9 @@ class AnalysisSpec:
     extra_scalars: dict[str, Scalar] = field(default_factory=dict)
     events: tuple[tuple[float, str], ...] = ()  # (t_s, label): fault injections and the like
     facts: dict[str, Any] = field(default_factory=dict)  # experiments' JSON-ready data for their sections
+    faults: tuple[FaultSpan, ...] = ()  # as they happened: SLO windows and recovery figures read them
+    recovery: RecoverySpec = RecoverySpec()
+    burn_windows: tuple[BurnWindow, ...] = ()  # empty: the SRE Workbook's three pairs, scaled to the run
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:
@@ -55,6 +78,8 @@ class AnalysisSpec:
         object.__setattr__(self, "extra_invalid_reasons", tuple(self.extra_invalid_reasons))
         object.__setattr__(self, "phases", tuple(self.phases))
         object.__setattr__(self, "events", tuple((float(t), str(label)) for t, label in self.events))
+        object.__setattr__(self, "faults", tuple(self.faults))
+        object.__setattr__(self, "burn_windows", tuple(self.burn_windows))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -62,16 +87,20 @@ class AnalysisSpec:
         data["extra_invalid_reasons"] = list(self.extra_invalid_reasons)
         data["phases"] = [asdict(phase) for phase in self.phases]
         data["events"] = [[t, label] for t, label in self.events]
-        data["extra_scalars"] = {
-            name: {**asdict(scalar), "ci": None if scalar.ci is None else list(scalar.ci)}
-            for name, scalar in self.extra_scalars.items()
-        }
+        data["faults"] = [fault.to_dict() for fault in self.faults]
+        data["recovery"] = {**asdict(self.recovery), "healthy": list(self.recovery.healthy)}
+        data["burn_windows"] = [asdict(window) for window in self.burn_windows]
+        data["extra_scalars"] = {name: scalar.to_dict() for name, scalar in self.extra_scalars.items()}
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnalysisSpec:
         fields = dict(data)
         fields["phases"] = tuple(PhaseSpec(**phase) for phase in data.get("phases", ()))
+        fields["faults"] = tuple(FaultSpan.from_dict(fault) for fault in data.get("faults", ()))
+        recovery = data.get("recovery", {})
+        fields["recovery"] = RecoverySpec(**{**recovery, "healthy": tuple(recovery.get("healthy", ()))})
+        fields["burn_windows"] = tuple(BurnWindow(**window) for window in data.get("burn_windows", ()))
         fields["extra_scalars"] = {
             name: Scalar.from_dict(scalar) for name, scalar in data.get("extra_scalars", {}).items()
         }

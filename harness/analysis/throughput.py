@@ -9,7 +9,6 @@ from harness.analysis.metrics import get_metric
 from harness.analysis.samples import RunSamples
 from harness.analysis.slo import OPS, SLO
 from harness.analysis.stats import bounds_level, rate_ci
-from harness.clock import NS_PER_S
 from harness.contracts import Scalar
 
 _PER_REQUEST_STATS = ("mean", "max")
@@ -52,8 +51,7 @@ def throughput_scalars(samples: RunSamples, slos: list[SLO], confidence: float) 
     for slo in per_request_criteria(slos):
         values = samples.values(slo.metric)
         good &= OPS[slo.op](values, slo.threshold) | np.isnan(values)
-    intended_s = samples.records["intended_ns"].to_numpy(np.int64) / NS_PER_S
     return {
-        "throughput": rate_scalar(intended_s[samples.judged_rows], samples, confidence),
-        "goodput": rate_scalar(intended_s[good], samples, confidence),
+        "throughput": rate_scalar(samples.times_s[samples.judged_rows], samples, confidence),
+        "goodput": rate_scalar(samples.times_s[good], samples, confidence),
     }

@@ -12,11 +12,14 @@ STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow", "invalid": "m
 
 def print_verdict(console: Console, summary: dict, run_dir: Path) -> None:
     table = Table(title=f"{summary.get('scenario', '?')}: {_badge(summary['verdict'])}", title_justify="left")
-    for column in ("SLO", "verdict", "estimate", "CI", "n", "why"):
+    results = summary.get("slos", [])
+    windowed = any(slo.get("window") not in (None, "run") for slo in results)
+    for column in ("SLO", *(("window",) if windowed else ()), "verdict", "estimate", "CI", "n", "why"):
         table.add_column(column, overflow="fold")
-    for slo in summary.get("slos", []):
+    for slo in results:
+        window = (_window(slo),) if windowed else ()
         table.add_row(
-            slo["expr"], _badge(slo["verdict"]), _number(slo.get("estimate"), slo.get("unit")),
+            slo["expr"], *window, _badge(slo["verdict"]), _number(slo.get("estimate"), slo.get("unit")),
             _interval(slo.get("ci")), str(slo.get("n", "")), slo.get("reason") or "",
         )
     console.print(table)
@@ -30,6 +33,10 @@ def print_verdict(console: Console, summary: dict, run_dir: Path) -> None:
     for reason in load.get("invalid_reasons", []):
         console.print(f"[magenta]invalid:[/magenta] {reason}", highlight=False)
     console.print(f"report: {run_dir / 'report.html'}", highlight=False)
+
+
+def _window(slo: dict) -> str:
+    return str(slo.get("window")) + ("" if slo.get("judged", True) else " (reported)")
 
 
 def _badge(verdict: str) -> str:

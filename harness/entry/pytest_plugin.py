@@ -157,22 +157,26 @@ class SLOItem(_ScenarioItem):
         self.index = index
 
     def runtest(self) -> None:
+        from harness.analysis.analyze import VERDICTS
+
         result = self.parent.outcome()
-        slo = result.summary["slos"][self.index]
-        verdict = slo["verdict"]
+        judged = [r for r in result.summary["slos"] if r.get("slo") == self.index and r.get("judged", True)]
+        verdict = max((r["verdict"] for r in judged), key=VERDICTS.index, default="pass")
         if verdict == "pass":
             return
+        worst = "; ".join(_describe(r) for r in judged if r["verdict"] != "pass")
         if verdict == "inconclusive":
             policy = self.config.getoption("slogate_inconclusive")
             if policy == "pass":
                 return
             if policy == "skip":
-                pytest.skip(f"inconclusive: {_describe(slo)}")
-        raise SLOVerdictError(f"{verdict.upper()}: {_describe(slo)} (report: {result.run_dir / 'report.html'})")
+                pytest.skip(f"inconclusive: {worst}")
+        raise SLOVerdictError(f"{verdict.upper()}: {worst} (report: {result.run_dir / 'report.html'})")
 
 
 def _describe(slo: dict) -> str:
     ci = slo.get("ci") or [None, None]
     unit = slo.get("unit") or ""
-    text = f"{slo['expr']}: estimate {slo.get('estimate')} {unit}, CI {ci}, n={slo.get('n')}"
+    window = f" [{slo['window']}]" if slo.get("window") not in (None, "run") else ""
+    text = f"{slo['expr']}{window}: estimate {slo.get('estimate')} {unit}, CI {ci}, n={slo.get('n')}"
     return text + (f"; {slo['reason']}" if slo.get("reason") else "")

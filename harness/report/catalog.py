@@ -1,3 +1,4 @@
 """Every built-in report section; the report-section registry imports this on first lookup."""
 
 from harness.report import llm_section  # noqa: F401 - the `llm` section
+from harness.report import chaos_section  # noqa: F401 - the `chaos` and `budget` sections

@@ -188,6 +188,68 @@ FIGURES: dict[str, Callable[[Series], Figure]] = {
 }
 
 
+def _fault_spans(ax: Axes, series: Series, labels: bool = True) -> None:
+    """Each fault shaded from its start to its end; its recovery marked where the run shows one."""
+    for fault in series["chaos"]["faults"]:
+        end = fault["end_s"] if fault["end_s"] is not None else series["end_s"]
+        ax.axvspan(fault["start_s"], end, color=ERROR_COLOUR, alpha=0.12, label="fault" if labels else None)
+        if np.isfinite(fault["recovered_at_s"]):
+            ax.axvline(fault["recovered_at_s"], color=SLO_COLOUR, linestyle=":", linewidth=1.5,
+                       label="recovered" if labels else None)
+        labels = False
+
+
+def chaos_timeline(series: Series) -> Figure:
+    figure, (latency_ax, error_ax) = _figure(rows=2)
+    chaos = series["chaos"]
+    for ax in (latency_ax, error_ax):
+        _timeline(ax, series, labels=ax is latency_ax)
+        _fault_spans(ax, series, labels=ax is latency_ax)
+    t, p99 = chaos["t_s"], chaos["p99_ms"]
+    shown = np.where(np.isfinite(p99), p99, np.nan)
+    latency_ax.plot(t, shown, color=OK_COLOUR, linewidth=1.2, label=f"rolling p99 ({chaos_window(series)})")
+    failing = ~np.isfinite(p99) & ~np.isnan(p99)
+    if failing.any():
+        top = np.nanmax(shown) if np.isfinite(shown).any() else 1.0
+        latency_ax.scatter(t[failing], np.full(failing.sum(), top), marker="^", color=ERROR_COLOUR, s=10,
+                           label="p99 = ∞ (≥1% failed)")
+    for line in series["slo_lines"]:
+        if line["metric"] == "latency" and line["q"] is not None:
+            latency_ax.axhline(line["threshold"], color=SLO_COLOUR, linestyle="--", linewidth=1)
+    latency_ax.set_yscale("log")
+    latency_ax.legend(loc="upper right", fontsize=8)
+    latency_ax.set(title="Rolling latency and failures through the faults", ylabel="latency (ms)")
+    error_ax.plot(t, chaos["failed_share"] * 100, color=ERROR_COLOUR, linewidth=1.2, label="failed share")
+    error_ax.set(xlabel="time since start (s)", ylabel="failed (%)", ylim=(-2, 102))
+    return figure
+
+
+def chaos_window(series: Series) -> str:
+    t = series["chaos"]["t_s"]
+    return f"{(t[1] - t[0]) * 4:g} s window" if t.size > 1 else "window"
+
+
+def burn_rates(series: Series) -> Figure:
+    objectives = series["budget"]["objectives"]
+    figure, axes = _figure(rows=len(objectives))
+    for ax, objective in zip(axes, objectives, strict=True):
+        _timeline(ax, series, labels=ax is axes[0])
+        if "chaos" in series:
+            _fault_spans(ax, series, labels=False)
+        for alert, colour in zip(objective["alerts"], ("#d62728", "#ff7f0e", "#9467bd"), strict=False):
+            ax.plot(objective["grid_s"], alert["burn_long"], color=colour, linewidth=1.2,
+                    label=f"burn over {alert['long_s']:g} s (alert at {alert['burn']:g}×)")
+            ax.axhline(alert["burn"], color=colour, linestyle="--", linewidth=0.8)
+            for episode in alert["episodes"]:
+                end = episode["reset_s"] if episode["reset_s"] is not None else series["end_s"]
+                ax.axvspan(episode["fired_s"], end, ymin=0.0, ymax=0.04, color=colour)
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.legend(loc="upper right", fontsize=8)
+        ax.set(title=f"Error-budget burn rate: {objective['expr']} (bars: alert firing)", ylabel="burn rate (×)")
+    axes[-1].set_xlabel("time since start (s)")
+    return figure
+
+
 def render_plots(series: Series, out_dir: Path, figures: dict[str, Callable[[Series], Figure]] = FIGURES) -> dict[str, bytes]:
     """Write `<name>.png` for every figure into `out_dir`; return the PNG bytes by name."""
     images = {}

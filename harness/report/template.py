@@ -14,6 +14,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   .badge { display: inline-block; padding: .15rem .7rem; border-radius: .3rem; color: #fff; font-weight: 600; }
   .pass { background: #2e7d32; } .fail { background: #c62828; } .inconclusive { background: #ef8f00; } .invalid { background: #6a1b9a; }
   td.pass, td.fail, td.inconclusive, td.invalid { color: #fff; font-weight: 600; }
+  tr.reported { opacity: 0.65; }
   .box { border: 2px solid; border-radius: .4rem; padding: .6rem 1rem; margin: .5rem 0; }
   .box.valid { border-color: #2e7d32; background: #f1f8f1; } .box.broken { border-color: #6a1b9a; background: #f7f0fa; }
   .muted { color: #777; font-size: .85rem; } img { max-width: 100%; display: block; margin: .6rem 0 1.2rem; }
@@ -32,10 +33,11 @@ TEMPLATE = r"""<!DOCTYPE html>
 
 <h2>SLO verdicts</h2>
 {% if s.slos %}
+{% set windowed = s.slos | selectattr("window") | rejectattr("window", "equalto", "run") | list %}
 <table id="verdicts">
-  <tr><th>SLO</th><th>verdict</th><th>estimate</th><th>bounds</th><th>threshold</th><th>n</th><th>why</th></tr>
+  <tr>{% if windowed %}<th>window</th>{% endif %}<th>SLO</th><th>verdict</th><th>estimate</th><th>bounds</th><th>threshold</th><th>n</th><th>why</th></tr>
   {% for slo in s.slos %}
-  <tr><td><code>{{ slo.expr }}</code></td><td class="{{ slo.verdict }}">{{ slo.verdict }}</td>
+  <tr{% if slo.judged == false %} class="reported"{% endif %}>{% if windowed %}<td>{{ slo.window }}{% if slo.judged == false %} <span class="muted">(reported, not judged)</span>{% endif %}<br><span class="muted">{{ slo.window_s | num }} s</span></td>{% endif %}<td><code>{{ slo.expr }}</code></td><td class="{{ slo.verdict }}">{{ slo.verdict }}</td>
       <td class="num">{{ slo.estimate | unit(slo.unit) }}</td><td class="num">{{ slo.ci | bounds(slo.unit) }}</td>
       <td class="num">{{ slo.threshold | unit(slo.unit) }}</td><td class="num">{{ slo.n | num }}</td><td>{{ slo.reason }}</td></tr>
   {% endfor %}

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from harness.analysis import Scalar, declare_scalar
-from harness.analysis.sections import SectionInput, summary_section
+from harness.analysis.sections import SectionInput, SectionOutput, summary_section
 from harness.entry.eventloop import run as run_loop
 from harness.entry.rebuild import rebuild_report
 from harness.events import RequestDone
@@ -65,9 +65,10 @@ class RequestCensus(BaseExperiment):
 
 
 @summary_section("request_census", applies=lambda inp: "request_census" in inp.spec.facts)
-def census_section(inp: SectionInput) -> tuple[dict[str, Any], dict[str, Any]]:
+def census_section(inp: SectionInput) -> SectionOutput:
     fact = inp.spec.facts["request_census"]
-    return {"seen": fact["seen"], "recorded": len(inp.records), "hooks": fact["hooks"], "label": fact["label"]}, {}
+    return SectionOutput({"seen": fact["seen"], "recorded": len(inp.records), "hooks": fact["hooks"],
+                          "label": fact["label"]}, {})
 
 
 def test_a_registered_experiment_acts_contributes_and_rebuilds(sim_repo, tmp_path, make_scenario) -> None:

@@ -23,6 +23,7 @@ from harness.records import SCHEMA, empty_frame, write_records
 from harness.report import write_report
 from harness.report.meta import RunMeta, TargetMeta
 from harness.report.plots import FIGURES
+from harness.report.sections import report_sections
 from harness.report.summary import summary_json
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -71,18 +72,19 @@ def test_missing_meta_is_null_and_nan_is_null() -> None:
 
 def test_html_is_self_contained_with_verdict_table_and_plots(tmp_path: Path) -> None:
     result = _result(telemetry=_telemetry())
-    chaos = {"faults": [{"at": 20, "action": "kill"}]}  # a section no report section lays out
-    write_report(tmp_path, Result({**result.summary, "chaos": chaos}, result.series, result.spec,
-                                  (*result.sections, "chaos")), META)
+    drift = {"features": [{"name": "amount", "psi": 0.31}]}  # a section no report section lays out
+    write_report(tmp_path, Result({**result.summary, "drift": drift}, result.series, result.spec,
+                                  (*result.sections, "drift")), META)
     html = (tmp_path / "report.html").read_text()
     assert 'id="verdicts"' in html and "p99(latency) &lt; 25ms" in html
     assert re.search(r'<td class="(pass|fail|inconclusive)">', html)
     assert 'id="load-validity"' in html and 'id="latency"' in html and 'id="errors"' in html
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == len(FIGURES)
+    section_figures = sum(len(report_sections.get(name).figures) for name in result.sections)
+    assert len(images) == len(FIGURES) + section_figures
     assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
     assert not re.search(r'(src|href)="(http|file|/)', html)  # nothing fetched from outside
-    assert "chaos" in html and "kill" in html  # sections added by later capabilities still show
+    assert "drift" in html and "amount" in html  # sections added by later capabilities still show
     for name in FIGURES:
         assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG")
 

@@ -1,0 +1,71 @@
+"""Every SLO in every window it is judged in (harness/analysis/windows.py).
+
+Per-request statistics and the run-level values that count requests (availability,
+error_rate, throughput, goodput) are recomputed over a window's requests alone, so each
+window's verdict has its own interval. Other run-level values (time_to_ready,
+recovery_time, ...) describe the whole run and are judged once, over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness.analysis.errors import availability_scalars
+from harness.analysis.samples import RunSamples
+from harness.analysis.slo import SLO
+from harness.analysis.throughput import throughput_scalars
+from harness.analysis.verdicts import evaluate_slo
+from harness.analysis.windows import Timeline, Window
+from harness.contracts import Scalar
+
+WINDOWED_SCALARS = ("availability", "error_rate", "throughput", "goodput")
+
+
+def window_scalars(samples: RunSamples, slos: list[SLO], confidence: float) -> dict[str, Scalar]:
+    """The request-counting run-level values of one stretch of the run."""
+    return {**availability_scalars(samples.measured_in_time(~samples.ok), confidence),
+            **throughput_scalars(samples, slos, confidence)}
+
+
+def judge_all(slos: list[SLO], samples: RunSamples, scalars: Mapping[str, Scalar], confidence: float,
+              timeline: Timeline, judge_during: bool) -> list[dict[str, Any]]:
+    views: dict[str, tuple[RunSamples, Mapping[str, Scalar]]] = {"run": (samples, scalars)}
+    results = []
+    for index, slo in enumerate(slos):
+        try:
+            windows = timeline.windows_for(slo, judge_during) if _windowed(slo) else [timeline.window("run")]
+        except KeyError as exc:
+            results.append({**_unknown_fault(slo, confidence, str(exc.args[0])), "slo": index})
+            continue
+        for window in windows:
+            if window.name not in views:
+                views[window.name] = _view(samples, window, slos, scalars, confidence)
+            source, window_values = views[window.name]
+            result = evaluate_slo(slo, source, window_values, confidence)
+            results.append({**result, "slo": index, "window": window.name, "window_s": window.duration_s,
+                            "judged": window.judged})
+    return grouped_by_window(results)
+
+
+def grouped_by_window(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Results window by window, windows in the order they first appear (before, during, after)."""
+    rank = {name: i for i, name in enumerate(dict.fromkeys(r["window"] for r in results))}
+    return sorted(results, key=lambda r: rank[r["window"]])
+
+
+def _windowed(slo: SLO) -> bool:
+    return slo.stat is not None or slo.metric in WINDOWED_SCALARS
+
+
+def _view(samples: RunSamples, window: Window, slos: list[SLO], scalars: Mapping[str, Scalar],
+          confidence: float) -> tuple[RunSamples, Mapping[str, Scalar]]:
+    inside = samples.within(window.intervals)
+    return inside, {**scalars, **window_scalars(inside, slos, confidence)}
+
+
+def _unknown_fault(slo: SLO, confidence: float, message: str) -> dict[str, Any]:
+    return {"expr": slo.expr, "verdict": "inconclusive", "estimate": float("nan"), "ci": [float("nan")] * 2,
+            "confidence": confidence, "n": 0, "n_effective": None, "method": "", "unit": slo.unit,
+            "threshold": slo.threshold, "op": slo.op, "reason": message, "window": slo.window, "window_s": 0.0,
+            "judged": True}
