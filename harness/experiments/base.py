@@ -6,10 +6,14 @@ configured block and calls it:
 
 - `problems(args, scenario)` at load time: inconsistencies with the rest of the scenario
   (a fault that cannot apply to the target), reported with file, line and field;
-- `before(session)` once the target is up and before t0;
+- `front(url, run_dir)` once the target is up, before any request: the URL the load goes
+  to (a fault proxy in front of the target), the target's own by default;
+- `before(session)` before t0;
 - `during(session)` as a task alongside the load (it may subscribe to the session's bus);
   it is cancelled when the load is over;
 - `after(session)` once the load is drained: undo what must not outlive the run;
+- `close()` always, last, even when the run failed before its session began: stop any
+  process the experiment started;
 - `contribution()`: bare-name SLO values with their intervals, reasons the run is invalid,
   and JSON-ready facts that the experiment's summary section reads.
 
@@ -24,9 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from harness.contracts import Scalar
+from harness.contracts import FaultSpan, Scalar
 from slogate_common.registry import Registry
 
 if TYPE_CHECKING:
@@ -47,6 +52,7 @@ class Contribution:
     scalars: dict[str, Scalar] = field(default_factory=dict)
     invalid_reasons: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # JSON-ready, stored with the run
+    faults: list[FaultSpan] = field(default_factory=list)  # for SLO windows and recovery figures
 
 
 class Experiment(Protocol):
@@ -55,11 +61,15 @@ class Experiment(Protocol):
     @classmethod
     def problems(cls, args: Any, scenario: Scenario) -> list[Problem]: ...
 
+    async def front(self, url: str, run_dir: Path) -> str: ...
+
     async def before(self, session: Session) -> None: ...
 
     async def during(self, session: Session) -> None: ...
 
     async def after(self, session: Session) -> None: ...
+
+    async def close(self) -> None: ...
 
     def contribution(self) -> Contribution: ...
 
@@ -81,6 +91,9 @@ class BaseExperiment:
     def problems(cls, args: Any, scenario: Scenario) -> list[Problem]:
         return []
 
+    async def front(self, url: str, run_dir: Path) -> str:
+        return url
+
     async def before(self, session: Session) -> None:
         return None
 
@@ -88,6 +101,9 @@ class BaseExperiment:
         return None
 
     async def after(self, session: Session) -> None:
+        return None
+
+    async def close(self) -> None:
         return None
 
     def contribution(self) -> Contribution:

@@ -146,12 +146,17 @@ def _is_model(args: Any) -> bool:
 
 
 def _check_slos(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
-    for index, expr in enumerate(scenario.slos):
+    checked = [(["slos", index], expr) for index, expr in enumerate(scenario.slos)]
+    checked += [(["analysis", "recovery", "healthy", index], expr)
+                for index, expr in enumerate(scenario.analysis.recovery.healthy)]
+    for loc, expr in checked:
         try:
-            parse_slo(expr)
+            slo = parse_slo(expr)
         except SLOSyntaxError as exc:
-            line = _line_of(root, ["slos", index])
-            raise ScenarioError(f"{path}:{line}: slos[{index}]: {exc}") from None
+            raise ScenarioError(f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: {exc}") from None
+        if slo.fault is not None and "faults" not in scenario.experiment_blocks():
+            raise ScenarioError(f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: names fault {slo.fault!r}, "
+                                "but the scenario has no `faults:` timeline")
 
 
 def _check_experiments(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:

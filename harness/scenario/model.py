@@ -9,7 +9,7 @@ new plugin brings its own checked vocabulary and this file never lists it.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, TypeAdapter, ValidationInfo, create_model, field_validator, model_validator
 
@@ -17,6 +17,7 @@ from harness.clients.base import clients
 from harness.experiments.base import experiments
 from harness.fields import Ratio, ScenarioPath, Seconds, Strict
 from harness.targets.base import EXTERNAL, target_kinds
+from harness.targets.fault_proxy import ProxySettings
 from harness.workload.arrivals import Phase
 from harness.workload.payloads import PayloadArgs, PayloadSection, payload_args
 
@@ -48,6 +49,10 @@ class TargetSpec(Strict):
     api_key_env: str | None = Field(default=None, description="environment variable holding a Bearer key")
     admin_token_env: str | None = None
     headers: dict[str, str] = {}
+    proxy: ProxySettings | None = None  # a fault proxy between the load and the target (network faults)
+    restart: Literal["never", "on-failure", "always"] = "never"  # a managed server's supervisor
+    restart_backoff: Seconds = 0.5  # before a restart; doubles after each failed one
+    restart_limit: int = Field(default=10, ge=0)
 
     @field_validator("server")
     @classmethod
@@ -75,6 +80,8 @@ class TargetSpec(Strict):
     def _one_kind(self) -> TargetSpec:
         if self.server is not None and self.url is not None:
             raise ValueError("give one of `server: reference` or `url:`, not both")
+        if self.url is not None and self.restart != "never":
+            raise ValueError("restart: only a managed server (`server: reference`) is slogate's to restart")
         return self
 
     @property
@@ -83,11 +90,35 @@ class TargetSpec(Strict):
         return EXTERNAL if self.url is not None else self.server
 
 
+class Recovery(Strict):
+    """How faults' effects and recoveries are read (harness/analysis/recovery.py)."""
+
+    window: Seconds = Field(default=1.0, gt=0)
+    hold: Seconds = 5.0
+    allowance: Seconds = 5.0
+    judge_during: bool = False
+    healthy: list[str] = []  # SLO expressions a rolling window must meet; empty: the scenario's SLOs
+
+
+class BurnPair(Strict):
+    burn: float = Field(gt=0)
+    long: Seconds = Field(gt=0)
+    short: Seconds = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _short_is_shorter(self) -> BurnPair:
+        if self.short >= self.long:
+            raise ValueError("short: the short window must be shorter than the long one")
+        return self
+
+
 class Analysis(Strict):
     confidence: Ratio = 0.95
     max_lag_p99: Seconds = 0.001
     rate_tolerance: Ratio = 0.02
     joint_confidence: bool = False
+    recovery: Recovery = Recovery()
+    burn_rate: list[BurnPair] = []  # empty: the SRE Workbook's three pairs, scaled to the run
 
 
 class Scenario(Strict):

@@ -20,6 +20,7 @@ import aiohttp
 from rich.console import Console
 
 from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
+from harness.analysis.spec import BurnWindow, RecoverySpec
 from harness.clients.base import Client, ClientOptions, Endpoint, make_client
 from harness.contracts import ModelInfo
 from harness.events import PhaseEnded, PhaseStarted, RunEnded, Tick
@@ -83,7 +84,20 @@ async def execute(scenario: Scenario, out_root: Path, target_url: str | None = N
 
 async def _run(scenario: Scenario, target: Target, planned: list[Experiment], console: Console,
                run_dir: Path) -> tuple[Session, RunMeta]:
-    endpoint = _endpoint(scenario, target)
+    try:
+        url = target.info.url
+        for experiment in planned:
+            url = await experiment.front(url, run_dir)
+        return await _run_through(scenario, target, planned, console, run_dir, url)
+    finally:
+        for experiment in planned:
+            await experiment.close()
+
+
+async def _run_through(scenario: Scenario, target: Target, planned: list[Experiment], console: Console,
+                       run_dir: Path, url: str) -> tuple[Session, RunMeta]:
+    """The run, its load sent to `url` (the target, or a proxy in front of it)."""
+    endpoint = _endpoint(scenario, url)
     client = make_client(scenario.target.protocol, endpoint)
     metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
     # started before t0: its interpreter start-up must not compete with the first sends
@@ -105,10 +119,10 @@ async def _run(scenario: Scenario, target: Target, planned: list[Experiment], co
         telemetry.stop()
 
 
-def _endpoint(scenario: Scenario, target: Target) -> Endpoint:
+def _endpoint(scenario: Scenario, url: str) -> Endpoint:
     spec = scenario.target
     return Endpoint(
-        base_url=target.info.url,
+        base_url=url,
         model=spec.model,
         version=spec.version,
         headers=bearer_headers(spec.api_key_env) | dict(spec.headers),
@@ -236,11 +250,13 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
     if session.target.info.time_to_ready_s is not None:
         scalars["time_to_ready"] = Scalar(value=session.target.info.time_to_ready_s * 1e3, unit="ms", n=1)
     reasons = ["interrupted by the user (Ctrl-C): partial run"] if session.interrupted else []
-    facts = {}
+    facts, faults = {}, []
     for contribution in contributions:
         scalars |= contribution.scalars
         reasons += contribution.invalid_reasons
         facts |= contribution.facts
+        faults += contribution.faults
+    recovery = scenario.analysis.recovery
     return AnalysisSpec(
         slos=list(scenario.slos),
         confidence=scenario.analysis.confidence,
@@ -255,4 +271,8 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
         extra_scalars=scalars,
         events=sorted(session.timeline),
         facts=facts,
+        faults=tuple(sorted(faults, key=lambda fault: fault.start_s)),
+        recovery=RecoverySpec(recovery.window, recovery.hold, recovery.allowance, recovery.judge_during,
+                              tuple(recovery.healthy)),
+        burn_windows=tuple(BurnWindow(pair.burn, pair.long, pair.short) for pair in scenario.analysis.burn_rate),
     )

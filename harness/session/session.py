@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -45,6 +46,7 @@ class Session:
     dispatcher: Dispatcher
     timeline: list[tuple[float, str]] = field(default_factory=list)  # (t_s, label) marks for the report
     interrupted: bool = False
+    services: dict[str, Any] = field(default_factory=dict)  # what experiments set up for their actions (a fault proxy)
 
     @property
     def planned_requests(self) -> int:

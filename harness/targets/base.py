@@ -43,6 +43,16 @@ class Target(Protocol):
 
     def resume(self) -> None: ...
 
+    @property
+    def generation(self) -> int:
+        """How many times the server has become ready: 1 after start, +1 per restart."""
+
+    def send_signal(self, sig: int) -> None:
+        """Signal the serving process (kill, term); only managed targets can."""
+
+    async def ready_after(self, generation: int) -> None:
+        """Return once the server has become ready again since `generation` (never, if it does not)."""
+
 
 TargetFactory = Callable[["TargetSpec", Path], Target]  # (the scenario's target, the server log path)
 target_kinds: Registry[TargetFactory] = Registry("target kind", builtins="harness.plugins")

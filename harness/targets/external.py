@@ -31,11 +31,20 @@ class ExternalTarget:
     async def stop(self) -> None:
         return None
 
+    generation = 1
+
     def pause(self) -> None:
-        raise TargetError("an external target cannot be paused; use a managed `server: reference` target")
+        self.send_signal(0)
 
     def resume(self) -> None:
-        self.pause()
+        self.send_signal(0)
+
+    def send_signal(self, sig: int) -> None:
+        raise TargetError("an external target's process is not slogate's to signal; use a managed "
+                          "`server: reference` target")
+
+    async def ready_after(self, generation: int) -> None:
+        self.send_signal(0)
 
 
 @target_kinds.register(EXTERNAL)

@@ -1,8 +1,16 @@
-"""A reference server slogate starts, watches and stops as a subprocess on a free loopback port."""
+"""A reference server slogate starts, watches and stops as a subprocess on a free loopback port.
+
+With a restart policy (`target.restart: always | on-failure | never`) a supervisor watches
+the process while the run goes on, and starts it again on the same port when it exits:
+`always` after any exit, `on-failure` after a non-zero one (a kill; a SIGTERM answered by a
+clean shutdown exits 0), waiting `restart_backoff` first and twice as long after each
+restart that failed to become ready, up to `restart_limit` restarts.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -10,6 +18,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +30,20 @@ if TYPE_CHECKING:
     from harness.scenario.model import TargetSpec
 
 STOP_GRACE_S = 15.0
+EXIT_POLL_S = 0.02  # how soon the supervisor sees an exit; a poll costs microseconds
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    when: str = "never"  # "never" | "on-failure" | "always"
+    backoff_s: float = 0.5
+    limit: int = 10
+
+    def restarts(self, exit_code: int, done: int) -> bool:
+        if done >= self.limit or self.when == "never":
+            return False
+        return self.when == "always" or exit_code != 0
 
 
 def free_port() -> int:
@@ -38,6 +62,7 @@ class ManagedServer:
         ready_timeout_s: float = 120.0,
         headers: dict[str, str] | None = None,
         model: str | None = None,
+        restart: RestartPolicy = RestartPolicy(),
     ) -> None:
         self.port = free_port()
         self.log_path = log_path
@@ -59,8 +84,26 @@ class ManagedServer:
         self.command += list(server_args)
         self.process: subprocess.Popen | None = None
         self.info = TargetInfo(kind="reference", url=f"http://127.0.0.1:{self.port}", log_path=str(log_path))
+        self.restart = restart
+        self.restarts: list[dict[str, float | int | None]] = []  # each exit the supervisor saw, and what followed
+        self._generation = 0
+        self._ready: asyncio.Condition | None = None
+        self._supervisor: asyncio.Task | None = None
 
     async def start(self) -> TargetInfo:
+        self._ready = asyncio.Condition()
+        try:
+            self.info.time_to_ready_s = await self._launch()
+        except (TimeoutError, RuntimeError) as exc:
+            await self.stop()
+            raise TargetError(f"reference server did not become ready: {exc}\n{self._log_tail()}") from None
+        await self._became_ready()
+        if self.restart.when != "never":
+            self._supervisor = asyncio.create_task(self._supervise())
+        return self.info
+
+    async def _launch(self) -> float:
+        """Start the process and wait until it is ready; seconds it took. Raises TimeoutError or RuntimeError."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             # Its own process group keeps a terminal's Ctrl-C away from the server (the runner stops
@@ -69,14 +112,42 @@ class ManagedServer:
             # generator ~100 ms behind schedule at p99 on 2 cores (0.2 ms in the same group).
             self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, process_group=0)
         self.info.pid = self.process.pid
-        try:
-            self.info.time_to_ready_s = await wait_ready(
-                self.info.url, self.protocol, self.headers, self.ready_timeout_s, alive=self.alive
-            )
-        except (TimeoutError, RuntimeError) as exc:
-            await self.stop()
-            raise TargetError(f"reference server did not become ready: {exc}\n{self._log_tail()}") from None
-        return self.info
+        return await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s, alive=self.alive)
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    async def ready_after(self, generation: int) -> None:
+        async with self._ready:
+            await self._ready.wait_for(lambda: self._generation > generation)
+
+    async def _became_ready(self) -> None:
+        async with self._ready:
+            self._generation += 1
+            self._ready.notify_all()
+
+    async def _supervise(self) -> None:
+        failed_in_a_row = 0
+        while True:
+            while self.alive():
+                await asyncio.sleep(EXIT_POLL_S)
+            exit_code = self.process.returncode
+            record = {"exited_at": time.time(), "exit_code": exit_code, "ready_after_s": None}
+            self.restarts.append(record)
+            if not self.restart.restarts(exit_code, len(self.restarts) - 1):
+                return
+            await asyncio.sleep(min(self.restart.backoff_s * 2**failed_in_a_row, MAX_BACKOFF_S))
+            began = time.perf_counter()
+            try:
+                await self._launch()
+            except (TimeoutError, RuntimeError):
+                failed_in_a_row += 1
+                self._end_process()
+                continue
+            failed_in_a_row = 0
+            record["ready_after_s"] = time.perf_counter() - began
+            await self._became_ready()
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -86,6 +157,10 @@ class ManagedServer:
         return {"authorization": f"Bearer {self.admin_token}"}
 
     async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
         process = self.process
         if process is not None and process.poll() is None:
             self.resume()  # a paused process cannot handle SIGTERM
@@ -98,14 +173,20 @@ class ManagedServer:
         self._token_dir.cleanup()
 
     def pause(self) -> None:
-        self._signal(signal.SIGSTOP)
+        self.send_signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        self._signal(signal.SIGCONT)
+        self.send_signal(signal.SIGCONT)
 
-    def _signal(self, sig: signal.Signals) -> None:
+    def send_signal(self, sig: int) -> None:
         if self.alive():
             os.kill(self.process.pid, sig)
+
+    def _end_process(self) -> None:
+        """A restart that never became ready must not linger on the port."""
+        if self.alive():
+            self.process.kill()
+            self.process.wait()
 
     def _log_tail(self, lines: int = 20) -> str:
         try:
@@ -118,5 +199,6 @@ class ManagedServer:
 @target_kinds.register("reference")
 def reference_server(spec: TargetSpec, server_log: Path) -> ManagedServer:
     headers = bearer_headers(spec.api_key_env) | dict(spec.headers)
+    restart = RestartPolicy(spec.restart, spec.restart_backoff, spec.restart_limit)
     return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, spec.ready_timeout,
-                         headers, spec.model)
+                         headers, spec.model, restart)

@@ -5,16 +5,32 @@ Each action is a registered, typed model that validates its own arguments and ac
 - server faults (`latency`, `error`, `nan`, `stall`, `truncate`) go through the reference
   server's admin API (`POST /admin/faults`), which applies them on its request path and
   expires them itself after `for`;
-- `pause` freezes a managed server process (SIGSTOP) for `for`, then resumes it.
+- `memory` makes the reference server allocate `mb` MiB and hold them for `for`;
+- `pause` freezes a managed server process (SIGSTOP) for `for`, then resumes it;
+- `kill` (SIGKILL) and `term` (SIGTERM) end a managed server process; the fault lasts until
+  the target's supervisor has restarted it and it is ready again (`target.restart`), or to
+  the end of the run when it never comes back;
+- `cpu_hog` runs busy loops on `cores` cores, in processes of their own next to a managed
+  server, for `for`.
+
+Each action's `start` applies it, `until_over` waits for it to end (by default `for`
+after its start), and `end` undoes it; `end` also runs when the run ends first.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import aiohttp
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from harness.clock import wait_until
 from harness.fields import Ratio, Seconds, Strict
 from harness.targets.base import TargetError
 from harness.units import format_duration
@@ -32,7 +48,9 @@ class FaultArgs(Strict):
     action: str
     at: Seconds
     for_s: Seconds | None = Field(default=None, alias="for")  # None: until the run ends
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")  # for SLO windows: after(NAME)
     needs_managed_target: ClassVar[bool] = False
+    ends_when_ready: ClassVar[bool] = False  # its end is the target being ready again
 
     def label(self) -> str:
         return self.action + (f" {format_duration(self.for_s)}" if self.for_s is not None else "")
@@ -43,6 +61,12 @@ class FaultArgs(Strict):
     async def start(self, session: Session) -> Any:
         """Apply the fault; returns what `end` needs to undo it. Raises FaultError."""
         raise NotImplementedError
+
+    async def until_over(self, session: Session, applied: Any) -> None:
+        """Return when the fault is over by itself; a fault without `for` lasts until the run ends."""
+        if self.for_s is None:
+            return await asyncio.Event().wait()  # cancelled when the load ends
+        await wait_until(session.clock.at(self.at + self.for_s))
 
     async def end(self, session: Session, applied: Any) -> None:
         """Undo the fault; called once after `start` succeeded, also when the run ends early."""
@@ -59,7 +83,7 @@ class ServerFault(FaultArgs):
     version: str | None = None
 
     def admin_body(self) -> dict[str, Any]:
-        body = self.model_dump(exclude={"action", "at", "for_s"}, exclude_none=True)
+        body = self.model_dump(exclude={"action", "at", "for_s", "name"}, exclude_none=True)
         body["kind"] = self.action
         if self.for_s is not None:
             body["duration_s"] = self.for_s
@@ -82,7 +106,8 @@ async def _admin(session: Session, method: str, path: str, body: dict[str, Any] 
     try:
         async with session.http.request(method, url, json=body, headers=session.target.admin_headers) as response:
             if response.status >= 300:
-                raise FaultError(f"admin API answered {response.status} to {method} {path}")
+                detail = (await response.text())[:300]
+                raise FaultError(f"admin API answered {response.status} to {method} {path}: {detail}")
             return await response.json()
     except aiohttp.ClientError as exc:
         raise FaultError(f"{method} {path}: {exc}") from None
@@ -121,6 +146,22 @@ class TruncateFault(ServerFault):
     chunks: int | None = Field(default=None, ge=1)
 
 
+@fault_actions.register_model("memory")
+class MemoryFault(ServerFault):
+    """The server allocates `mb` MiB (touching every page) and holds them while the fault lasts."""
+
+    action: Literal["memory"] = "memory"
+    mb: float = Field(gt=0, le=65536)
+
+    def admin_body(self) -> dict[str, Any]:
+        # the server expires faults lazily, when a request rolls them: the harness frees it on time instead
+        return {key: value for key, value in super().admin_body().items() if key != "duration_s"}
+
+    async def end(self, session: Session, fault_id: str | None) -> None:
+        if fault_id is not None:
+            await _admin(session, "DELETE", f"/admin/faults/{fault_id}")
+
+
 @fault_actions.register_model("pause")
 class PauseFault(FaultArgs):
     """SIGSTOP the managed server process for `for`, then SIGCONT."""
@@ -140,3 +181,70 @@ class PauseFault(FaultArgs):
 
     async def end(self, session: Session, applied: None) -> None:
         session.target.resume()
+
+
+class ProcessFault(FaultArgs):
+    """Signal the managed server process; over when its supervisor has it ready again."""
+
+    needs_managed_target: ClassVar[bool] = True
+    ends_when_ready: ClassVar[bool] = True
+    sends: ClassVar[signal.Signals]
+
+    @field_validator("for_s")
+    @classmethod
+    def _no_duration(cls, for_s: float | None) -> None:
+        if for_s is not None:
+            raise ValueError("a process fault lasts until the server is ready again (target.restart): it takes no `for`")
+        return None
+
+    def end_label(self) -> str:
+        return "ready again"
+
+    async def start(self, session: Session) -> int:
+        generation = session.target.generation
+        try:
+            session.target.send_signal(self.sends)
+        except TargetError as exc:
+            raise FaultError(str(exc)) from None
+        return generation
+
+    async def until_over(self, session: Session, generation: int) -> None:
+        await session.target.ready_after(generation)
+
+
+@fault_actions.register_model("kill")
+class KillFault(ProcessFault):
+    action: Literal["kill"] = "kill"
+    sends: ClassVar[signal.Signals] = signal.SIGKILL
+
+
+@fault_actions.register_model("term")
+class TermFault(ProcessFault):
+    action: Literal["term"] = "term"
+    sends: ClassVar[signal.Signals] = signal.SIGTERM
+
+
+BUSY_LOOP = "while True: pass"
+
+
+@fault_actions.register_model("cpu_hog")
+class CpuHogFault(FaultArgs):
+    """Busy loops on `cores` cores beside the managed server: a noisy neighbour."""
+
+    action: Literal["cpu_hog"] = "cpu_hog"
+    cores: int = Field(default=1, ge=1, le=256)
+    needs_managed_target: ClassVar[bool] = True  # "beside the server" holds only for one slogate started
+
+    def label(self) -> str:
+        return f"cpu_hog ×{self.cores}" + (f" {format_duration(self.for_s)}" if self.for_s is not None else "")
+
+    async def start(self, session: Session) -> list[subprocess.Popen]:
+        # each in a process group of its own, so that ending one group ends every child it may have
+        return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP], process_group=0, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(self.cores)]
+
+    async def end(self, session: Session, hogs: list[subprocess.Popen]) -> None:
+        for hog in hogs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(hog.pid, signal.SIGKILL)
+        await asyncio.gather(*(asyncio.to_thread(hog.wait) for hog in hogs))

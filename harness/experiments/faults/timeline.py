@@ -1,23 +1,34 @@
 """The fault timeline: the scenario's `faults:` block, applied to the target at its times.
 
-The first registered experiment. Each fault starts at `at` (seconds from t0) and ends after
-`for`; both moments are published on the session's bus (FaultStarted, FaultEnded), which
-puts them on the report's timeline. A fault still active when the load ends, or one with no
-`for`, is undone in `after`, so nothing outlives the run. A fault that cannot be applied
+The first registered experiment. Each fault starts at `at` (seconds from t0) and ends when
+its action says (after `for`; a kill when the server is ready again); both moments are
+published on the session's bus (FaultStarted, FaultEnded), which puts them on the report's
+timeline, and each fault's span goes to analysis for SLO windows and recovery figures. A
+fault still active when the load ends, or one with no `for`, is undone in `after`, so
+nothing outlives the run; its span then lasted to the end. A fault that cannot be applied
 makes the run invalid: its verdict would be about a different experiment.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+from harness.analysis.slo import parse_slo
+
 from harness.clock import wait_until
+from harness.contracts import FaultSpan
 from harness.events import FaultEnded, FaultStarted
 from harness.experiments.base import BaseExperiment, Contribution, Problem, experiments
 from harness.experiments.faults.actions import FaultArgs, FaultError, fault_actions
 from harness.fields import through
-from harness.targets.base import EXTERNAL
+from harness.experiments.faults.network import SERVICE, NetworkFault
+from harness.netfault.client import ProxyError
+from harness.targets.base import EXTERNAL, TargetError
+from harness.targets.fault_proxy import FaultProxy, ProxySettings
+from slogate_common.registry import did_you_mean
 
 if TYPE_CHECKING:
     from harness.scenario.model import Scenario
@@ -35,24 +46,42 @@ class FaultTimeline(BaseExperiment):
         self.faults = list(args)
         self.errors: list[str] = []
         self._active: dict[int, Any] = {}  # fault index → what its `end` needs
+        self._spans: dict[int, FaultSpan] = {}
+        self.proxy: FaultProxy | None = None
 
     @classmethod
     def problems(cls, args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
-        if scenario.target.kind != EXTERNAL:
-            return []
-        return [Problem(("faults", index, "action"), f"{fault.action} needs a managed target (`server: reference`); "
-                        "an external target's process is not slogate's to signal")
-                for index, fault in enumerate(args) if fault.needs_managed_target]
+        return [*_unmanaged(args, scenario), *_duplicate_names(args), *_unknown_windows(args, scenario)]
+
+    async def front(self, url: str, run_dir: Path) -> str:
+        settings = self.scenario.target.proxy
+        if settings is None and not any(isinstance(fault, NetworkFault) for fault in self.faults):
+            return url
+        try:
+            self.proxy = await FaultProxy.start(settings or ProxySettings(), url, run_dir / "proxy.log")
+        except ProxyError as exc:
+            raise TargetError(f"target.proxy: {exc}") from None
+        return self.proxy.url
+
+    async def before(self, session: Session) -> None:
+        if self.proxy is not None:
+            session.services[SERVICE] = self.proxy
+
+    async def close(self) -> None:
+        if self.proxy is not None:
+            await self.proxy.stop()
+            self.proxy = None
 
     async def during(self, session: Session) -> None:
         await asyncio.gather(*(self._run(session, index, fault) for index, fault in enumerate(self.faults)))
 
     async def after(self, session: Session) -> None:
         for index, applied in list(self._active.items()):
-            await self._end(session, index, self.faults[index], applied)
+            await self._end(session, index, self.faults[index], applied, lasted_to_the_end=True)
 
     def contribution(self) -> Contribution:
-        return Contribution(invalid_reasons=[f"fault injection failed: {error}" for error in self.errors])
+        return Contribution(invalid_reasons=[f"fault injection failed: {error}" for error in self.errors],
+                            faults=[self._spans[index] for index in sorted(self._spans)])
 
     async def _run(self, session: Session, index: int, fault: FaultArgs) -> None:
         await wait_until(session.clock.at(fault.at))
@@ -61,21 +90,56 @@ class FaultTimeline(BaseExperiment):
         except FaultError as exc:
             self.errors.append(f"{fault.action} at {fault.at:g}s: {exc}")
             return
-        session.bus.publish(FaultStarted(_name(index), fault.label(), session.clock.elapsed_s()))
-        if fault.for_s is None:
-            return  # lasts until the run ends: `after` undoes it
-        await wait_until(session.clock.at(fault.at + fault.for_s))
+        started = FaultStarted(fault_name(fault, index), fault.label(), session.clock.elapsed_s())
+        self._spans[index] = FaultSpan(started.name, fault.action, started.label, started.t_s,
+                                       ends_when_ready=fault.ends_when_ready)
+        session.bus.publish(started)
+        await fault.until_over(session, self._active[index])
         await self._end(session, index, fault, self._active[index])
 
-    async def _end(self, session: Session, index: int, fault: FaultArgs, applied: Any) -> None:
+    async def _end(self, session: Session, index: int, fault: FaultArgs, applied: Any,
+                   lasted_to_the_end: bool = False) -> None:
         del self._active[index]
         try:
             await fault.end(session, applied)
         except FaultError as exc:
             self.errors.append(f"undoing {fault.action} at {fault.at:g}s: {exc}")
             return
-        session.bus.publish(FaultEnded(_name(index), fault.end_label(), session.clock.elapsed_s()))
+        ended = FaultEnded(fault_name(fault, index), fault.end_label(), session.clock.elapsed_s())
+        if not lasted_to_the_end:
+            self._spans[index] = replace(self._spans[index], end_s=ended.t_s)
+        session.bus.publish(ended)
 
 
-def _name(index: int) -> str:
-    return f"faults[{index}]"
+def fault_name(fault: FaultArgs, index: int) -> str:
+    return fault.name or f"faults[{index}]"
+
+
+def _unmanaged(args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
+    if scenario.target.kind != EXTERNAL:
+        return []
+    return [Problem(("faults", index, "action"), f"{fault.action} needs a managed target (`server: reference`); "
+                    "an external target's process is not slogate's to signal")
+            for index, fault in enumerate(args) if fault.needs_managed_target]
+
+
+def _duplicate_names(args: list[FaultArgs]) -> list[Problem]:
+    seen: set[str] = set()
+    problems = []
+    for index, fault in enumerate(args):
+        name = fault_name(fault, index)
+        if name in seen:
+            problems.append(Problem(("faults", index, "name"), f"another fault is named {name!r}: SLO windows need one"))
+        seen.add(name)
+    return problems
+
+
+def _unknown_windows(args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
+    names = {fault_name(fault, index) for index, fault in enumerate(args)}
+    problems = []
+    for index, expr in enumerate(scenario.slos):
+        named = parse_slo(expr).fault
+        if named is not None and named not in names:
+            problems.append(Problem(("slos", index), f"no fault named {named!r}; the timeline has "
+                                    f"{', '.join(sorted(names))}{did_you_mean(named, sorted(names))}"))
+    return problems
