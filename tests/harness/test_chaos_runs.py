@@ -67,6 +67,19 @@ def test_a_supervised_kill_restarts_under_load_and_recovers(sim_repo, tmp_path, 
     assert code == 0, summary["slos"]
 
 
+def test_a_network_fault_that_never_lifts_fails_its_recovery(sim_repo, tmp_path, make_scenario) -> None:
+    path = make_scenario(tmp_path, sim_repo, "const10", name="slow-network", workload=poisson("12s", 40),
+                         faults=[{"action": "network", "toxic": "latency", "latency": 150, "at": "5s",
+                                  "name": "slow"}],
+                         slos=["p90(latency) < 50ms", "recovery_time < 5s", "p50(latency) > 140ms in during(slow)"],
+                         analysis=LAG)
+    code, summary = slogate_run(path, tmp_path / "out")
+    assert code == 1
+    assert verdicts(summary)[("recovery_time < 5s", "run")] == "fail"
+    assert verdicts(summary)[("p50(latency) > 140ms in during(slow)", "during(slow)")] == "pass"  # it went through the proxy
+    assert list((tmp_path / "out").glob("*/*/proxy.log"))
+
+
 def test_an_error_burst_that_blows_the_budget_fails(sim_repo, tmp_path, make_scenario) -> None:
     path = make_scenario(tmp_path, sim_repo, "const10", name="budget-blown", workload=poisson("14s", 50),
                          faults=[{"action": "error", "at": "5s", "for": "4s", "status": 503, "name": "burst"}],
