@@ -95,7 +95,7 @@ class BurnTimeline:
     budget: float
 
     def burn(self, window_s: float) -> np.ndarray:
-        lo = np.searchsorted(self.times, np.maximum(self.grid - window_s, self.start_s), side="left")
+        lo = np.searchsorted(self.times, np.maximum(self.grid - window_s, self.start_s), side="right")
         hi = np.searchsorted(self.times, self.grid, side="right")
         count = hi - lo
         bad = self.bad_cumulative[hi] - self.bad_cumulative[lo]

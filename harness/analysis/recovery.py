@@ -117,7 +117,7 @@ def chaos_section(inp: SectionInput) -> SectionOutput:
         "window_s": settings.window_s, "hold_s": settings.hold_s, "allowance_s": settings.allowance_s,
         "healthy": [c.expr for c in criteria],
         "faults": figures,
-        **{name: scalar.value for name, scalar in scalars.items()},
+        **{name + ("_ms" if scalar.unit == "ms" else ""): scalar.value for name, scalar in scalars.items()},
     }
     series = {"t_s": rolling.t_s, "p99_ms": rolling.p99_ms, "failed_share": rolling.failed_share,
               "healthy": rolling.healthy, "breach": rolling.breach, "faults": figures}

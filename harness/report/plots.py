@@ -236,14 +236,15 @@ def burn_rates(series: Series) -> Figure:
         _timeline(ax, series, labels=ax is axes[0])
         if "chaos" in series:
             _fault_spans(ax, series, labels=False)
-        for alert, colour in zip(objective["alerts"], ("#d62728", "#ff7f0e", "#9467bd"), strict=False):
+        for band, (alert, colour) in enumerate(zip(objective["alerts"], ("#d62728", "#ff7f0e", "#9467bd"), strict=False)):
             ax.plot(objective["grid_s"], alert["burn_long"], color=colour, linewidth=1.2,
                     label=f"burn over {alert['long_s']:g} s (alert at {alert['burn']:g}×)")
             ax.axhline(alert["burn"], color=colour, linestyle="--", linewidth=0.8)
             for episode in alert["episodes"]:
                 end = episode["reset_s"] if episode["reset_s"] is not None else series["end_s"]
-                ax.axvspan(episode["fired_s"], end, ymin=0.0, ymax=0.04, color=colour)
+                ax.axvspan(episode["fired_s"], end, ymin=0.04 * band, ymax=0.04 * band + 0.03, color=colour)
         ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0)
         ax.legend(loc="upper right", fontsize=8)
         ax.set(title=f"Error-budget burn rate: {objective['expr']} (bars: alert firing)", ylabel="burn rate (×)")
     axes[-1].set_xlabel("time since start (s)")

@@ -47,6 +47,7 @@ def load_scenario(path: Path | str, overrides: list[str] = ()) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(_describe(exc, path, root)) from None
     _check_slos(scenario, path, root)
+    _check_proxy(scenario, path, root)
     _check_experiments(scenario, path, root)
     return scenario
 
@@ -157,6 +158,12 @@ def _check_slos(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
         if slo.fault is not None and "faults" not in scenario.experiment_blocks():
             raise ScenarioError(f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: names fault {slo.fault!r}, "
                                 "but the scenario has no `faults:` timeline")
+
+
+def _check_proxy(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
+    if scenario.target.proxy is not None and "faults" not in scenario.experiment_blocks():
+        raise ScenarioError(f"{path}:{_line_of(root, ['target', 'proxy'])}: target.proxy: the fault proxy belongs to "
+                            "the fault timeline; add `faults: []` to send the load through it without faults")
 
 
 def _check_experiments(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:

@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,7 +84,7 @@ class ManagedServer:
         self.process: subprocess.Popen | None = None
         self.info = TargetInfo(kind="reference", url=f"http://127.0.0.1:{self.port}", log_path=str(log_path))
         self.restart = restart
-        self.restarts: list[dict[str, float | int | None]] = []  # each exit the supervisor saw, and what followed
+        self.restarts = 0
         self._generation = 0
         self._ready: asyncio.Condition | None = None
         self._supervisor: asyncio.Task | None = None
@@ -132,13 +131,10 @@ class ManagedServer:
         while True:
             while self.alive():
                 await asyncio.sleep(EXIT_POLL_S)
-            exit_code = self.process.returncode
-            record = {"exited_at": time.time(), "exit_code": exit_code, "ready_after_s": None}
-            self.restarts.append(record)
-            if not self.restart.restarts(exit_code, len(self.restarts) - 1):
+            if not self.restart.restarts(self.process.returncode, self.restarts):
                 return
+            self.restarts += 1
             await asyncio.sleep(min(self.restart.backoff_s * 2**failed_in_a_row, MAX_BACKOFF_S))
-            began = time.perf_counter()
             try:
                 await self._launch()
             except (TimeoutError, RuntimeError):
@@ -146,7 +142,6 @@ class ManagedServer:
                 self._end_process()
                 continue
             failed_in_a_row = 0
-            record["ready_after_s"] = time.perf_counter() - began
             await self._became_ready()
 
     def alive(self) -> bool:

@@ -65,6 +65,15 @@ def test_a_window_needs_a_fault_timeline(tmp_path: Path) -> None:
         load(tmp_path, text)
 
 
+def test_a_proxy_needs_a_fault_timeline(tmp_path: Path) -> None:
+    text = BASE.replace("faults:\n  - {action: kill, at: 10s, name: kill}\n", "").replace(
+        "  model: fraud\n", "  model: fraud\n  proxy: {engine: builtin}\n")
+    with pytest.raises(ScenarioError, match=r":5: target.proxy: the fault proxy belongs to the fault timeline"):
+        load(tmp_path, text)
+    _, scenario = load(tmp_path, text + "faults: []\n")
+    assert scenario.faults == []
+
+
 def test_restart_is_for_managed_servers(tmp_path: Path) -> None:
     text = BASE.replace("  server: reference\n", "  url: http://127.0.0.1:9\n  restart: always\n").replace(
         "  - {action: kill, at: 10s, name: kill}", "  - {action: error, at: 10s, for: 1s}")
