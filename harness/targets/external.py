@@ -34,17 +34,21 @@ class ExternalTarget:
     generation = 1
 
     def pause(self) -> None:
-        self.send_signal(0)
+        _not_ours()
 
     def resume(self) -> None:
-        self.send_signal(0)
+        _not_ours()
 
     def send_signal(self, sig: int) -> None:
-        raise TargetError("an external target's process is not slogate's to signal; use a managed "
-                          "`server: reference` target")
+        _not_ours()
 
     async def ready_after(self, generation: int) -> None:
-        self.send_signal(0)
+        _not_ours()
+
+
+def _not_ours() -> None:
+    raise TargetError("an external target's process is not slogate's to signal; use a managed "
+                      "`server: reference` target")
 
 
 @target_kinds.register(EXTERNAL)

@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from harness.analysis.slo import parse_slo
-
 from harness.clock import wait_until
 from harness.contracts import FaultSpan
 from harness.events import FaultEnded, FaultStarted
 from harness.experiments.base import BaseExperiment, Contribution, Problem, experiments
 from harness.experiments.faults.actions import FaultArgs, FaultError, fault_actions
-from harness.fields import through
 from harness.experiments.faults.network import SERVICE, NetworkFault
+from harness.fields import through
 from harness.netfault.client import ProxyError
 from harness.targets.base import EXTERNAL, TargetError
 from harness.targets.fault_proxy import FaultProxy, ProxySettings
