@@ -1,7 +1,10 @@
 """A statistic of a judged Sample, with one-sided bounds that respect its dependence.
 
 Quantiles: order-statistic bounds, at the effective sample size when the time-ordered
-values are autocorrelated. Means: a t-interval, over batch means when autocorrelated;
+values are autocorrelated. Under dependence a quantile SLO is judged at its threshold
+(`share_beyond`): the share of values on the good side of it, with exact bounds at the
+effective n of that very indicator, since the evidence for "p90 < 50 ms" lies at 50 ms,
+not at wherever the p90's own upper bound happens to fall. Means: a t-interval, over batch means when autocorrelated;
 with any failure the mean is unbounded. Max and count: facts of the run. Every estimate
 names its method and, where dependence cut the evidence, its effective n, in requests.
 """
@@ -13,9 +16,9 @@ import math
 import numpy as np
 from scipy import stats as sps
 
-from harness.analysis.dependence import batch_means, quantile_effective_sizes
+from harness.analysis.dependence import batch_means, indicator_effective_size, quantile_effective_sizes
 from harness.analysis.samples import Sample
-from harness.analysis.stats import NAN_ESTIMATE, Estimate, mean_ci, quantile_cis, rate_ci, sorted_quantiles
+from harness.analysis.stats import NAN_ESTIMATE, Estimate, mean_ci, proportion_ci, quantile_cis, rate_ci, sorted_quantiles
 
 ORDER_STATISTICS = "order statistics"
 
@@ -50,6 +53,24 @@ def quantile_estimate(sample: Sample, q: float, level: float) -> Estimate:
     return Estimate(float(values[0]), float(lo[0]), float(hi[0]), sample.units,
                     n_effective=None if effective is None else float(effective[0]),
                     method=f"{ORDER_STATISTICS}, {sample.dependence.method}")
+
+
+def share_beyond(sample: Sample, good: np.ndarray, level: float) -> Estimate:
+    """The share of values for which `good` (a boolean per value, in time order) holds, with
+    Clopper-Pearson bounds at the effective n of that indicator (n under independence).
+
+    Test inversion makes this the quantile verdict itself: p90 < T holds exactly when more
+    than 90% of values lie below T. Its effective n is read where the question is asked."""
+    n = sample.size
+    if n == 0:
+        return NAN_ESTIMATE
+    kept = int(good.sum())
+    n_effective = indicator_effective_size(good, sample.dependence)
+    size = float(n) if n_effective is None else n_effective
+    lo, hi = proportion_ci(kept * size / n, size, level, "clopper-pearson")
+    return Estimate(kept / n, lo, hi, sample.units,
+                    n_effective=None if n_effective is None else float(_in_units(np.array([n_effective]), sample)[0]),
+                    method=f"clopper-pearson at the threshold, {sample.dependence.method}")
 
 
 def mean_estimate(sample: Sample, level: float) -> Estimate:

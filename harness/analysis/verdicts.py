@@ -3,6 +3,9 @@
 pass when the unfavourable bound meets the threshold, fail when the favourable bound misses
 it, inconclusive otherwise. A percentile below LoadGen's minimum n (counted in independent
 requests: the effective n where the samples were autocorrelated) can fail but never pass.
+Where the samples are autocorrelated a percentile SLO is judged at its threshold: `p90 <
+50ms` passes when the lower bound on the share of requests under 50 ms exceeds 90%, at the
+effective n of that share (under independence the two tests are the same test).
 Failed requests count as +inf in censored metrics, so a latency SLO cannot pass while
 requests fail; the reason then says how many did.
 """
@@ -11,9 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 
-from harness.analysis.estimators import count_estimate, max_estimate, mean_estimate, quantile_estimate, rate_estimate
+import numpy as np
+
+from harness.analysis.estimators import (count_estimate, max_estimate, mean_estimate, quantile_estimate, rate_estimate,
+                                         share_beyond)
 from harness.analysis.samples import Sample
 from harness.analysis.slo import OPS, SLO
 from harness.analysis.spec import Scalar
@@ -32,21 +39,25 @@ class SampleSource(Protocol):
 
 def evaluate_slo(slo: SLO, source: SampleSource, scalars: Mapping[str, Scalar], confidence: float) -> dict[str, Any]:
     """One verdict with its estimate, one-sided bounds at `confidence`, n and the reason."""
-    censored = 0
     if slo.stat is None:
         if slo.metric not in scalars:
             return _result(slo, NAN_ESTIMATE, confidence, "inconclusive", "not measured in this run")
         estimate = _scalar_estimate(scalars[slo.metric])
-        needed = 0
+        return _result(slo, estimate, confidence, *_judge(slo, estimate, confidence, 0))
+    sample = source.judged(slo.metric)
+    estimate = _sample_estimate(slo, sample, source.duration_s, confidence)
+    if slo.q is not None and sample.dependence.batches:
+        verdict, reason, estimate = _judge_at_threshold(slo, sample, estimate, confidence)
     else:
-        sample = source.judged(slo.metric)
-        estimate = _sample_estimate(slo, sample, source.duration_s, confidence)
-        needed = _needed_samples(slo, confidence)
-        censored = sample.censored if slo.stat not in ("count", "rate") else 0
-    verdict, reason = _judge(slo, estimate, confidence, needed)
+        verdict, reason = _judge(slo, estimate, confidence, _needed_samples(slo, confidence))
+    censored = sample.censored if slo.stat not in ("count", "rate") else 0
+    return _result(slo, estimate, confidence, verdict, _with_censored(reason, censored))
+
+
+def _with_censored(reason: str, censored: int) -> str:
     if censored:
         reason += f"; {censored} failed request{'s' if censored > 1 else ''} count as slower than any value"
-    return _result(slo, estimate, confidence, verdict, reason)
+    return reason
 
 
 def _result(slo: SLO, estimate: Estimate, confidence: float, verdict: str, reason: str) -> dict[str, Any]:
@@ -115,6 +126,32 @@ def _judge(slo: SLO, estimate: Estimate, confidence: float, needed: int) -> tupl
         return "pass", f"{what} {_fmt(worst, slo.unit)} {slo.op} {_fmt(slo.threshold, slo.unit)}"
     bounds = f"[{_fmt(estimate.lo, slo.unit)}, {_fmt(estimate.hi, slo.unit)}]"
     return "inconclusive", f"{level} bounds {bounds} straddle {_fmt(slo.threshold, slo.unit)}"
+
+
+_GOOD_SIDE = {"<": ("under", np.less), "<=": ("at or under", np.less_equal),
+              ">": ("over", np.greater), ">=": ("at or over", np.greater_equal)}
+
+
+def _judge_at_threshold(slo: SLO, sample: Sample, estimate: Estimate, confidence: float) -> tuple[str, str, Estimate]:
+    """A percentile SLO of autocorrelated samples, judged by the share of values on its good
+    side of the threshold; the estimate keeps the percentile and its interval for the report,
+    and takes the share's effective n and method."""
+    side, compare = _GOOD_SIDE[slo.op]
+    required = slo.q if slo.op in ("<", "<=") else 1.0 - slo.q
+    share = share_beyond(sample, compare(sample.in_time, slo.threshold), bounds_level(confidence))
+    level = f"{confidence * 100:g}%"
+    counted = "requests" if sample.units == sample.size else "values"
+    what = f"share of {counted} {side} {_fmt(slo.threshold, slo.unit)}"
+    evidence = f"(observed {_fmt(share.value, 'ratio')}; effective n={share.n_effective:.0f} of {share.n}; samples autocorrelated)"
+    if share.lo > required:
+        verdict, reason = "pass", f"lower {level} bound on the {what} {_fmt(share.lo, 'ratio')} > {_fmt(required, 'ratio')}"
+    elif share.hi < required:
+        verdict, reason = "fail", f"upper {level} bound on the {what} {_fmt(share.hi, 'ratio')} < {_fmt(required, 'ratio')}"
+    else:
+        bounds = f"[{_fmt(share.lo, 'ratio')}, {_fmt(share.hi, 'ratio')}]"
+        verdict, reason = "inconclusive", f"{level} bounds on the {what} {bounds} straddle {_fmt(required, 'ratio')}"
+    judged = replace(estimate, n_effective=share.n_effective, method=f"{estimate.method}; judged by the {share.method}")
+    return verdict, f"{reason} {evidence}", judged
 
 
 def _missing_reason(slo: SLO, estimate: Estimate) -> str:

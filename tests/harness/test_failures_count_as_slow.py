@@ -79,7 +79,18 @@ def test_llm_metrics_count_a_cut_stream_as_slower_than_any_value(metric: str) ->
     records["first_byte_ns"] = records["sent_ns"] + 5_000_000
     records["done_ns"] = records["sent_ns"] + 45_000_000
     records["output_tokens"] = 10
-    cut = np.arange(len(records)) < 30  # 3% of the streams cut mid-reply
+    # 3% of the streams cut mid-reply, spread through the run (a burst is the next test's case)
+    cut = np.isin(np.arange(len(records)), np.linspace(0, len(records) - 1, 30).astype(int))
     records.loc[cut, "error_kind"] = "truncated"
     verdict = judge(records, f"p99({metric}) < 1s")["slos"][0]
     assert verdict["verdict"] == "fail" and "30 failed requests" in verdict["reason"]
+
+
+def test_a_burst_of_failures_cannot_pass_a_percentile_gate() -> None:
+    """3% of requests fail in one burst at the start: the failures are autocorrelated, so the
+    evidence is that of far fewer requests, yet a p99 gate must not pass with them."""
+    records = synthetic_records(3000, rate=RATE, seed=6)
+    records.loc[np.arange(len(records)) < 90, "error_kind"] = "timeout"
+    verdict = judge(records, "p99(latency) < 1s")["slos"][0]
+    assert verdict["verdict"] != "pass" and "90 failed requests" in verdict["reason"]
+    assert verdict["n_effective"] < 3000
