@@ -44,7 +44,7 @@ class TargetSpec(Strict):
     options: Any = Field(default_factory=dict, validate_default=True)  # validated by the protocol's client (its ClientOptions)
     model_repo: ScenarioPath | None = None
     server_args: list[str] = []
-    ready_timeout: Seconds = 120.0
+    ready_timeout: Seconds | None = None  # None: the target kind's own (managed 120 s, external 15 s)
     request_timeout: Seconds = 10.0
     api_key_env: str | None = Field(default=None, description="environment variable holding a Bearer key")
     admin_token_env: str | None = None

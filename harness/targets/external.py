@@ -11,9 +11,11 @@ from harness.targets.readiness import wait_ready
 if TYPE_CHECKING:
     from harness.scenario.model import TargetSpec
 
+EXTERNAL_READY_TIMEOUT_S = 15.0  # an endpoint someone else runs is meant to be up: a wrong URL fails fast
+
 
 class ExternalTarget:
-    def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = 10.0,
+    def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = EXTERNAL_READY_TIMEOUT_S,
                  admin_headers: dict[str, str] | None = None) -> None:
         self.info = TargetInfo(kind="url", url=url.rstrip("/"))
         self.admin_headers = admin_headers or {}
@@ -55,4 +57,5 @@ def _not_ours() -> None:
 def external_target(spec: TargetSpec, server_log: Path) -> ExternalTarget:
     headers = bearer_headers(spec.api_key_env) | dict(spec.headers)
     admin = bearer_headers(spec.admin_token_env)
-    return ExternalTarget(spec.url, spec.protocol, headers, spec.ready_timeout, admin)
+    ready_timeout_s = EXTERNAL_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout
+    return ExternalTarget(spec.url, spec.protocol, headers, ready_timeout_s, admin)

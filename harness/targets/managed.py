@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 STOP_GRACE_S = 15.0
 EXIT_POLL_S = 0.02  # how soon the supervisor sees an exit; a poll costs microseconds
 MAX_BACKOFF_S = 30.0
+MANAGED_READY_TIMEOUT_S = 120.0  # vLLM's engine alone takes ~25 s to start here; torch imports ~3 s
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class ManagedServer:
         model_repo: Path | None = None,
         server_args: list[str] = (),
         protocol: str = "oip-v2",
-        ready_timeout_s: float = 120.0,
+        ready_timeout_s: float = MANAGED_READY_TIMEOUT_S,
         headers: dict[str, str] | None = None,
         model: str | None = None,
         restart: RestartPolicy = RestartPolicy(),
@@ -195,5 +196,6 @@ class ManagedServer:
 def reference_server(spec: TargetSpec, server_log: Path) -> ManagedServer:
     headers = bearer_headers(spec.api_key_env) | dict(spec.headers)
     restart = RestartPolicy(spec.restart, spec.restart_backoff, spec.restart_limit)
-    return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, spec.ready_timeout,
+    ready_timeout_s = MANAGED_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout
+    return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, ready_timeout_s,
                          headers, spec.model, restart)

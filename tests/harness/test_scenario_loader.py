@@ -148,3 +148,16 @@ def test_payload_paths_resolve_against_the_scenario_file(tmp_path):
     (tmp_path / "rows.jsonl").write_text('{"x": 1}\n')
     scenario = load_scenario(write(tmp_path, GOOD.replace("  warmup: 2s", "  warmup: 2s\n  payload: {generator: file, path: rows.jsonl}")))
     assert scenario.payload.path == tmp_path / "rows.jsonl"
+
+
+def test_ready_timeout_defaults_by_target_kind_and_can_be_set(tmp_path):
+    """A managed server gets two minutes to start; an external URL, meant to be up, 15 s."""
+    from harness.targets.external import external_target
+    from harness.targets.managed import reference_server
+
+    managed = load_scenario(write(tmp_path, GOOD)).target
+    assert managed.ready_timeout is None and reference_server(managed, tmp_path / "log").ready_timeout_s == 120.0
+    external = load_scenario(write(tmp_path, GOOD.replace("server: reference", "url: http://127.0.0.1:9"))).target
+    assert external_target(external, tmp_path / "log").ready_timeout_s == 15.0
+    pinned = load_scenario(write(tmp_path, GOOD.replace("model: fraud", "model: fraud\n  ready_timeout: 3s"))).target
+    assert reference_server(pinned, tmp_path / "log").ready_timeout_s == 3.0
