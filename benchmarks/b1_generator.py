@@ -185,6 +185,8 @@ def wrk_max(url: str, seconds: int) -> dict:
 @register("B1")
 class GeneratorCapacity:
     title = "Load generator capacity: slogate vs locust vs wrk"
+    micro = ("test_send_path.py::test_send_path_per_ten_thousand_requests",
+             "test_records.py::test_append_a_million_records", "test_schedule.py")
 
     def run(self, ctx: Context) -> BenchResult:
         rates = ctx.mode.pick([2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000], [2000, 6000, 10000, 14000],

@@ -138,6 +138,8 @@ CONTENDERS = [
 @register("B3")
 class ServerThroughput:
     title = "Server throughput at the SLO: reference server vs MLServer, KServe and FastAPI"
+    micro = ("test_server.py::test_oip_body_to_rows", "test_server.py::test_batcher_submit_to_result_per_thousand",
+             "test_server.py::test_render_metrics_of_fifty_models")
 
     def run(self, ctx: Context) -> BenchResult:
         seconds = ctx.mode.pick(8.0, 3.0, tiny=2.0)

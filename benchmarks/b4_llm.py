@@ -219,6 +219,7 @@ def tool_figures(tool: str, url: str, rate: float, seconds: int, model_dir: Path
 @register("B4")
 class LlmPath:
     title = "LLM path: reference server vs vLLM's own server; slogate vs guidellm"
+    micro = ("test_sse.py::test_parse_a_thousand_chunk_stream",)
 
     def run(self, ctx: Context) -> BenchResult:
         rounds, seconds = ctx.mode.pick((6, 20), (4, 10), tiny=(1, 4))

@@ -41,6 +41,7 @@ def ready_s(command: ServerCommand, work: Path) -> float:
 @register("B5")
 class ColdStart:
     title = "Cold start: slogate serve vs import torch; vLLM in-process vs vLLM's own server"
+    micro = ()  # a start-up figure: process spawn and imports, nothing a micro-benchmark isolates
 
     def run(self, ctx: Context) -> BenchResult:
         repeats = ctx.mode.pick(5, 3, tiny=1)

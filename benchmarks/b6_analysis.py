@@ -52,6 +52,7 @@ def measure(requests: int, out: Path) -> dict[str, float]:
 @register("B6")
 class AnalysisSpeed:
     title = "Analysis speed: one million records to a full report"
+    micro = ("test_analysis.py", "test_statistics.py::test_verdicts_of_twenty_slos_over_a_million_records")
 
     def run(self, ctx: Context) -> BenchResult:
         requests = ctx.mode.pick(1_000_000, 1_000_000, tiny=20_000)

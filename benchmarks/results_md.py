@@ -67,8 +67,15 @@ def _met(goal: Goal) -> str:
     return {True: "yes", False: "**no**", None: "not measured"}[goal.met]
 
 
+def _guards(micro: tuple[str, ...]) -> str:
+    if not micro:
+        return "Micro-benchmark: none isolates this figure."
+    links = ", ".join(f"[`{node}`](micro/{node.split('::')[0]})" for node in micro)
+    return f"Guarded between commits by the micro-benchmarks {links} (`python -m benchmarks micro --compare`)."
+
+
 def _section(result: BenchResult, base: Path) -> list[str]:
-    lines = [f"## {result.key}: {result.title}", "", result.method.strip(), ""]
+    lines = [f"## {result.key}: {result.title}", "", result.method.strip(), "", _guards(result.micro), ""]
     if result.error:
         lines += [f"**This benchmark failed:** {result.error}", ""]
     for table in result.tables:

@@ -3,6 +3,7 @@
     python -m benchmarks                 # full mode (about 30 minutes here)
     python -m benchmarks --quick         # about 10 minutes, plus first-use peer installs
     python -m benchmarks --only B2,B6    # a subset; RESULTS.md then holds only those
+    python -m benchmarks micro [--compare]   # the hot-path micro-benchmarks (benchmarks/micro_cli.py)
 
 A benchmark that fails is written up with its error and the others still run; the exit
 status is then 1. Peers are installed on first use into their own venvs under the cache
@@ -60,6 +61,7 @@ def run_one(key: str, ctx: Context) -> BenchResult:
         traceback.print_exc()
         result = BenchResult(key, benchmark.title, "", error=f"{type(exc).__name__}: {exc}")
     result.seconds = time.perf_counter() - started
+    result.micro = benchmark.micro
     ctx.log(f"== {key} done in {result.seconds:.0f} s")
     return result
 

@@ -75,11 +75,13 @@ class BenchResult:
     versions: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    micro: tuple[str, ...] = ()  # the micro-benchmarks (benchmarks/micro) that guard its figures between commits
 
 
 class Benchmark(Protocol):
     key: str
     title: str
+    micro: tuple[str, ...]  # pytest node ids under benchmarks/micro whose slowdown would move this figure
 
     def run(self, ctx: Context) -> BenchResult: ...
 
