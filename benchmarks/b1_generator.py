@@ -185,7 +185,7 @@ def wrk_max(url: str, seconds: int) -> dict:
 @register("B1")
 class GeneratorCapacity:
     title = "Load generator capacity: slogate vs locust vs wrk"
-    micro = ("test_send_path.py::test_send_path_per_ten_thousand_requests",
+    micro = ("test_send_path.py::test_send_path_per_two_thousand_requests",
              "test_records.py::test_append_a_million_records", "test_schedule.py")
 
     def run(self, ctx: Context) -> BenchResult:

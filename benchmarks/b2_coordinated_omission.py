@@ -139,7 +139,7 @@ class Case:
 @register("B2")
 class CoordinatedOmission:
     title = "Coordinated omission: a server stall seen by slogate, by locust, and as it was"
-    micro = ("test_send_path.py::test_send_path_per_ten_thousand_requests", "test_schedule.py")
+    micro = ("test_send_path.py::test_send_path_per_two_thousand_requests", "test_schedule.py")
 
     def run(self, ctx: Context) -> BenchResult:
         cases = ctx.mode.pick(

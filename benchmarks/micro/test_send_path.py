@@ -16,7 +16,9 @@ from harness.records import RecordLog
 
 from .in_process import AnsweringPool
 
-REQUESTS = 10_000  # per round; the stats are per round, so per request divide by this
+# per round (the stats are per round: per request, divide by this); small enough for ~100
+# rounds in 2 s, since a handful of long rounds on a shared box moved the median by 20%
+REQUESTS = 2_000
 
 
 @pytest.fixture
@@ -45,7 +47,8 @@ async def send_all(client, bodies: PreparedPayloads) -> RecordLog:
     return log
 
 
-def test_send_path_per_ten_thousand_requests(benchmark, loop) -> None:
+@pytest.mark.benchmark(max_time=2.0)
+def test_send_path_per_two_thousand_requests(benchmark, loop) -> None:
     client = answering_client()
     rows = np.random.default_rng(0).normal(size=(16, 8)).astype(np.float32)
     bodies = [client.encode(Payload(i, rows[i : i + 1])) for i in range(16)]
