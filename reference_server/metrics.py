@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
+    from .backends.base import ServedBy
     from .model_manager import ModelEntry
 
 # Seconds (the Prometheus base unit) with millisecond-scale resolution where SLOs live.
@@ -63,6 +64,10 @@ class Metrics:
         self.loaded = Gauge(
             "slogate_model_loaded", "1 while the version is loaded and ready", ["model", "version"], registry=r
         )
+        self.served_on = Gauge(
+            "slogate_model_served_on", "1 for the backend and device actually serving each loaded version",
+            ["model", "version", "backend", "device"], registry=r,
+        )
         self.inference_errors = Counter(
             "slogate_inference_errors_total", "Failed inferences (model errors, injected faults)",
             ["model", "version", "kind"], registry=r,
@@ -97,12 +102,17 @@ class Metrics:
         self._in_flight: dict[str, Gauge] = {}
         self._llm: dict[tuple[str, str], LlmSeries] = {}
 
-    def version_loaded(self, model: str, version: str, load_seconds: float) -> None:
+    def version_loaded(self, model: str, version: str, load_seconds: float, served: ServedBy) -> None:
         self.load_seconds.labels(model, version).set(load_seconds)
         self.loaded.labels(model, version).set(1)
+        self.served_on.labels(model, version, served.backend, served.device).set(1)
         # Zero-valued series from the start, so rates and alerts work before the first event.
         self.rejected.labels(model, version)
         self.inference_errors.labels(model, version, "model")
+
+    def version_unloaded(self, model: str, version: str, served: ServedBy) -> None:
+        self.loaded.labels(model, version).set(0)
+        self.served_on.remove(model, version, served.backend, served.device)
 
     def latency_child(self, model: str, version: str, status: int) -> Histogram:
         key = (model, version, status)

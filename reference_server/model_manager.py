@@ -124,8 +124,8 @@ class ModelManager:
             entry.refused.pop(version, None)
             entry.versions[version] = loaded
             entry.resync()
-            self.metrics.version_loaded(model, version, loaded.load_seconds)
             served = loaded.backend.served_by()
+            self.metrics.version_loaded(model, version, loaded.load_seconds, served)
             log.info("loaded %s/%s (%s on %s) in %.3f s", model, version, served.backend, served.device,
                      loaded.load_seconds)
             return loaded
@@ -159,7 +159,7 @@ class ModelManager:
                 raise RequestError(404, f"{model}/{version} is not loaded", "version")
             loaded = entry.versions.pop(version)
             entry.resync()
-            self.metrics.loaded.labels(model, version).set(0)
+            self.metrics.version_unloaded(model, version, loaded.backend.served_by())
             if not await loaded.wait_idle(self.drain_timeout_s):
                 log.warning("unload %s/%s: %d requests still running after %.1f s", model, version,
                             loaded.in_flight, self.drain_timeout_s)

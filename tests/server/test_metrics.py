@@ -34,3 +34,13 @@ def test_metrics_exposition(client: httpx.Client) -> None:
 def test_unknown_model_names_do_not_create_series(client: httpx.Client) -> None:
     client.post("/v2/models/made-up-name/infer", json=infer_body())
     assert "made-up-name" not in client.get("/metrics").text
+
+
+def test_the_serving_device_is_in_metadata_and_metrics(client: httpx.Client) -> None:
+    """Where each version computes, as the backend reports it: the GPU check reads "cuda" here."""
+    served = client.get("/v2/models/fraud").json()["parameters"]["served"]
+    text = client.get("/metrics").text
+    for version, where in served.items():
+        assert where["device"] == "cpu"
+        assert metric_samples(text, "slogate_model_served_on", model="fraud", version=version,
+                              backend=where["backend"], device="cpu") == [1.0]

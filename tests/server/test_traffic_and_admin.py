@@ -8,7 +8,7 @@ from collections import Counter
 
 import httpx
 import pytest
-from server_process import ServerProcess, infer_body, post_concurrently
+from server_process import ServerProcess, infer_body, metric_samples, post_concurrently
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,7 @@ def test_unload_lets_in_flight_requests_finish_then_reload(client: httpx.Client,
         assert all(h["x-model-version"] == "1" for _, h, _ in results)
         assert client.post("/v2/models/fraud/versions/1/infer", json=infer_body()).status_code == 404
         assert client.get("/v2/models/fraud").json()["versions"] == ["2"]
+        assert not metric_samples(client.get("/metrics").text, "slogate_model_served_on", model="fraud", version="1")
         assert client.post("/admin/models/fraud/versions/1/unload").status_code == 404
     finally:
         client.delete(f"/admin/faults/{fault['id']}")
