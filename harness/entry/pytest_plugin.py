@@ -85,6 +85,12 @@ def _looks_like_scenario(path: Path) -> bool:
     return isinstance(data, dict) and "workload" in data
 
 
+def _cuda_visible() -> bool:
+    import torch  # here, not at the top: only a gpu-tagged scenario pays for the import
+
+    return torch.cuda.is_available()
+
+
 class ScenarioFile(pytest.File):
     def collect(self):
         try:
@@ -97,6 +103,9 @@ class ScenarioFile(pytest.File):
             if tag not in TAG_MARKERS:  # any tag is a marker, so `-m` selects by it without warnings
                 self.config.addinivalue_line("markers", f"{tag}: scenario tag")
             self.add_marker(getattr(pytest.mark, tag))
+        if "gpu" in scenario.tags and not _cuda_visible():
+            self.add_marker(pytest.mark.skip(reason="tagged gpu and torch sees no CUDA device (scripts/gpu_check.sh "
+                                                    "runs it on a GPU machine)"))
         yield ValidityItem.from_parent(self, name="run-valid")
         for index, expr in enumerate(scenario.slos):
             yield SLOItem.from_parent(self, name=expr, index=index)
@@ -139,7 +148,7 @@ class _ScenarioItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.path, None, f"{self.parent.scenario.name}: {self.name}"
+        return self.path, 0, f"{self.parent.scenario.name}: {self.name}"  # a line: skip reports need one
 
 
 class ValidityItem(_ScenarioItem):
