@@ -4,8 +4,8 @@ Quantiles: order-statistic bounds, at the effective sample size when the time-or
 values are autocorrelated. Under dependence a quantile SLO is judged at its threshold
 (`share_beyond`): the share of values on the good side of it, with exact bounds at the
 effective n of that very indicator, since the evidence for "p90 < 50 ms" lies at 50 ms,
-not at wherever the p90's own upper bound happens to fall. Means: a t-interval, over batch means when autocorrelated;
-with any failure the mean is unbounded. Max and count: facts of the run. Every estimate
+not at wherever the p90's own upper bound happens to fall. Means: a t-interval, over
+batch means when autocorrelated; with any failure the mean is unbounded. Max and count: facts of the run. Every estimate
 names its method and, where dependence cut the evidence, its effective n, in requests.
 """
 
