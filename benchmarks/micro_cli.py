@@ -2,7 +2,7 @@
 
     python -m benchmarks micro                      # run them; results autosaved under .benchmarks/
     python -m benchmarks micro --compare            # working tree against HEAD~1, interleaved
-    python -m benchmarks micro --compare --base main --runs 3 -k send_path
+    python -m benchmarks micro --compare --base main --runs 5 -k send_path
     python -m benchmarks micro --compare-files BASE.json CURRENT.json
 
 `--compare` checks the base commit out into a temporary git worktree, puts this tree's
@@ -37,7 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     mode.add_argument("--compare-files", nargs=2, type=Path, metavar=("BASE", "CURRENT"),
                       help="compare two saved pytest-benchmark JSON files; run nothing")
     parser.add_argument("--base", default="HEAD~1", help="the commit to compare against (default HEAD~1)")
-    parser.add_argument("--runs", type=int, default=2, help="suite runs per side with --compare (default 2)")
+    parser.add_argument("--runs", type=int, default=3, help="suite runs per side with --compare (default 3)")
     parser.add_argument("--threshold", type=float, default=THRESHOLD, help="median change that counts (default 0.10)")
     parser.add_argument("-k", dest="select", help="only the benchmarks pytest's -k expression selects")
     parser.add_argument("--work", type=Path, help="keep the JSON results here (the worktree is always removed)")

@@ -1,11 +1,15 @@
 """Compare two sets of pytest-benchmark results: which benchmarks got slower, and by how much.
 
-A benchmark counts as slower only when both hold: its median grew by more than the
-threshold (10% by default), and the two runs' interquartile ranges do not overlap (the
-current first quartile lies above the base's third). On a noisy shared box either test
-alone flags noise: medians of short benchmarks move 10-20% between identical runs, while
-two IQRs of 200 rounds can part over a 3% change. Faster is the mirror image. Each ratio
-carries a bootstrap interval of the ratio of medians, from the rounds themselves.
+A benchmark counts as slower only when all three hold: its pooled median grew by more than
+the threshold (10% by default); the two sides' interquartile ranges do not overlap (the
+current first quartile lies above the base's third); and every current run's median lies
+above every base run's. On a noisy shared box each test alone flags noise: medians of short
+benchmarks move 10-20% between identical runs, two IQRs of 200 rounds can part over a 3%
+change, and a box whose speed swings by the minute can slow one whole run. Even all three
+can be fooled by a box this noisy: a 2-run compare of unchanged parsing code here called the
+4,096-row parse 0.83x "faster", one of its runs having met a fast minute; hence 3 runs by
+default. Faster is the mirror image. Each ratio carries a bootstrap
+interval of the ratio of medians, from the rounds themselves.
 
 Results are pytest-benchmark's JSON (`--benchmark-json`); several files per side (the
 interleaved runs of `python -m benchmarks micro --compare`) pool their rounds when they
@@ -35,6 +39,7 @@ class Timings:
     q3: float
     rounds: int
     data: np.ndarray | None  # every round, when the runs saved them
+    run_medians: tuple[float, ...]  # each run's own median
 
 
 @dataclass(frozen=True)
@@ -67,12 +72,14 @@ def pooled(results: Iterable[dict]) -> dict[str, Timings]:
 
 
 def _timings(runs: list[dict]) -> Timings:
+    run_medians = tuple(float(run["median"]) for run in runs)
     if all("data" in run for run in runs):
         data = np.concatenate([np.asarray(run["data"], dtype=np.float64) for run in runs])
         q1, median, q3 = np.quantile(data, [0.25, 0.5, 0.75])
-        return Timings(float(median), float(q1), float(q3), int(data.size), data)
+        return Timings(float(median), float(q1), float(q3), int(data.size), data, run_medians)
     quartiles = np.median([[run["q1"], run["median"], run["q3"]] for run in runs], axis=0)
-    return Timings(float(quartiles[1]), float(quartiles[0]), float(quartiles[2]), sum(run["rounds"] for run in runs), None)
+    return Timings(float(quartiles[1]), float(quartiles[0]), float(quartiles[2]), sum(run["rounds"] for run in runs),
+                   None, run_medians)
 
 
 def compare(base: dict[str, Timings], current: dict[str, Timings], threshold: float = THRESHOLD) -> list[Change]:
@@ -82,9 +89,9 @@ def compare(base: dict[str, Timings], current: dict[str, Timings], threshold: fl
     for name in sorted(base.keys() & current.keys()):
         old, new = base[name], current[name]
         ratio = new.median / old.median
-        if ratio > 1.0 + threshold and new.q1 > old.q3:
+        if ratio > 1.0 + threshold and new.q1 > old.q3 and min(new.run_medians) > max(old.run_medians):
             verdict = "slower"
-        elif ratio < 1.0 / (1.0 + threshold) and new.q3 < old.q1:
+        elif ratio < 1.0 / (1.0 + threshold) and new.q3 < old.q1 and max(new.run_medians) < min(old.run_medians):
             verdict = "faster"
         else:
             verdict = "same"
@@ -109,7 +116,8 @@ def only_in(one: dict[str, Timings], other: dict[str, Timings]) -> list[str]:
 
 def render(changes: list[Change], base_label: str, current_label: str, threshold: float) -> str:
     header = f"{'benchmark':60} {base_label + ' median [IQR]':>30} {current_label + ' median [IQR]':>30} {'ratio [95%]':>22}  verdict"
-    lines = [f"slower or faster: median beyond ±{threshold:.0%} and the IQRs apart", header]
+    lines = [f"slower or faster: median beyond ±{threshold:.0%}, the IQRs apart and every run's median beyond the other side's",
+             header]
     for change in changes:
         interval = "" if change.interval is None else f" [{change.interval[0]:.2f}, {change.interval[1]:.2f}]"
         lines.append(f"{_short(change.name):60} {_cell(change.base):>30} {_cell(change.current):>30} "
