@@ -17,28 +17,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.micro.inputs import SLOS, analysis_inputs
 from benchmarks.suite import BenchResult, Context, Table, at_most, register
 
-RATE = 1000.0
 GOAL_S = 12.0
-SLOS = ["p50(latency) < 50ms", "p95(latency) < 300ms", "p99(latency) < 1s", "p99.9(service_time) < 2s",
-        "mean(latency) < 40ms", "max(latency) < 5s", "availability >= 99.9%", "error_rate < 1%", "goodput > 900/s"]
 
 
 def measure(requests: int, out: Path) -> dict[str, float]:
-    import numpy as np
-    import pandas as pd
-
-    from harness.analysis import AnalysisSpec, PhaseSpec, analyze
-    from harness.analysis.synthetic import synthetic_records
+    from harness.analysis import analyze
     from harness.report import write_report
     from harness.report.meta import RunMeta
 
-    duration = requests / RATE
-    phases = tuple(PhaseSpec(f"phase{i}", duration * i / 4, duration * (i + 1) / 4, RATE) for i in range(4))
-    spec = AnalysisSpec(slos=SLOS, phases=phases, warmup_s=min(10.0, duration / 10), events=[(duration / 2, "fault")])
-    telemetry = pd.DataFrame({"t_ns": np.arange(int(duration)) * 10**9, "cpu_percent": 50.0, "rss_bytes": 3e8})
-    records = synthetic_records(requests, rate=RATE, warmup_s=spec.warmup_s, error_rate=0.0005, phases=4)
+    inputs = analysis_inputs(requests)
+    records, telemetry, spec, duration = inputs.records, inputs.telemetry, inputs.spec, inputs.duration_s
     started = time.perf_counter()
     result = analyze(records, telemetry, spec)
     analysed = time.perf_counter()

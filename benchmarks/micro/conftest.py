@@ -5,14 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import harness
-from harness.analysis.synthetic import synthetic_records
+from .inputs import AnalysisInputs, analysis_inputs
 
 MILLION = 1_000_000
-RATE = 1000.0
 
 
 def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
@@ -26,6 +24,15 @@ def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
 
 
 @pytest.fixture(scope="session")
-def million_records() -> pd.DataFrame:
-    """A 1,000-second run at 1,000 req/s in four phases, 0.05% failed: B6's input."""
-    return synthetic_records(MILLION, rate=RATE, warmup_s=10.0, error_rate=0.0005, phases=4)
+def million() -> AnalysisInputs:
+    """B6's input: a 1,000-second run at 1,000 req/s in four phases, 0.05% failed, nine SLOs."""
+    return analysis_inputs(MILLION)
+
+
+@pytest.fixture
+def loop():
+    """uvloop, as the generator and the server run on."""
+    uvloop = pytest.importorskip("uvloop")
+    loop = uvloop.new_event_loop()
+    yield loop
+    loop.close()

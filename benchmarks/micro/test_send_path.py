@@ -21,14 +21,6 @@ from .in_process import AnsweringPool
 REQUESTS = 2_000
 
 
-@pytest.fixture
-def loop():
-    uvloop = pytest.importorskip("uvloop")
-    loop = uvloop.new_event_loop()
-    yield loop
-    loop.close()
-
-
 def answering_client():
     client = make_client("oip-v2", Endpoint("http://127.0.0.1:8000", model="fraud"))
     client.pool = AnsweringPool(client.origin)

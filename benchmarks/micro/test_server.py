@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -23,13 +22,6 @@ SUBMITS = 1000
 MODELS = 50
 
 
-@pytest.fixture
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
 @pytest.mark.parametrize("rows", [1, 64, 4096])
 def test_oip_body_to_rows(benchmark, rows: int) -> None:
     data = np.random.default_rng(0).normal(size=(rows, FEATURES)).round(4)
@@ -43,6 +35,10 @@ def no_op(rows: np.ndarray) -> Outputs:
     return {"score": np.zeros((len(rows), 1), np.float32)}
 
 
+async def started(batcher: Batcher) -> None:
+    batcher.start()  # its collector task belongs to the running loop
+
+
 async def submit_and_collect(batcher: Batcher, rows: np.ndarray) -> int:
     answered = 0
     for _ in range(SUBMITS):
@@ -53,8 +49,7 @@ async def submit_and_collect(batcher: Batcher, rows: np.ndarray) -> int:
 def test_batcher_submit_to_result_per_thousand(benchmark, loop) -> None:
     """One request at a time, so each pays the whole submit, wake, predict and hand-back."""
     batcher = Batcher(no_op, BatchingSpec(max_queue_delay_ms=0), "micro")
-    loop.run_until_complete(asyncio.sleep(0, result=None))
-    loop.call_soon(batcher.start)
+    loop.run_until_complete(started(batcher))
     rows = np.zeros((1, FEATURES), np.float32)
     answered = benchmark(lambda: loop.run_until_complete(submit_and_collect(batcher, rows)))
     loop.run_until_complete(batcher.stop())

@@ -13,7 +13,7 @@ from harness.analysis.stats import bounds_level, proportion_ci, quantile_cis
 from harness.analysis.synthetic import stalled_queue_latencies
 from harness.analysis.verdicts import evaluate_slo
 
-from .conftest import MILLION, RATE
+from .conftest import MILLION
 
 QUANTILES = np.array([0.5, 0.9, 0.95, 0.99, 0.999])
 LEVEL = bounds_level(0.95)
@@ -43,12 +43,12 @@ def test_clopper_pearson(benchmark) -> None:
     assert 0 < lo < 37 / 100_000 < hi
 
 
-def test_verdicts_of_twenty_slos_over_a_million_records(benchmark, million_records) -> None:
+def test_verdicts_of_twenty_slos_over_a_million_records(benchmark, million) -> None:
     slos = [parse_slo(expr) for expr in TWENTY_SLOS]
     assert len(slos) == 20
 
     def judge() -> list[dict]:
-        samples = RunSamples(million_records, MILLION / RATE)  # fresh: each metric's sample is built once per run
+        samples = RunSamples(million.records, million.duration_s)  # fresh: each metric's sample is built once per run
         return [evaluate_slo(slo, samples, {}, 0.95) for slo in slos]
 
     verdicts = benchmark.pedantic(judge, rounds=5)
