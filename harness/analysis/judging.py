@@ -60,7 +60,7 @@ def _windowed(slo: SLO) -> bool:
 
 def _view(samples: RunSamples, window: Window, slos: list[SLO], scalars: Mapping[str, Scalar],
           confidence: float) -> tuple[RunSamples, Mapping[str, Scalar]]:
-    inside = samples.within(window.intervals)
+    inside = samples.within(window.intervals, window.in_flight_cut_s)
     return inside, {**scalars, **window_scalars(inside, slos, confidence)}
 
 

@@ -69,10 +69,12 @@ class RunSamples:
         self._values: dict[str, np.ndarray] = {}
         self._judged: dict[str, Sample] = {}
 
-    def within(self, intervals: tuple[tuple[float, float], ...]) -> RunSamples:
-        """The requests intended inside `intervals` (seconds from t0), as a run of their own
-        whose stretches are laid end to end, so rates and bursts are counted over them alone."""
+    def within(self, intervals: tuple[tuple[float, float], ...], in_flight_cut_s: tuple[float, ...] = ()) -> RunSamples:
+        """The requests intended inside `intervals` (seconds from t0), less those still in
+        flight at any instant of `in_flight_cut_s`, as a run of their own whose stretches are
+        laid end to end, so rates and bursts are counted over them alone."""
         intended_s = self.records["intended_ns"].to_numpy(np.int64) / NS_PER_S
+        done_s = self.records["done_ns"].to_numpy(np.int64) / NS_PER_S
         inside = np.zeros(intended_s.size, dtype=bool)
         times = np.zeros(intended_s.size)
         elapsed = 0.0
@@ -81,6 +83,8 @@ class RunSamples:
             inside |= mine
             times[mine] = intended_s[mine] - lo + elapsed
             elapsed += hi - lo
+        for cut in in_flight_cut_s:
+            inside &= ~((intended_s < cut) & (done_s >= cut))
         return RunSamples(self.records[inside], elapsed, self.confidence, (0.0, elapsed), times[inside])
 
     def measured_in_time(self, per_row: np.ndarray) -> np.ndarray:

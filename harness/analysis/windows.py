@@ -13,7 +13,10 @@ An SLO that names no window is judged over the whole run when there are no fault
 faults it must hold `before` and `after` (two verdicts), and is reported `during` without
 being judged: a fault is expected to hurt, and the question a game day asks is whether
 the service was healthy before it and recovered after it. Requests belong to the window
-of their intended send time.
+of their intended send time, except that a request still in flight when a disturbance
+starts is its victim, not evidence about the calm before it: the calm windows leave it out
+(a kill fails the few requests the server holds, and at the end of `before` they are a
+burst that can make its availability inconclusive).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from harness.analysis.slo import SLO
 from harness.contracts import FaultSpan
 
 Intervals = tuple[tuple[float, float], ...]
+CALM = ("steady", "before", "after")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Window:
     name: str  # as verdicts show it: "before", "after(kill)", "steady", "run"
     intervals: Intervals
     judged: bool = True  # False: reported beside the others, left out of the overall verdict
+    in_flight_cut_s: tuple[float, ...] = ()  # requests in flight at these instants are left out
 
     @property
     def duration_s(self) -> float:
@@ -49,7 +54,8 @@ class Timeline:
 
     def window(self, kind: str, fault: str | None = None, judged: bool = True) -> Window:
         name = kind if fault is None else f"{kind}({fault})"
-        return Window(name, self._intervals(kind, self._chosen(fault)), judged)
+        cuts = tuple(lo for lo, _ in self.disturbed()) if kind in CALM else ()
+        return Window(name, self._intervals(kind, self._chosen(fault)), judged, cuts)
 
     def windows_for(self, slo: SLO, judge_during: bool = False) -> list[Window]:
         """The windows an SLO is evaluated in: the one it names, or the run's default."""

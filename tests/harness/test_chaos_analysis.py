@@ -68,6 +68,22 @@ def test_unscoped_slos_are_judged_before_and_after_and_reported_during() -> None
     assert [r["window"] for r in summary["slos"]][:2] == ["before", "before"]  # grouped by window
 
 
+def test_requests_in_flight_when_a_kill_starts_are_its_victims_not_the_calm_befores() -> None:
+    """A kill fails what the server holds: requests sent just before it, failing just after.
+    Counted in `before` they are a burst at its end that makes a healthy service inconclusive."""
+    records = outage(base(), 20.0, 25.0)
+    t = records["intended_ns"].to_numpy() / 1e9
+    held = (t >= 19.9) & (t < 20.0)  # ten requests in the server when it dies
+    records.loc[held, "error_kind"] = "reset"
+    records.loc[held, "done_ns"] = int(20.001e9)
+    summary = run(records, ("availability >= 99.5% in before",), (kill("k", 20.0, 25.0),))
+    (before,) = summary["slos"]
+    assert before["verdict"] == "pass", before
+    assert before["n"] == int((t < 19.9).sum())
+    during = run(records, ("availability >= 99.5% in during",), (kill("k", 20.0, 25.0),))["slos"][0]
+    assert during["verdict"] == "fail"
+
+
 def test_a_window_that_names_the_fault_and_judge_during() -> None:
     records = outage(base(), 20.0, 25.0)
     faults = (kill("k", 20.0, 25.0),)
