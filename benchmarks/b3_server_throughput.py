@@ -14,7 +14,7 @@ from benchmarks.peers.venvs import TORCH, ensure_venv, installed_version
 from benchmarks.processes import ROOT, ServerCommand, free_port, reference_server, serving
 from benchmarks.slogate_cli import run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_least, ratio, register
-from harness.experiments.capacity.search import best, classify, search
+from harness.experiments.capacity.search import best, classify, confirming, search
 
 SLO_MS = 25.0
 MAX_ERROR_RATE = 0.001
@@ -69,10 +69,9 @@ class Step:
     why: str
 
 
-def step_at(contender: Contender, url: str, rate: float, seconds: float, prepared: Prepared, work: Path,
-            attempt: str = "") -> Step:
+def step_at(contender: Contender, url: str, rate: float, seconds: float, prepared: Prepared, work: Path) -> Step:
     """One slogate run of `seconds` measured after a warm-up of a quarter of that, at most 1 s."""
-    name = f"{_slug(contender.label)}-{rate:.0f}{_slug(attempt)}"
+    name = f"{_slug(contender.label)}-{rate:.0f}"
     version = f"version: '{contender.version}', " if contender.version else ""
     scenario = SCENARIO.format(name=name, version=version, seconds=seconds + _warmup(seconds), warmup=_warmup(seconds),
                                rate=rate, rows=prepared.rows,
@@ -159,22 +158,14 @@ class ServerThroughput:
     def _ladder(self, contender, prepared, seconds, limits, work, ctx) -> tuple[list[Step], list[Step]]:
         retried: list[Step] = []
         with serving(contender.start(prepared), work) as server:
-            def once(rate: float, attempt: str = "") -> Step:
-                step = step_at(contender, server.base_url, rate, seconds, prepared, work, attempt)
-                ctx.log(f"  {contender.label}: {rate:.0f}/s{attempt} -> {step.outcome}: {step.why}")
+            def measure(rate: float) -> Step:
+                step = step_at(contender, server.base_url, rate, seconds, prepared, work)
+                ctx.log(f"  {contender.label}: {rate:.0f}/s -> {step.outcome}: {step.why}")
                 return step
 
-            def measure(rate: float) -> Step:
-                """A miss counts only when a second run at the same rate misses too: this box has
-                whole-machine slowdowns of a few seconds that can sink one step of any server."""
-                first = once(rate)
-                if first.outcome != "fail":
-                    return first
-                retried.append(replace(first, outcome="fail, so run again"))
-                return once(rate, " (again)")
-
             start, ceiling, bisections = limits
-            return search(measure, start, bisections, ceiling), retried
+            steps = search(confirming(measure, retried), start, bisections, ceiling)
+            return steps, [replace(step, outcome="fail, so run again") for step in retried]
 
     def _result(self, ladders, retried, contenders, seconds, ctx) -> BenchResult:
         top = {label: best(steps) for label, steps in ladders.items()}

@@ -113,6 +113,8 @@ class Registry(Generic[T]):
 
 
 def did_you_mean(word: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(word, candidates, n=1)
+    """The one candidate the word begins (`price` → `price_per_hour`), else the closest by difflib."""
+    prefixed = [candidate for candidate in candidates if len(word) >= 3 and candidate.startswith(word)]
+    close = prefixed if len(set(prefixed)) == 1 else difflib.get_close_matches(word, candidates, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 

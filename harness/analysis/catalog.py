@@ -2,3 +2,4 @@
 
 from harness.analysis import llm_summary  # noqa: F401 - the `llm` section
 from harness.analysis import budget, recovery  # noqa: F401 - the `budget` and `chaos` sections
+from harness.analysis import cost  # noqa: F401 - the `cost` section

@@ -57,4 +57,7 @@ declare_scalar("max_burn_rate", "x")
 declare_scalar("time_to_ready", "ms")
 declare_scalar("drift_detection_delay", "ms")
 declare_scalar("canary_score", "score")
+# the cost section's (cost.py): the instances' price over the achieved rate
 declare_scalar("cost_per_1k", "USD")
+declare_scalar("cost_per_1m_tokens", "USD")  # per 1M output tokens
+declare_scalar("cost_per_1m_input_tokens", "USD")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.entry.capacity_cli import add_capacity_parser
 from harness.entry.console import print_verdict
 from harness.entry.eventloop import run as run_loop
 from harness.scenario.loader import ScenarioError, load_scenario
@@ -56,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", nargs="+", type=Path, metavar="SCENARIO")
     validate.set_defaults(handler=_validate)
+
+    add_capacity_parser(commands)
 
     serve = commands.add_parser("serve", help="start the reference server (same flags as python -m reference_server)",
                                 add_help=False)

@@ -24,6 +24,7 @@ TAG_MARKERS = {
     "gpu": "needs a CUDA device",
     "llm": "needs an LLM backend",
     "chaos": "injects faults",
+    "capacity": "has a capacity search (`slogate capacity`); under pytest, one run at its starting rate",
 }
 
 

@@ -20,8 +20,8 @@ configured block and calls it:
 Its summary section (`harness.analysis.sections.summary_section`) and report section
 (`harness.report.sections.report_section`) are pure functions of the stored records and
 the contribution, so `slogate report` rebuilds them. Outer-loop experiments, which run
-many sessions and judge across them (a capacity search, a comparison of two runs), live
-in this package too, as functions over `harness.session.runner.execute`.
+many sessions and judge across them (a capacity search), live in `harness.outer`, above
+the session; their plans (`harness.experiments.capacity.search`) live here.
 """
 
 from __future__ import annotations

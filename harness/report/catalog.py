@@ -2,3 +2,4 @@
 
 from harness.report import llm_section  # noqa: F401 - the `llm` section
 from harness.report import chaos_section  # noqa: F401 - the `chaos` and `budget` sections
+from harness.report import cost_section  # noqa: F401 - the `cost` section

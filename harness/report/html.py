@@ -28,7 +28,7 @@ def render_html(run_dir: Path, summary: dict[str, Any], series: dict[str, Any], 
     """Write the PNGs and report.html into `run_dir`; return the HTML's path."""
     page = _TEMPLATE.render(
         s=summary,
-        images=_data_uris(render_plots(series, run_dir)),
+        images=data_uris(render_plots(series, run_dir)),
         sections=[_section(name, summary, series, run_dir) for name in sections],
         percentile_keys=PERCENTILE_KEYS,
         count_keys=COUNT_KEYS,
@@ -46,10 +46,10 @@ def _section(name: str, summary: dict[str, Any], series: dict[str, Any], run_dir
         text = orjson.dumps(summary[name], option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
         return {"name": name, "title": name, "html": Markup("<pre>{}</pre>").format(text)}
     shown = report_sections.get(name)
-    images = _data_uris(render_plots(series, run_dir, shown.figures))
+    images = data_uris(render_plots(series, run_dir, shown.figures))
     html = _ENVIRONMENT.from_string(shown.template).render(section=summary[name], s=summary, images=images)
     return {"name": name, "title": shown.title, "html": Markup(html)}
 
 
-def _data_uris(pngs: dict[str, bytes]) -> list[tuple[str, str]]:
+def data_uris(pngs: dict[str, bytes]) -> list[tuple[str, str]]:
     return [(name, "data:image/png;base64," + base64.b64encode(png).decode("ascii")) for name, png in pngs.items()]

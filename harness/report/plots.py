@@ -132,19 +132,37 @@ def errors(series: Series) -> Figure:
 
 
 def server_resources(series: Series) -> Figure:
-    figure, (cpu_ax, rss_ax) = _figure(rows=2)
+    """CPU and RSS of the server process; on a GPU server, each device's utilisation and power too."""
     telemetry = series["telemetry"]
     t, columns = telemetry["t_s"], telemetry["columns"]
-    for ax, name, scale, label in ((cpu_ax, "cpu_percent", 1.0, "CPU (%)"), (rss_ax, "rss_bytes", MIB, "RSS (MiB)")):
-        _timeline(ax, series, labels=ax is cpu_ax)
+    gpus = sorted(name.removesuffix("_util_percent") for name in columns if name.endswith("_util_percent"))
+    figure, axes = _figure(rows=3 if gpus else 2)
+    rows = [(axes[0], "cpu_percent", 1.0, "CPU (%)"), (axes[1], "rss_bytes", MIB, "RSS (MiB)")]
+    for ax, name, scale, label in rows:
+        _timeline(ax, series, labels=ax is axes[0])
         if name in columns:
             ax.plot(t, columns[name] / scale, color=OK_COLOUR, linewidth=1.2)
         else:
             _empty(ax, f"no {name} telemetry")
         ax.set_ylabel(label)
-    cpu_ax.set_title("Server process CPU and RSS")
-    rss_ax.set_xlabel("time since start (s)")
+    if gpus:
+        _gpu_row(axes[2], series, gpus)
+    axes[0].set_title("Server process CPU and RSS" + (", GPU utilisation and power" if gpus else ""))
+    axes[-1].set_xlabel("time since start (s)")
     return figure
+
+
+def _gpu_row(ax: Axes, series: Series, gpus: list[str]) -> None:
+    t, columns = series["telemetry"]["t_s"], series["telemetry"]["columns"]
+    _timeline(ax, series, labels=False)
+    power = ax.twinx()
+    for gpu in gpus:
+        ax.plot(t, columns[f"{gpu}_util_percent"], linewidth=1.2, label=f"{gpu} utilisation (%)")
+        if f"{gpu}_power_w" in columns:
+            power.plot(t, columns[f"{gpu}_power_w"], linewidth=1.0, linestyle="--", label=f"{gpu} power (W)")
+    ax.set_ylabel("GPU (%)")
+    power.set_ylabel("power (W)")
+    ax.legend(loc="upper left", fontsize=8)
 
 
 def llm_distributions(series: Series) -> Figure:

@@ -1,11 +1,6 @@
 """The report.html template (kept in a module so it ships inside the wheel)."""
 
-TEMPLATE = r"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>slogate · {{ s.scenario or "run" }} · {{ s.verdict | upper }}</title>
-<style>
+STYLE = r"""<style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1180px; color: #222; }
   h1 { margin-bottom: .2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2rem; }
   table { border-collapse: collapse; margin: .5rem 0; font-size: .92rem; }
@@ -20,7 +15,14 @@ TEMPLATE = r"""<!DOCTYPE html>
   .muted { color: #777; font-size: .85rem; } img { max-width: 100%; display: block; margin: .6rem 0 1.2rem; }
   pre { background: #f7f7f7; padding: .6rem; overflow-x: auto; font-size: .8rem; }
 </style>
-</head>
+"""
+
+TEMPLATE = r"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>slogate · {{ s.scenario or "run" }} · {{ s.verdict | upper }}</title>
+""" + STYLE + r"""</head>
 <body>
 <h1>{{ s.scenario or "slogate run" }} <span class="badge {{ s.verdict }}" id="verdict">{{ s.verdict | upper }}</span></h1>
 {% if s.description %}<p>{{ s.description }}</p>{% endif %}

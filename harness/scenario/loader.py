@@ -1,8 +1,5 @@
-"""Load scenario YAML into `Scenario`, with errors that name the file, line and field.
-
-pydantic reports a location path (`workload.phases[0].arrival.rate`); YAML's composed node
-tree knows where each path sits in the file, so we join the two.
-"""
+"""Load scenario YAML into `Scenario`, with errors that name the file, line and field
+(harness/located.py joins pydantic's locations to the YAML's lines)."""
 
 from __future__ import annotations
 
@@ -18,26 +15,21 @@ from harness.experiments.base import experiments
 from harness.experiments.faults.actions import fault_actions
 from harness.fields import BASE_DIR
 from harness.scenario import model
+from harness.located import ConfigError, describe, dotted, line_of, read_located
 from harness.scenario.model import Scenario, scenario_model
 from harness.workload.arrivals import arrival_processes
 from harness.workload.payloads import payload_generators
-from slogate_common.registry import did_you_mean
 
 REGISTRIES = (clients, payload_generators, arrival_processes, fault_actions, experiments)
 
 
-class ScenarioError(Exception):
+class ScenarioError(ConfigError):
     """A scenario problem a user must fix; str() is the full, located message."""
 
 
 def load_scenario(path: Path | str, overrides: list[str] = ()) -> Scenario:
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    root = _compose(path, text)
-    data = yaml.safe_load(text)
+    data, root = read_located(path, ScenarioError)
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}:1: a scenario is a mapping with name, target, workload and slos")
     for item in overrides:
@@ -45,21 +37,11 @@ def load_scenario(path: Path | str, overrides: list[str] = ()) -> Scenario:
     try:
         scenario = scenario_model().model_validate(data, context={BASE_DIR: path.parent})
     except ValidationError as exc:
-        raise ScenarioError(_describe(exc, path, root)) from None
+        raise ScenarioError(describe(exc, path, root, _known_keys)) from None
     _check_slos(scenario, path, root)
     _check_proxy(scenario, path, root)
     _check_experiments(scenario, path, root)
     return scenario
-
-
-def _compose(path: Path, text: str) -> yaml.Node | None:
-    try:
-        return yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"{path}:{line}: invalid YAML: {problem}") from None
 
 
 def _apply_override(data: dict, item: str) -> None:
@@ -76,62 +58,6 @@ def _apply_override(data: dict, item: str) -> None:
         node[int(last)] = value
     else:
         node[last] = value
-
-
-def _describe(exc: ValidationError, path: Path, root: yaml.Node | None) -> str:
-    lines = []
-    for error in exc.errors():
-        loc = [part for part in error["loc"] if not _is_union_tag(part)]
-        line = _line_of(root, loc)
-        where = _dotted(loc) or "(top level)"
-        lines.append(f"{path}:{line}: {where}: {_message(error, loc)}")
-    return "\n".join(lines)
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic puts validator tags such as 'function-after[...]' into locations
-    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
-
-
-def _message(error: dict, loc: list) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key" + did_you_mean(str(loc[-1]), _known_keys())
-    if kind == "missing":
-        return "required"
-    message = error["msg"]
-    return message.removeprefix("Value error, ")
-
-
-def _dotted(loc: list) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_of(root: yaml.Node | None, loc: list) -> int:
-    """The 1-based line of the deepest node on `loc` that exists in the file."""
-    node, line = root, 1
-    for part in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        node = _child(node, part)
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
-
-
-def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == str(part):
-                return value
-        return None
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]
-    return None
 
 
 def _known_keys() -> list[str]:
@@ -154,15 +80,15 @@ def _check_slos(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
         try:
             slo = parse_slo(expr)
         except SLOSyntaxError as exc:
-            raise ScenarioError(f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: {exc}") from None
+            raise ScenarioError(f"{path}:{line_of(root, loc)}: {dotted(loc)}: {exc}") from None
         if slo.fault is not None and "faults" not in scenario.experiment_blocks():
-            raise ScenarioError(f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: names fault {slo.fault!r}, "
+            raise ScenarioError(f"{path}:{line_of(root, loc)}: {dotted(loc)}: names fault {slo.fault!r}, "
                                 "but the scenario has no `faults:` timeline")
 
 
 def _check_proxy(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
     if scenario.target.proxy is not None and "faults" not in scenario.experiment_blocks():
-        raise ScenarioError(f"{path}:{_line_of(root, ['target', 'proxy'])}: target.proxy: the fault proxy belongs to "
+        raise ScenarioError(f"{path}:{line_of(root, ['target', 'proxy'])}: target.proxy: the fault proxy belongs to "
                             "the fault timeline; add `faults: []` to send the load through it without faults")
 
 
@@ -171,5 +97,11 @@ def _check_experiments(scenario: Scenario, path: Path, root: yaml.Node | None) -
     problems = [problem for name, block in scenario.experiment_blocks().items()
                 for problem in experiments.get(name).problems(block, scenario)]
     if problems:
-        raise ScenarioError("\n".join(f"{path}:{_line_of(root, list(p.loc))}: {_dotted(list(p.loc))}: {p.message}"
+        raise ScenarioError("\n".join(f"{path}:{line_of(root, list(p.loc))}: {dotted(list(p.loc))}: {p.message}"
                                       for p in problems))
+
+
+def scenario_error_at(path: Path, loc: list, message: str) -> ScenarioError:
+    """A ScenarioError at `loc` of the file: for checks made after loading (by a command)."""
+    _, root = read_located(path, ScenarioError)
+    return ScenarioError(f"{path}:{line_of(root, loc)}: {dotted(loc)}: {message}")

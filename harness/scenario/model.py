@@ -1,6 +1,7 @@
 """Scenario files as a pydantic model. Sections a plugin reads are validated by that plugin.
 
-The fixed shape (name, target, workload, slos, analysis) lives here. A payload generator's
+The fixed shape (name, target, workload, slos, analysis, and `capacity`, the settings of
+an outer loop over runs) lives here. A payload generator's
 settings, an arrival process, a protocol's options and every experiment's block (faults,
 and whatever experiments are registered) are validated through their registries, so a
 new plugin brings its own checked vocabulary and this file never lists it.
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, TypeAdapter, ValidationInfo, create_model, field_validator, model_validator
 
 from harness.clients.base import clients
+from harness.experiments.capacity.settings import CapacitySettings
 from harness.experiments.base import experiments
 from harness.fields import Ratio, ScenarioPath, Seconds, Strict
 from harness.targets.base import EXTERNAL, target_kinds
@@ -130,6 +132,7 @@ class Scenario(Strict):
     workload: Workload
     slos: list[str] = []
     analysis: Analysis = Analysis()
+    capacity: CapacitySettings | None = None  # the outer loop's (`slogate capacity`); a run ignores it
 
     @model_validator(mode="after")
     def _name_is_a_slug(self) -> Scenario:

@@ -1,7 +1,7 @@
 """The telemetry child process: samples the server once a second and appends JSON lines.
 
-It imports no pandas and no harness modules beyond this one, so starting it costs the
-generator's machine little CPU at the moment the load begins. Timestamps are absolute
+It imports no pandas and no harness modules beyond this one and gpu.py, so starting it
+costs the generator's machine little CPU at the moment the load begins. Timestamps are absolute
 perf_counter_ns values (system-wide CLOCK_MONOTONIC on Linux); the parent makes them
 relative to the run's t0.
 """
@@ -18,6 +18,8 @@ from pathlib import Path
 
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
+
+from harness.telemetry.gpu import gpu_reader
 
 SKIPPED_SUFFIXES = ("_bucket", "_created")
 HEADERS_ENV = "SLOGATE_TELEMETRY_HEADERS"  # auth headers travel by environment, never argv
@@ -42,11 +44,12 @@ def _sample_until_orphaned(metrics_url: str | None, pid: int, period_s: float, p
     to its file forever."""
     parent = os.getppid()
     process = _process(pid)
+    gpus = gpu_reader()
     headers = json.loads(os.environ.get(HEADERS_ENV, "{}"))
     with path.open("a", buffering=1) as out:
         next_due = time.monotonic()
         while os.getppid() == parent:
-            row = {"t_abs_ns": time.perf_counter_ns(), **_process_sample(process)}
+            row = {"t_abs_ns": time.perf_counter_ns(), **_process_sample(process), **(gpus() if gpus else {})}
             if metrics_url:
                 row.update(_scrape(metrics_url, headers, period_s))
             out.write(json.dumps(row) + "\n")
@@ -66,13 +69,34 @@ def _process(pid: int) -> psutil.Process | None:
 
 
 def _process_sample(process: psutil.Process | None) -> dict[str, float]:
+    """CPU as a percentage and, cumulatively, as seconds of the process and its children (a
+    vLLM server computes in an engine child process); RSS of the process alone."""
     if process is None:
         return {}
     try:
         with process.oneshot():
-            return {"cpu_percent": process.cpu_percent(), "rss_bytes": float(process.memory_info().rss)}
+            sample = {"cpu_percent": process.cpu_percent(), "rss_bytes": float(process.memory_info().rss),
+                      "cpu_seconds": _cpu_seconds(process, reaped_children=True)}
+        for child in process.children(recursive=True):
+            sample["cpu_seconds"] += _child_cpu_seconds(child)
+        return sample
     except psutil.Error:
         return {}
+
+
+def _cpu_seconds(process: psutil.Process, reaped_children: bool = False) -> float:
+    """User + system seconds; with `reaped_children`, also those of children it has waited
+    for, so the sum does not drop when a child exits."""
+    times = process.cpu_times()
+    reaped = times.children_user + times.children_system if reaped_children else 0.0
+    return times.user + times.system + reaped
+
+
+def _child_cpu_seconds(child: psutil.Process) -> float:
+    try:
+        return _cpu_seconds(child)
+    except psutil.Error:  # it exited between the listing and the reading
+        return 0.0
 
 
 def _scrape(url: str, headers: dict[str, str], timeout_s: float) -> dict[str, float]:

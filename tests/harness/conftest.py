@@ -31,6 +31,8 @@ def sim_repo(tmp_path_factory) -> Path:
     write_sim_model(repo, "const10", {"distribution": "constant", "median_ms": 10, "concurrency": 256})
     write_sim_model(repo, "logn20", {"distribution": "lognormal", "median_ms": 20, "sigma": 0.5,
                                      "concurrency": 256, "seed": 7})
+    # two slots of 10 ms: whatever the load, at most 200 answers a second (capacity searches)
+    write_sim_model(repo, "slots2", {"distribution": "constant", "median_ms": 10, "concurrency": 2})
     return repo
 
 

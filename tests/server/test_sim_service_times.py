@@ -45,4 +45,6 @@ def test_observed_latency_tracks_each_draw(client) -> None:
         latency_ms = (time.perf_counter() - started) * 1000
         overshoot.append(latency_ms - r.json()["outputs"][0]["data"][0])
     assert min(overshoot) >= 0  # never shorter than the drawn service time
-    assert np.median(overshoot) < 5.0  # and not systematically longer (HTTP overhead is ~0.5 ms)
+    # and not systematically longer: HTTP costs ~0.5 ms, but a full suite on 2 shared cores
+    # measured a median of 5.1 ms; a backend sleeping twice would add the median draw, 20 ms
+    assert np.median(overshoot) < 10.0
