@@ -103,8 +103,12 @@ def _print(summary: dict[str, Any], out_dir: Path) -> None:
     found, capacity = summary["bracket"], summary["capacity"]
     console.print(f"[bold]{summary['scenario']}[/]: {summary['result']} ({found['ended_by']})")
     if capacity["per_replica_rps"] is not None:
+        miss = "none" if found["lowest_miss"] is None else f"{found['lowest_miss']:g} {summary['unit']}"
         console.print(f"  SLO-safe capacity per replica: {capacity['per_replica_rps']:,.4g} req/s "
-                      f"(highest pass {found['highest_pass']:g}, lowest miss {found['lowest_miss']}) {summary['unit']}")
+                      f"(highest pass {found['highest_pass']:g} {summary['unit']}, lowest miss {miss})")
+    if capacity["tokens_per_s"]:
+        tokens = capacity["tokens_per_s"]
+        console.print(f"  tokens/s at the SLO: input {tokens['input']:,.4g}, output {tokens['output']:,.4g}")
     if summary["knee"]:
         console.print(f"  knee: {summary['knee']['throughput']:,.4g} req/s")
     if summary["replicas"]:
@@ -112,5 +116,7 @@ def _print(summary: dict[str, Any], out_dir: Path) -> None:
         console.print(f"  replicas for {r['peak_rate']:g} req/s with {r['headroom']:.0%} headroom: {r['replicas']} "
                       f"({r['utilisation_at_peak']:.0%} busy at peak)")
     for row in summary["cost"]:
-        console.print(f"  {row['instance']}: ${row['cost_per_1k_at_slo']:.4g} per 1k requests at the SLO")
+        per_token = (f", ${row['cost_per_1m_output_tokens_at_slo']:.4g} per 1M output tokens"
+                     if "cost_per_1m_output_tokens_at_slo" in row else "")
+        console.print(f"  {row['instance']}: ${row['cost_per_1k_at_slo']:.4g} per 1k requests at the SLO{per_token}")
     console.print(f"  report: {out_dir / 'capacity.html'}")

@@ -1,7 +1,8 @@
-"""`slogate`: run scenarios, rebuild reports, serve the reference server.
+"""`slogate`: run scenarios, rebuild reports, search capacity, serve the reference server.
 
 Exit codes: 0 pass; 1 an SLO failed; 2 usage, scenario or target error;
 3 the run is invalid or inconclusive (`--inconclusive-ok` maps 3 to 0).
+`slogate capacity` has its own (harness/entry/capacity_cli.py).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ and the search, and the report still describes what was measured.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ async def run_capacity(scenario: Scenario, settings: CapacitySettings, pricing: 
     out_dir = new_run_dir(out_root, scenario.name)
     knob = knob_of(scenario)
     floor = certifiable_floor(scenario, settings, knob)
-    start = max(settings.start or getattr(scenario.workload.phases[0].arrival, knob), floor)
+    start = settings.start or getattr(scenario.workload.phases[0].arrival, knob)
+    start = start if start >= floor else math.ceil(floor)  # whole req/s: the steps read better
     plan = RateSearch(start, settings.bisections, settings.ceiling, floor, settings.max_steps)
     retried: list[CapacityStep] = []
     target = build_target(scenario.target, out_dir / "server.log", target_url)

@@ -25,6 +25,10 @@ from harness.scenario.model import Scenario
 # whose tail share is about half the allowed one still certifies. A ratio SLO (an error
 # rate) gets its minimum: a healthy service has no failures at all.
 PERCENTILE_FACTOR = 5
+# Poisson arrivals put round(rate x length) requests in the whole phase, but how many fall
+# after the warm-up varies by about their square root: 10% more keeps a step from missing
+# the minimum by a handful (a step of exactly 2,995 intended requests held 2,990).
+COUNT_MARGIN = 1.10
 KNOBS = ("rate", "concurrency")
 RATIO_METRICS = ("availability", "error_rate")
 
@@ -76,7 +80,7 @@ def certifiable_floor(scenario: Scenario, settings: CapacitySettings, knob: str)
     step can only be inconclusive, and halving further would only make that worse."""
     if knob != "rate":
         return settings.floor
-    return max(settings.floor, certifying_requests(scenario) / settings.max_step_duration)
+    return max(settings.floor, COUNT_MARGIN * certifying_requests(scenario) / settings.max_step_duration)
 
 
 def step_duration(scenario: Scenario, settings: CapacitySettings, knob: str, value: float) -> float:
@@ -84,7 +88,7 @@ def step_duration(scenario: Scenario, settings: CapacitySettings, knob: str, val
     rate is not known before it runs; its steps take the shortest length."""
     if knob != "rate":
         return settings.step_duration
-    wanted = certifying_requests(scenario) / value
+    wanted = COUNT_MARGIN * certifying_requests(scenario) / value
     return min(max(settings.step_duration, wanted), settings.max_step_duration)
 
 

@@ -174,3 +174,29 @@ def test_a_gpu_servers_resources_plot_has_a_gpu_row() -> None:
     assert len(server_resources(series).axes) == 2
     series["telemetry"]["columns"] |= {"gpu0_util_percent": t * 5, "gpu0_power_w": t * 20}
     assert len(server_resources(series).axes) == 4  # CPU, RSS, GPU utilisation and its power axis
+
+
+def test_a_priced_run_reports_its_cost_and_rebuilds_it(tmp_path: Path) -> None:
+    import orjson
+    import pyarrow as pa
+
+    from harness.entry.rebuild import rebuild_report
+    from harness.records import SCHEMA, write_records
+    from harness.report import write_report
+    from harness.report.meta import RunMeta
+
+    records = synthetic_records(int(RATE * SECONDS), rate=RATE, seed=8)
+    write_records(pa.Table.from_pandas(records, schema=SCHEMA, preserve_index=False), tmp_path / "requests.parquet",
+                  started_at="2026-12-02T00:00:00Z", t0_ns=0)
+    telemetry = pd.DataFrame({"t_ns": (np.arange(31) * 1e9).astype(np.int64), "cpu_seconds": 0.2 * np.arange(31)})
+    telemetry.to_parquet(tmp_path / "telemetry.parquet")
+    instance = load_catalog().instances["aws-c7i.large"]
+    spec = AnalysisSpec(slos=("cost_per_1k < 0.01",), phases=(PhaseSpec("steady", 0.0, SECONDS, RATE),),
+                        facts={"cost": cost_facts("aws-c7i.large", instance, 3, SHIPPED_CATALOG)})
+    write_report(tmp_path, analyze(records, telemetry, spec), RunMeta(scenario="priced", target=None))
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="cost"' in page and "aws-c7i.large × 3" in page and instance.source in page
+    before = orjson.loads((tmp_path / "summary.json").read_bytes())
+    rebuild_report(tmp_path)
+    assert orjson.loads((tmp_path / "summary.json").read_bytes())["cost"] == before["cost"]
+    assert before["cost"]["resources"]["cpu_seconds_per_request"] == pytest.approx(0.2 / RATE)
