@@ -122,7 +122,7 @@ def knee(throughput: np.ndarray, latency: np.ndarray) -> dict[str, float] | None
 
 def replicas_for_peak(peak: float, headroom: float, per_replica: float) -> dict[str, Any]:
     needed = peak * (1.0 + headroom)
-    replicas = max(1, math.ceil(needed / per_replica - 1e-9))
+    replicas = max(1, math.ceil(needed / per_replica))
     return {"peak_rate": peak, "headroom": headroom, "per_replica": per_replica, "replicas": replicas,
             "utilisation_at_peak": peak / (replicas * per_replica),
             "scaling": "linear: each replica serves what the one measured replica did (no multi-replica measurement)"}

@@ -40,6 +40,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="start a managed server per scenario instead of sharing one per configuration")
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Scenario files that share a managed server run one after another, in the place of the
+    first of them, so that a server (a vLLM engine that spins a core) never idles through
+    other scenarios' runs. Other items keep their places."""
+    slots = [index for index, item in enumerate(items) if isinstance(item, _ScenarioItem)]
+    if not slots:
+        return
+    from harness.entry.shared_servers import share_key
+
+    groups: dict[object, list[ScenarioFile]] = {}
+    for scenario_file in dict.fromkeys(items[index].parent for index in slots):
+        groups.setdefault(share_key(scenario_file.scenario) or id(scenario_file), []).append(scenario_file)
+    by_file: dict[ScenarioFile, list[pytest.Item]] = {}
+    for index in slots:
+        by_file.setdefault(items[index].parent, []).append(items[index])
+    ordered = [item for group in groups.values() for scenario_file in group for item in by_file[scenario_file]]
+    for index, item in zip(slots, ordered, strict=True):
+        items[index] = item
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     files = {item.parent for item in session.items if isinstance(item, _ScenarioItem)}
     servers = _shared_servers(session.config) if files else None
