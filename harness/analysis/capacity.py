@@ -32,6 +32,7 @@ SATURATION_GROWTH = 0.5  # latency rising by half its median within one step: th
 STABILITY_TOLERANCE = 0.10
 MAX_SLOPE_POINTS = 2_000  # Theil-Sen is O(n²): an even thinning keeps the slope and bounds
 KNEE_GRID = 512
+HOURS_PER_MONTH = 730.0  # the cloud providers' billing month
 
 
 def step_figures(records: pd.DataFrame, window_s: tuple[float, float], confidence: float,
@@ -138,7 +139,7 @@ def cost_at_slo(instance: dict[str, Any], per_replica: float, tokens_per_s: dict
         cost[f"cost_per_1m_{kind}_tokens_at_slo"] = cost_per_million(hourly, rate)
     if replicas is not None:
         fleet = hourly * replicas["replicas"]
-        cost |= {"fleet_per_hour": fleet, "fleet_per_month": fleet * 730.0,
+        cost |= {"fleet_per_hour": fleet, "fleet_per_month": fleet * HOURS_PER_MONTH,
                  "cost_per_1k_at_peak": cost_per_1k(fleet, replicas["peak_rate"])}
     return cost
 

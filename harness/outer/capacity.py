@@ -98,7 +98,8 @@ async def _search(plan: RateSearch, retried: list[CapacityStep], scenario: Scena
 def _announce(console: Console, plan: RateSearch, settings: CapacitySettings, scenario: Scenario, knob: str,
               value: float) -> None:
     found = bracket(plan.steps) if plan.steps else None
-    seconds = step_duration(scenario, settings, knob, value) + settings.warmup + STEP_OVERHEAD_S
+    measured = step_duration(scenario, settings, knob, value)
+    seconds = measured + settings.warmup + STEP_OVERHEAD_S
     left = max(1, settings.max_steps - len(plan.steps))
     if found is not None and found.highest_pass is not None and found.lowest_miss is not None:
         left = min(left, max(1, settings.bisections - plan.bisected))
@@ -106,7 +107,7 @@ def _announce(console: Console, plan: RateSearch, settings: CapacitySettings, sc
     else:
         where = "bracketing"
     console.print(f"capacity step {len(plan.steps) + 1} (≤{settings.max_steps}): {knob} {value:g} for "
-                  f"{seconds - settings.warmup - STEP_OVERHEAD_S:.0f} s · {where} · about {left} step(s), "
+                  f"{measured:.0f} s · {where} · about {left} step(s), "
                   f"~{left * seconds / 60:.1f} min left")
 
 
