@@ -85,7 +85,7 @@ async def slogate_at(url: str, rate: float, seconds: float) -> dict:
 
     client = make_client("http-json", Endpoint(base_url=url, timeout_s=5.0))
     (schedule,) = build_schedule([Phase(duration=seconds, arrival={"process": "constant", "rate": rate})], 0)
-    payloads = PreparedPayloads([client.encode(Payload(0, {"x": 1}))], [0], [None])
+    payloads = PreparedPayloads([client.encode(Payload(0, {"x": 1}))], [0], [None], [None])
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2000)) as session:
         await client.warm(WARM_CONNECTIONS)
         t0 = time.perf_counter_ns() + 100_000_000

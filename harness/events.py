@@ -30,6 +30,7 @@ class RequestDone:
     in_warmup: bool
     payload_id: int
     drift_tag: str | None
+    cohort: str | None = None  # the payload's value of the scenario's cohort feature
 
 
 @dataclass(slots=True)
@@ -65,6 +66,14 @@ class FaultStarted:
 @dataclass(frozen=True)
 class FaultEnded(FaultStarted):
     """The same fields as FaultStarted; the bus tells them apart by type."""
+
+
+@dataclass(frozen=True)
+class TimelineMark:
+    """A moment the report's timeline shows that no fault made (a canary's traffic step)."""
+
+    label: str
+    t_s: float
 
 
 @dataclass(frozen=True)

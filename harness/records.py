@@ -7,6 +7,7 @@ Columns: docs/ARCHITECTURE.md, "Records". Times are int64 ns relative to the run
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ class Outcome:
     output_tokens: int = NEVER
     chunk_ns: list[int] | None = None
     detail: str | None = None  # short, payload-free reason; kept out of the parquet
+    prediction: float = math.nan  # the answer's first output value (a score), NaN where none
 
 
 SCHEMA = pa.schema(
@@ -56,8 +58,12 @@ SCHEMA = pa.schema(
         ("prompt_tokens", pa.int32()),
         ("output_tokens", pa.int32()),
         ("chunk_ns", pa.list_(pa.int64())),
+        ("prediction", pa.float64()),
+        ("cohort", pa.string()),
     ]
 )
+# Columns added after the first stored runs: an older requests.parquet reads with these defaults.
+LATER_COLUMNS = {"prediction": math.nan, "cohort": None}
 
 
 TIME_COLUMNS = ("intended_ns", "sent_ns", "first_byte_ns", "done_ns")
@@ -90,11 +96,13 @@ class RecordLog:
         rows["prompt_tokens"].append(outcome.prompt_tokens)
         rows["output_tokens"].append(outcome.output_tokens)
         rows["chunk_ns"].append(None if outcome.chunk_ns is None else [c - t0 for c in outcome.chunk_ns])
+        rows["prediction"].append(outcome.prediction)
+        rows["cohort"].append(done.cohort)
 
     def extend(self, table: pa.Table, t0_offset_ns: int) -> None:
         """Records made elsewhere (another process, a proxy) relative to their own origin,
         which lies `t0_offset_ns` after this log's t0 on the same monotonic clock."""
-        self._merged.append(shift_times(table.select(SCHEMA.names).cast(SCHEMA), t0_offset_ns))
+        self._merged.append(shift_times(with_later_columns(table).select(SCHEMA.names).cast(SCHEMA), t0_offset_ns))
 
     def __len__(self) -> int:
         return len(self._rows["intended_ns"]) + sum(table.num_rows for table in self._merged)
@@ -120,13 +128,21 @@ def shift_times(table: pa.Table, offset_ns: int) -> pa.Table:
     return table.set_column(table.schema.get_field_index("chunk_ns"), "chunk_ns", moved)
 
 
+def with_later_columns(table: pa.Table) -> pa.Table:
+    """A table from an older writer (a stored run, a peer's records) with the columns it predates."""
+    for name, default in LATER_COLUMNS.items():
+        if name not in table.column_names:
+            table = table.append_column(SCHEMA.field(name), pa.array([default] * table.num_rows, SCHEMA.field(name).type))
+    return table
+
+
 def _relative(ns: int, t0: int) -> int:
     return NEVER if ns == NEVER else ns - t0
 
 
 def records_frame(table: pa.Table) -> pd.DataFrame:
     """A DataFrame with plain numpy dtypes for the numeric columns (fast analysis)."""
-    frame = table.to_pandas()
+    frame = with_later_columns(table).to_pandas()
     for name in ("intended_ns", "sent_ns", "first_byte_ns", "done_ns", "payload_id"):
         frame[name] = frame[name].astype(np.int64)
     for name in ("status", "phase", "prompt_tokens", "output_tokens"):

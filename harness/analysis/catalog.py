@@ -3,3 +3,4 @@
 from harness.analysis import llm_summary  # noqa: F401 - the `llm` section
 from harness.analysis import budget, recovery  # noqa: F401 - the `budget` and `chaos` sections
 from harness.analysis import cost  # noqa: F401 - the `cost` section
+from harness.analysis import canary  # noqa: F401 - the `canary` section

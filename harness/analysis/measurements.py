@@ -56,7 +56,9 @@ declare_scalar("error_budget_consumed", "ratio")
 declare_scalar("max_burn_rate", "x")
 declare_scalar("time_to_ready", "ms")
 declare_scalar("drift_detection_delay", "ms")
+# the canary section's (canary.py)
 declare_scalar("canary_score", "score")
+declare_scalar("rollback_time", "ms")
 # the cost section's (cost.py): the instances' price over the achieved rate
 declare_scalar("cost_per_1k", "USD")
 declare_scalar("cost_per_1m_tokens", "USD")  # per 1M output tokens

@@ -52,6 +52,8 @@ def synthetic_records(
         "prompt_tokens": np.full(n, -1, dtype=np.int32),
         "output_tokens": np.full(n, -1, dtype=np.int32),
         "chunk_ns": pa.nulls(n, pa.list_(pa.int64())),
+        "prediction": np.full(n, np.nan),
+        "cohort": np.full(n, None, dtype=object),
     }
     return records_frame(pa.Table.from_pydict(columns, schema=SCHEMA))
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
@@ -14,9 +15,17 @@ from harness.clients.errors import classify_exception
 from harness.clients.http1 import DeadlineExceeded, Http1Pool, Origin, Response, render_post
 from harness.records import NEVER, Outcome
 
-# Reads a 2xx response body; returns the model version it names, or raises ValueError when
-# the body is not a valid answer (which the record counts as `invalid_response`).
-BodyCheck = Callable[[bytes], str | None]
+
+class Answer(NamedTuple):
+    """What a valid 2xx body says: the serving version it names and its first output value."""
+
+    version: str | None = None
+    prediction: float = math.nan
+
+
+# Reads a 2xx response body; raises ValueError when the body is not a valid answer (which
+# the record counts as `invalid_response`).
+BodyCheck = Callable[[bytes], Answer]
 
 
 def outcome_of(result: Response | BaseException, check: BodyCheck) -> Outcome:
@@ -35,10 +44,10 @@ def judge(response: Response, check: BodyCheck) -> Outcome:
     if not 200 <= response.status < 300:
         return Outcome(response.status, "http", *timing, header_version, detail=response.body[:200].decode(errors="replace"))
     try:
-        version = check(response.body) or header_version
+        answer = check(response.body)
     except ValueError as exc:
         return Outcome(response.status, "invalid_response", *timing, header_version, detail=str(exc)[:200])
-    return Outcome(response.status, None, *timing, version)
+    return Outcome(response.status, None, *timing, answer.version or header_version, prediction=answer.prediction)
 
 
 class JsonPostClient:
@@ -77,7 +86,7 @@ class JsonPostClient:
     def stats(self) -> dict[str, int]:
         return {"stale_connections_replaced": self.pool.stale_replaced}
 
-    def check(self, raw: bytes) -> str | None:
+    def check(self, raw: bytes) -> Answer:
         raise NotImplementedError
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 
 from harness.clients.base import ClientOptions, Endpoint, clients
-from harness.clients.exchange import JsonPostClient, parse_json
+from harness.clients.exchange import Answer, JsonPostClient, parse_json
 from harness.contracts import ModelInfo, Payload
 
 PLACEHOLDER = "$payload"
@@ -43,10 +43,10 @@ class HttpJsonClient(JsonPostClient):
         body = data if self.template is None else _fill(self.template, data)
         return self.render(body)
 
-    def check(self, raw: bytes) -> str | None:
+    def check(self, raw: bytes) -> Answer:
         answer = parse_json(raw)
         version = answer.get(self.version_field) if isinstance(answer, dict) else None
-        return None if version is None else str(version)
+        return Answer(None if version is None else str(version))
 
 
 def _fill(template: Any, data: Any) -> Any:

@@ -9,7 +9,7 @@ import numpy as np
 import orjson
 
 from harness.clients.base import ClientOptions, Endpoint, clients
-from harness.clients.exchange import JsonPostClient, parse_json
+from harness.clients.exchange import Answer, JsonPostClient, parse_json
 from harness.contracts import ModelInfo, Payload
 
 
@@ -60,8 +60,10 @@ class OipClient(JsonPostClient):
         }
         return self.render(request)
 
-    def check(self, raw: bytes) -> str | None:
-        """A 2xx is only a success if it carries finite outputs: NaN is silent corruption."""
+    def check(self, raw: bytes) -> Answer:
+        """A 2xx is only a success if it carries finite outputs: NaN is silent corruption.
+        The first output's first value is kept as the request's prediction (the canary
+        judge compares their distributions between versions)."""
         answer = parse_json(raw)
         outputs = answer.get("outputs") if isinstance(answer, dict) else None
         if not outputs:
@@ -69,7 +71,13 @@ class OipClient(JsonPostClient):
         if self.check_outputs and not all(_finite(output.get("data")) for output in outputs):
             raise ValueError("response outputs contain NaN, Inf or null")
         version = answer.get("model_version")
-        return None if version is None else str(version)
+        return Answer(None if version is None else str(version), _first_value(outputs[0].get("data")))
+
+
+def _first_value(data) -> float:
+    if isinstance(data, list) and data and isinstance(data[0], (int, float)):
+        return float(data[0])
+    return math.nan
 
 
 def _finite(data) -> bool:

@@ -2,7 +2,7 @@
 
 Exit codes: 0 pass; 1 an SLO failed; 2 usage, scenario or target error;
 3 the run is invalid or inconclusive (`--inconclusive-ok` maps 3 to 0).
-`slogate capacity` has its own (harness/entry/capacity_cli.py).
+`slogate capacity` and `slogate compare` have their own (capacity_cli.py, compare_cli.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.entry.capacity_cli import add_capacity_parser
+from harness.entry.compare_cli import add_compare_parser
 from harness.entry.console import print_verdict
 from harness.entry.eventloop import run as run_loop
 from harness.scenario.loader import ScenarioError, load_scenario
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_validate)
 
     add_capacity_parser(commands)
+    add_compare_parser(commands)
 
     serve = commands.add_parser("serve", help="start the reference server (same flags as python -m reference_server)",
                                 add_help=False)

@@ -53,10 +53,12 @@ class Contribution:
     invalid_reasons: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # JSON-ready, stored with the run
     faults: list[FaultSpan] = field(default_factory=list)  # for SLO windows and recovery figures
+    slos: list[str] = field(default_factory=list)  # SLOs the block implies (a canary's score), judged with the scenario's
 
 
 class Experiment(Protocol):
     isolates_target: ClassVar[bool]  # it changes the target: never share a managed server with others
+    cohort_feature: str | None  # the input feature whose value labels each payload's cohort in the records
 
     @classmethod
     def problems(cls, args: Any, scenario: Scenario) -> list[Problem]: ...
@@ -82,6 +84,7 @@ class BaseExperiment:
     """Every hook a no-op: an experiment overrides the ones it needs."""
 
     isolates_target: ClassVar[bool] = False
+    cohort_feature: str | None = None
 
     def __init__(self, args: Any, scenario: Scenario) -> None:
         self.args = args

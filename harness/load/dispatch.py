@@ -27,6 +27,7 @@ class PreparedPayloads:
     bodies: list[bytes]
     ids: list[int]
     drift_tags: list[str | None]
+    cohorts: list[str | None]
 
     def __len__(self) -> int:
         return len(self.bodies)
@@ -100,7 +101,7 @@ class Dispatcher:
         counts.errors += outcome.error_kind is not None
         payloads = self.payloads
         self.on_done(RequestDone(intended_ns, sent_ns, outcome, phase, intended_ns < self.warmup_end_ns,
-                                 payloads.ids[slot], payloads.drift_tags[slot]))
+                                 payloads.ids[slot], payloads.drift_tags[slot], payloads.cohorts[slot]))
 
     async def drain(self, timeout_s: float) -> None:
         """Let in-flight requests finish (bounded), then cancel the rest; each still leaves a record."""

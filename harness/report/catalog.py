@@ -3,3 +3,4 @@
 from harness.report import llm_section  # noqa: F401 - the `llm` section
 from harness.report import chaos_section  # noqa: F401 - the `chaos` and `budget` sections
 from harness.report import cost_section  # noqa: F401 - the `cost` section
+from harness.report import canary_section  # noqa: F401 - the `canary` section

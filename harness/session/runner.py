@@ -110,7 +110,8 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
                                                                     endpoint.headers))
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
             await client.warm(_expected_concurrency(scenario, schedules))
-            session = open_session(scenario, target, run_dir, http, client, info, schedules, telemetry)
+            cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
+            session = open_session(scenario, target, run_dir, http, client, info, schedules, telemetry, cohort_feature)
             meta = replace(meta, started_at=session.clock.started_at)
             await _with_experiments(session, planned, lambda: _load(session, console))
         return session, meta
@@ -250,15 +251,16 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
     if session.target.info.time_to_ready_s is not None:
         scalars["time_to_ready"] = Scalar(value=session.target.info.time_to_ready_s * 1e3, unit="ms", n=1)
     reasons = ["interrupted by the user (Ctrl-C): partial run"] if session.interrupted else []
-    facts, faults = {}, []
+    facts, faults, slos = {}, [], list(scenario.slos)
     for contribution in contributions:
+        slos += contribution.slos
         scalars |= contribution.scalars
         reasons += contribution.invalid_reasons
         facts |= contribution.facts
         faults += contribution.faults
     recovery = scenario.analysis.recovery
     return AnalysisSpec(
-        slos=list(scenario.slos),
+        slos=slos,
         confidence=scenario.analysis.confidence,
         phases=[PhaseSpec(s.name, s.start_s, s.end_s, s.target_rate) for s in session.schedules],
         warmup_s=scenario.workload.warmup,

@@ -17,13 +17,14 @@ import numpy as np
 from harness.clients.base import Client
 from harness.clock import RunClock
 from harness.contracts import ModelInfo
-from harness.events import EventBus, FaultEnded, FaultStarted, RequestDone
+from harness.events import EventBus, FaultEnded, FaultStarted, RequestDone, TimelineMark
 from harness.load.dispatch import Dispatcher, PreparedPayloads
 from harness.records import RecordLog
 from harness.scenario.model import Scenario
 from harness.targets.base import Target
 from harness.telemetry.process import TelemetryProcess
 from harness.workload.arrivals import PhaseSchedule
+from harness.workload.cohorts import cohort_labels
 from harness.workload.payloads import make_payload_generator
 
 START_LEAD_NS = 300_000_000  # head start so the first sends are not late while the loop warms up
@@ -52,14 +53,15 @@ class Session:
     def planned_requests(self) -> int:
         return sum(len(schedule.offsets_ns) for schedule in self.schedules)
 
-    def mark(self, event: FaultStarted | FaultEnded) -> None:
+    def mark(self, event: FaultStarted | FaultEnded | TimelineMark) -> None:
         self.timeline.append((event.t_s, event.label))
 
 
 def open_session(scenario: Scenario, target: Target, run_dir: Path, http: aiohttp.ClientSession, client: Client,
-                 info: ModelInfo, schedules: list[PhaseSchedule], telemetry: TelemetryProcess) -> Session:
+                 info: ModelInfo, schedules: list[PhaseSchedule], telemetry: TelemetryProcess,
+                 cohort_feature: str | None = None) -> Session:
     """Prepare every payload, then fix t0 a short lead ahead and wire the bus."""
-    payloads = prepare_payloads(scenario, client, info, schedules)
+    payloads = prepare_payloads(scenario, client, info, schedules, cohort_feature)
     clock = RunClock.starting_in(START_LEAD_NS)
     bus = EventBus()
     log = RecordLog(clock.t0_ns)
@@ -69,11 +71,12 @@ def open_session(scenario: Scenario, target: Target, run_dir: Path, http: aiohtt
     session = Session(scenario, target, run_dir, http, client, info, schedules, telemetry, clock, bus, log, dispatcher)
     bus.subscribe(FaultStarted, session.mark)
     bus.subscribe(FaultEnded, session.mark)
+    bus.subscribe(TimelineMark, session.mark)
     return session
 
 
-def prepare_payloads(scenario: Scenario, client: Client, info: ModelInfo,
-                     schedules: list[PhaseSchedule]) -> PreparedPayloads:
+def prepare_payloads(scenario: Scenario, client: Client, info: ModelInfo, schedules: list[PhaseSchedule],
+                     cohort_feature: str | None = None) -> PreparedPayloads:
     open_total = sum(len(s.offsets_ns) for s in schedules)
     closed = any(not s.arrival.open_loop for s in schedules)
     count = max(open_total + (CLOSED_LOOP_POOL if closed else 0), 1)
@@ -83,4 +86,5 @@ def prepare_payloads(scenario: Scenario, client: Client, info: ModelInfo,
         bodies=[client.encode(p) for p in payloads],
         ids=[p.payload_id for p in payloads],
         drift_tags=[p.drift_tag for p in payloads],
+        cohorts=cohort_labels(payloads, info, cohort_feature) if cohort_feature else [None] * len(payloads),
     )

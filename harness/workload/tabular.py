@@ -2,8 +2,10 @@
 
 Continuous features are sampled piecewise-uniformly between the baseline's quantile
 edges, which reproduces each marginal distribution (skew and tails included) without
-assuming a parametric family; binary features are Bernoulli(mean). With no baseline
-(an external server that publishes none) every feature is N(0, 1).
+assuming a parametric family; binary features are Bernoulli(mean), except a one-hot group
+(binary columns `channel_web`, `channel_mobile`, ... whose means sum to 1), which is one
+categorical draw per row, so that every row has exactly one channel. With no baseline (an
+external server that publishes none) every feature is N(0, 1).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class TabularGenerator:
         names, width = feature_layout(info)
         stats = (info.parameters.get("baseline") or {}).get("features") or {}
         columns = [sample_feature(stats.get(name), n * self.rows, rng) for name in names]
+        for group in one_hot_groups(names, stats):
+            draw_one_hot(columns, group, [float(stats[names[i]]["mean"]) for i in group], rng)
         matrix = np.column_stack(columns).astype(np.float32) if columns else np.zeros((n * self.rows, width), np.float32)
         blocks = matrix.reshape(n, self.rows, width)
         return [Payload(payload_id=i, data=blocks[i]) for i in range(n)]
@@ -45,6 +49,26 @@ def feature_layout(info: ModelInfo) -> tuple[list[str], int]:
     if len(names) != width:
         names = [f"f{i}" for i in range(width)]
     return list(names), width
+
+
+ONE_HOT_SUM_TOLERANCE = 0.02
+
+
+def one_hot_groups(names: list[str], stats: dict[str, Any]) -> list[list[int]]:
+    """Column indices of each one-hot group: binary columns sharing a `prefix_` whose means sum to 1."""
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        if (stats.get(name) or {}).get("kind") == "binary" and "_" in name:
+            groups.setdefault(name.rsplit("_", 1)[0], []).append(i)
+    return [group for group in groups.values() if len(group) > 1
+            and abs(sum(float(stats[names[i]]["mean"]) for i in group) - 1.0) <= ONE_HOT_SUM_TOLERANCE]
+
+
+def draw_one_hot(columns: list[np.ndarray], group: list[int], means: list[float], rng: np.random.Generator) -> None:
+    size = columns[group[0]].size
+    chosen = rng.choice(len(group), size, p=np.asarray(means) / sum(means))
+    for position, column in enumerate(group):
+        columns[column] = (chosen == position).astype(float)
 
 
 def sample_feature(stat: dict[str, Any] | None, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -27,11 +27,11 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import aiohttp
 from pydantic import Field, field_validator
 
 from harness.clock import wait_until
 from harness.fields import Ratio, Seconds, Strict
+from harness.targets.admin import AdminError, admin_call
 from harness.targets.base import TargetError
 from harness.units import format_duration
 from slogate_common.registry import Registry
@@ -102,15 +102,10 @@ class ServerFault(FaultArgs):
 
 
 async def _admin(session: Session, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    url = session.target.info.url + path
     try:
-        async with session.http.request(method, url, json=body, headers=session.target.admin_headers) as response:
-            if response.status >= 300:
-                detail = (await response.text())[:300]
-                raise FaultError(f"admin API answered {response.status} to {method} {path}: {detail}")
-            return await response.json()
-    except aiohttp.ClientError as exc:
-        raise FaultError(f"{method} {path}: {exc}") from None
+        return await admin_call(session.http, session.target, method, path, body)
+    except AdminError as exc:
+        raise FaultError(str(exc)) from None
 
 
 @fault_actions.register_model("latency")

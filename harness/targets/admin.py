@@ -1,0 +1,27 @@
+"""Calls to the reference server's /admin API (fault injection, traffic splits), with the
+target's admin credentials. Every failure is an `AdminError` naming the call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from harness.targets.base import Target
+
+
+class AdminError(RuntimeError):
+    """The admin API refused or could not be reached."""
+
+
+async def admin_call(http: aiohttp.ClientSession, target: Target, method: str, path: str,
+                     body: dict[str, Any] | None = None) -> dict[str, Any]:
+    url = target.info.url + path
+    try:
+        async with http.request(method, url, json=body, headers=target.admin_headers) as response:
+            if response.status >= 300:
+                detail = (await response.text())[:300]
+                raise AdminError(f"admin API answered {response.status} to {method} {path}: {detail}")
+            return await response.json()
+    except aiohttp.ClientError as exc:
+        raise AdminError(f"{method} {path}: {exc}") from None
