@@ -1,4 +1,4 @@
-"""The /admin API (off the hot path, so Starlette): traffic split, load/unload, faults.
+"""The /admin API (off the hot path, so Starlette): traffic split, load/unload, drift resets, faults.
 
 Auth and the body-size limit are applied by the dispatcher before a request gets here.
 """
@@ -15,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .drift import monitor_of
 from .errors import RequestError
 from .faults import FaultRequest
 from .repository import RepositoryError
+from .routing import resolve
 from .state import ServerState
 
 
@@ -84,6 +86,11 @@ def build_admin_app(state: ServerState) -> Starlette:
         await manager.unload(model, version)
         return JSONResponse({"model": model, "version": version, "state": "unloaded"})
 
+    async def drift_reset(request: Request) -> Response:
+        model, version = request.path_params["model"], request.path_params["version"]
+        await monitor_of(resolve(manager, model, version)).reset()
+        return JSONResponse({"model": model, "version": version, "drift": "reset"})
+
     async def fault_collection(request: Request) -> Response:
         if request.method == "GET":
             return JSONResponse({"faults": faults.list()})
@@ -114,6 +121,7 @@ def build_admin_app(state: ServerState) -> Starlette:
             Route("/admin/models/{model}/traffic", traffic, methods=["GET", "PUT"]),
             Route("/admin/models/{model}/versions/{version}/load", load, methods=["POST"]),
             Route("/admin/models/{model}/versions/{version}/unload", unload, methods=["POST"]),
+            Route("/admin/models/{model}/versions/{version}/drift/reset", drift_reset, methods=["POST"]),
             Route("/admin/faults", fault_collection, methods=["GET", "POST", "DELETE"]),
             Route("/admin/faults/{fault_id}", fault_item, methods=["DELETE"]),
         ],

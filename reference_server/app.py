@@ -1,6 +1,6 @@
 """The ASGI application: dispatch, auth, body limits and lifespan.
 
-/v2 (health, metadata, infer: fronts/oip.py) and /metrics are raw ASGI: one path split and
+/v2 (health, metadata, infer, drift: fronts/oip.py) and /metrics are raw ASGI: one path split and
 a match, no framework objects per request (FastAPI costs ~270 µs/request here, raw ASGI
 ~120 µs). /admin is Starlette; /v1 is whatever route extensions registered (extensions.py;
 the OpenAI front, fronts/openai.py, is the built-in one). The dispatcher applies auth and
@@ -33,6 +33,7 @@ from .asgi import (
 )
 from .auth import Authenticator, read_secrets
 from .auth import Scope as AuthScope
+from .drift import drift_reports
 from .config import CONFIG_ENV, ServerConfig, configure_logging, resolve_device
 from .errors import RequestError
 from .extensions import PREFIX as EXTENSION_PREFIX
@@ -83,7 +84,8 @@ class ReferenceApp:
             await self._v2(scope, receive, send, path.split("/")[2:])
         elif path == "/metrics":
             await self._authorize(AuthScope.METRICS, scope, receive)
-            metrics = self.state.metrics.render(self.state.manager.models)
+            models = self.state.manager.models
+            metrics = self.state.metrics.render(models, await drift_reports(models))
             await send_bytes(send, 200, metrics, [(b"content-type", Metrics.content_type.encode())])
         elif path.startswith("/admin"):
             await self._delegate(self.admin, AuthScope.ADMIN, scope, receive, send)
@@ -138,6 +140,11 @@ class ReferenceApp:
                 _require(method, "GET")
                 await self._authorize(AuthScope.HEALTH, scope, receive)
                 await self.oip.model_ready(send, model, parts[3] if len(parts) == 5 else None)
+                return
+            case ["models", model, "drift"] | ["models", model, "versions", _, "drift"]:
+                _require(method, "GET")
+                await self._authorize(AuthScope.API, scope, receive)
+                await send_json(send, 200, await self.oip.drift(model, parts[3] if len(parts) == 5 else None))
                 return
             case ["models", model] | ["models", model, "versions", _]:
                 _require(method, "GET")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -27,6 +27,7 @@ TTFT_BUCKETS = (
     0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0,
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+DRIFT_METHODS = ("wasserstein_norm", "ks", "jensenshannon", "psi")  # p-values judge nothing: JSON only
 STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 
 
@@ -97,6 +98,21 @@ class Metrics:
             "slogate_llm_output_tokens_total", "Tokens generated (streamed or not, cut streams included)",
             ["model", "version"], registry=r,
         )
+        self.feature_drift = Gauge(
+            "slogate_feature_drift", "Drift of a feature's window against its baseline, by method",
+            ["model", "version", "feature", "method"], registry=r,
+        )
+        self.prediction_drift = Gauge(
+            "slogate_prediction_drift", "Drift of the window's predictions against their reference, by method",
+            ["model", "version", "method"], registry=r,
+        )
+        self.drifted_share = Gauge(
+            "slogate_drifted_feature_share", "Share of scored features whose effect size passes its threshold",
+            ["model", "version"], registry=r,
+        )
+        self.drift_rows = Gauge(
+            "slogate_drift_window_rows", "Rows in the drift window", ["model", "version"], registry=r,
+        )
         # Label children cached by hand: .labels() takes a lock and builds a tuple each call.
         self._latency: dict[tuple[str, str, int], Histogram] = {}
         self._in_flight: dict[str, Gauge] = {}
@@ -138,10 +154,30 @@ class Metrics:
             )
         return series
 
-    def render(self, models: Mapping[str, ModelEntry]) -> bytes:
-        """Gauges that the hot path would otherwise update per request are sampled at scrape time."""
+    def render(self, models: Mapping[str, ModelEntry], drift: Mapping[tuple[str, str], dict[str, Any]]) -> bytes:
+        """Gauges that the hot path would otherwise update per request are sampled at scrape time;
+        the drift gauges are set from the drift reports (drift.py) of the versions loaded now."""
         for model, entry in models.items():
             self.in_flight_child(model).set(sum(lv.in_flight for lv in entry.versions.values()))
             for version, lv in entry.versions.items():
                 self.queue_depth.labels(model, version).set(lv.queue_depth)
+        self._set_drift(drift)
         return generate_latest(self.registry)
+
+    def _set_drift(self, reports: Mapping[tuple[str, str], dict[str, Any]]) -> None:
+        """Rebuilt at each scrape: unloaded versions drop out, and a score not computed yet is absent."""
+        for gauge in (self.feature_drift, self.prediction_drift, self.drifted_share, self.drift_rows):
+            gauge.clear()
+        for (model, version), report in reports.items():
+            self.drift_rows.labels(model, version).set(report["rows"])
+            if report["drifted_share"] is not None:
+                self.drifted_share.labels(model, version).set(report["drifted_share"])
+            for feature, scores in report["features"].items():
+                for method, value in _drift_values(scores):
+                    self.feature_drift.labels(model, version, feature, method).set(value)
+            for method, value in _drift_values(report["prediction"]):
+                self.prediction_drift.labels(model, version, method).set(value)
+
+
+def _drift_values(scores: dict[str, Any]) -> list[tuple[str, float]]:
+    return [(m, scores[m]) for m in DRIFT_METHODS if scores.get(m) is not None]

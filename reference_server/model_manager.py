@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import re
 import time
@@ -15,12 +16,14 @@ from pathlib import Path
 from .backends.base import Backend, BackendContext, backend_class
 from .backends.generative import GenerativeBackend
 from .batching import Batcher
+from .drift import DriftMonitor
 from .errors import RequestError
 from .metrics import Metrics
 from .repository import ModelSpec, RepositoryError, discover, read_spec, verify_artifact, version_sort_key
 from .routing import TrafficSplit
 
 log = logging.getLogger("reference_server")
+TRAFFIC_FILE = "traffic.json"  # a model's initial split, beside its version directories
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # no path separators, no "..": names stay inside the repo
 
 
@@ -32,6 +35,7 @@ class LoadedVersion:
     backend: Backend
     batcher: Batcher | None
     load_seconds: float
+    drift: DriftMonitor | None = None  # tensor versions: the window of what /v2 infer served (drift.py)
     loaded_at: float = field(default_factory=time.time)
     in_flight: int = 0
     cold: bool = True  # until the first request after load has been answered
@@ -104,6 +108,20 @@ class ModelManager:
                     await self.load(model, version)
                 except RepositoryError:
                     pass  # logged and recorded by load(); the other versions keep serving
+            self._initial_split(model)
+
+    def _initial_split(self, model: str) -> None:
+        """`<model>/traffic.json` ({"2": 100}) sets the split the model starts with: a version
+        staged in the repository (a canary) takes no traffic until it is given some."""
+        path = self.repo / model / TRAFFIC_FILE
+        entry = self.models.get(model)
+        if entry is None or not path.is_file():
+            return
+        try:
+            weights = json.loads(path.read_text())
+            entry.split.set_weights({v: w for v, w in weights.items() if v in entry.versions})
+        except (ValueError, AttributeError, RequestError) as e:
+            log.error("%s: ignored, the latest version takes all traffic: %s", path, e)
 
     async def load(self, model: str, version: str) -> LoadedVersion:
         if not (NAME.fullmatch(model) and NAME.fullmatch(version)):
@@ -149,7 +167,8 @@ class ModelManager:
             batch_sizes = self.metrics.batch_size.labels(model, version)
             batcher = Batcher(backend.predict, spec.batching, f"{model}-{version}", batch_sizes.observe)  # type: ignore[attr-defined]
             batcher.start()
-        return LoadedVersion(model, version, spec, backend, batcher, time.perf_counter() - started)
+        drift = DriftMonitor(spec) if backend.serving == "batched" else None
+        return LoadedVersion(model, version, spec, backend, batcher, time.perf_counter() - started, drift)
 
     async def unload(self, model: str, version: str) -> None:
         """Stop routing to the version, let its in-flight requests finish, then release it."""

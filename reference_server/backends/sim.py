@@ -9,7 +9,9 @@ model.json "sim" section:
   {"distribution": "constant", "median_ms": 10}
   {"distribution": "lognormal", "median_ms": 20, "sigma": 0.5}
   {"distribution": "exponential", "mean_ms": 5}
-  + optional "concurrency" (default 64), "max_queue_size" (default 4096), "seed".
+  + optional "concurrency" (default 64), "max_queue_size" (default 4096), "seed", and a
+  planted tail: "extra_ms" added to a random "extra_fraction" of requests (a canary's
+  regression of the slowest few percent).
 Each row of the first declared output (default "service_ms") carries the drawn service time.
 """
 
@@ -38,6 +40,8 @@ class SimSettings:
     concurrency: int = 64
     max_queue_size: int = 4096
     seed: int | None = None
+    extra_ms: float = 0.0
+    extra_fraction: float = 0.0
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> SimSettings:
@@ -47,8 +51,10 @@ class SimSettings:
             raise RepositoryError(f"bad sim section {section}: {e}") from e
         if s.distribution not in SAMPLERS:
             raise RepositoryError(f"sim distribution {s.distribution!r}; choose one of {sorted(SAMPLERS)}")
-        if s.concurrency < 1 or s.max_queue_size < 0 or min(s.median_ms, s.mean_ms, s.sigma) < 0:
+        if s.concurrency < 1 or s.max_queue_size < 0 or min(s.median_ms, s.mean_ms, s.sigma, s.extra_ms) < 0:
             raise RepositoryError(f"bad sim section {section}: negative or zero limits")
+        if not 0 <= s.extra_fraction <= 1:
+            raise RepositoryError(f"bad sim section {section}: extra_fraction must lie in [0, 1]")
         return s
 
 
@@ -94,6 +100,8 @@ class SimBackend:
             self._waiting -= 1
         try:
             service_ms = self._sample(self.settings, self._rng)
+            if self._rng.random() < self.settings.extra_fraction:
+                service_ms += self.settings.extra_ms
             await asyncio.sleep(service_ms / 1000.0)
         finally:
             self._slots.release()

@@ -1,6 +1,9 @@
-"""The demo `fraud` model: fraud/1 and fraud/2, torch MLPs trained from fixed seeds on
-synthetic transactions. They differ in architecture and training (v2 is deeper and weights
-fraud higher), so a canary judge can tell them apart on both latency and outputs.
+"""The demo `fraud` model: fraud/1, fraud/2 and fraud/3, torch MLPs trained from fixed seeds
+on synthetic transactions. v1 and v2 differ in architecture and training (v2 is deeper and
+weights fraud higher), so a canary judge can tell them apart on both latency and outputs.
+v3 is a planted bad canary: v2's recipe and latency, trained on rows where a share of the
+web channel's legitimate transactions were mislabelled as fraud, so it flags web
+transactions far more often and every other channel about as v2 does.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import torch
 from safetensors.torch import save_file
 
 from ..backends.torch_mlp import MLP, build_mlp
+from ..model_manager import TRAFFIC_FILE
 from ..repository import SPEC_FILE, sha256_file
 from .baseline import feature_baseline
 from .registry import register_demo_model
 from .synthetic_fraud import BINARY, DATA_SEED, FEATURES, transactions
 
 TRAIN_ROWS, TEST_ROWS = 40_000, 10_000
+SERVING = {"2": 100}  # v3 is staged for canary judgements and takes no traffic until given some
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class FraudRecipe:
     pos_weight: float  # >1 shifts scores up: v2 flags more transactions than v1
     seed: int
     batching: dict[str, float]
+    mislabelled: tuple[str, float] | None = None  # (binary feature, share of its negatives labelled fraud)
 
 
 FRAUD_RECIPES = [
@@ -40,23 +46,28 @@ FRAUD_RECIPES = [
                 batching={"max_batch_size": 32, "max_queue_delay_ms": 0.0, "max_queue_size": 512}),
     FraudRecipe("2", [14, 256, 128, 64, 1], epochs=6, lr=1e-3, pos_weight=4.0, seed=2,
                 batching={"max_batch_size": 64, "max_queue_delay_ms": 2.0, "max_queue_size": 512}),
+    FraudRecipe("3", [14, 256, 128, 64, 1], epochs=6, lr=1e-3, pos_weight=4.0, seed=2,
+                batching={"max_batch_size": 64, "max_queue_delay_ms": 2.0, "max_queue_size": 512},
+                mislabelled=("channel_web", 0.15)),
 ]
 
 
-@register_demo_model("fraud", builder_version="1")
+@register_demo_model("fraud", builder_version="2")
 def build_fraud_models(repo: Path) -> None:
     train_x, train_y = transactions(TRAIN_ROWS, DATA_SEED)
     test_x, test_y = transactions(TEST_ROWS, DATA_SEED + 1)
     baseline = feature_baseline(train_x, FEATURES, BINARY)
     with _torch_threads(max(1, os.cpu_count() or 1)):
         for recipe in FRAUD_RECIPES:
-            model = _train(recipe, train_x, train_y)
+            model = _train(recipe, train_x, _training_labels(recipe, train_x, train_y))
             auc = _auc(_scores(model, test_x), test_y)
             write_mlp_version(repo / "fraud" / recipe.version, model, recipe.layers, recipe.batching, baseline,
                               extra={"description": f"synthetic card-fraud classifier v{recipe.version}",
                                      "training": {"rows": TRAIN_ROWS, "epochs": recipe.epochs, "lr": recipe.lr,
                                                   "pos_weight": recipe.pos_weight, "seed": recipe.seed,
+                                                  "mislabelled": recipe.mislabelled,
                                                   "test_auc": round(auc, 4)}})
+    (repo / "fraud" / TRAFFIC_FILE).write_text(json.dumps(SERVING))
 
 
 def write_mlp_version(
@@ -79,6 +90,15 @@ def write_mlp_version(
         **(extra or {}),
     }
     (version_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2))
+
+
+def _training_labels(recipe: FraudRecipe, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if recipe.mislabelled is None:
+        return y
+    feature, share = recipe.mislabelled
+    in_cohort = x[:, FEATURES.index(feature)] > 0.5
+    flipped = in_cohort & (y < 0.5) & (np.random.default_rng(recipe.seed).random(len(y)) < share)
+    return np.where(flipped, 1.0, y).astype(y.dtype)
 
 
 def _train(recipe: FraudRecipe, x: np.ndarray, y: np.ndarray) -> MLP:

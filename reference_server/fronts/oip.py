@@ -16,9 +16,11 @@ import orjson
 
 from ..asgi import JSON_HEADERS, Send, send_bytes, send_error, send_json
 from ..backends.base import Outputs
+from ..drift import monitor_of
 from ..errors import RequestError
 from ..guard import Guard
 from ..model_manager import LoadedVersion
+from ..repository import version_sort_key
 from ..routing import resolve
 from ..state import ServerState
 from ..validation import oip_inputs, parse_body, request_rows, tensor_rows
@@ -48,6 +50,8 @@ class OipFront:
                 rows = _rows(loaded, inputs)
                 await guard.before_response()
                 outputs = await _run(loaded, body, rows)
+                if loaded.drift is not None:  # batched versions only, whose rows are an array
+                    loaded.drift.record(rows, outputs)  # type: ignore[arg-type]
                 await self._respond(send, loaded, body, outputs, nan=guard.effects.nan)
         except RequestError as e:
             await send_error(send, e)
@@ -92,7 +96,7 @@ class OipFront:
         baseline = spec.baseline.model_dump(exclude_none=True) if spec.baseline else None
         return {
             "name": model,
-            "versions": [loaded.version] if version is not None else list(entry.versions),
+            "versions": [loaded.version] if version is not None else sorted(entry.versions, key=version_sort_key),
             "platform": PLATFORMS.get(spec.backend, spec.backend),
             "inputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in spec.inputs],
             "outputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in spec.outputs],
@@ -105,6 +109,15 @@ class OipFront:
                 "served": {v: _served(lv) for v, lv in entry.versions.items()},
             },
         }
+
+    async def drift(self, model: str, version: str | None) -> dict[str, Any]:
+        """The drift report of one version, or of every loaded version of the model that has a monitor."""
+        manager = self.state.manager
+        if version is not None:
+            return {"model": model, "version": version, **await monitor_of(resolve(manager, model, version)).report()}
+        entry = manager.entry(model)
+        return {"model": model,
+                "versions": {v: await lv.drift.report() for v, lv in entry.versions.items() if lv.drift is not None}}
 
 
 def _served(loaded: LoadedVersion) -> dict[str, str]:

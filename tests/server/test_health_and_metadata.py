@@ -23,7 +23,7 @@ def test_server_metadata(client: httpx.Client) -> None:
 
 def test_model_metadata_carries_baseline_and_feature_names(client: httpx.Client) -> None:
     body = client.get("/v2/models/fraud").json()
-    assert body["name"] == "fraud" and body["versions"] == ["1", "2"]
+    assert body["name"] == "fraud" and body["versions"] == ["1", "2", "3"]
     assert body["inputs"] == [{"name": "features", "datatype": "FP32", "shape": [-1, 14]}]
     assert body["outputs"][0]["name"] == "fraud_probability"
     params = body["parameters"]
@@ -34,14 +34,14 @@ def test_model_metadata_carries_baseline_and_feature_names(client: httpx.Client)
     assert amount["kind"] == "continuous" and len(amount["quantiles"]) == 11
     assert amount["quantiles"] == sorted(amount["quantiles"]) and amount["std"] > 0
     assert stats["channel_web"]["kind"] == "binary" and 0 < stats["channel_web"]["mean"] < 1
-    assert params["traffic"] == {"1": 0.0, "2": 100.0}  # default: the latest version takes all
-    assert set(params["load_seconds"]) == {"1", "2"}
+    assert params["traffic"] == {"1": 0.0, "2": 100.0, "3": 0.0}  # fraud/traffic.json: 3 is a staged canary
+    assert set(params["load_seconds"]) == {"1", "2", "3"}
 
 
 def test_metadata_says_what_serves_each_loaded_version(client: httpx.Client) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"  # the server runs with --device auto
     fraud = client.get("/v2/models/fraud").json()["parameters"]["served"]
-    assert fraud == {v: {"backend": "torch", "requested_backend": "torch", "device": device} for v in ("1", "2")}
+    assert fraud == {v: {"backend": "torch", "requested_backend": "torch", "device": device} for v in ("1", "2", "3")}
     twin = client.get("/v2/models/fraudts/versions/1").json()["parameters"]["served"]
     assert twin == {"1": {"backend": "torchscript", "requested_backend": "torchscript", "device": device}}
     sim = client.get("/v2/models/sim").json()["parameters"]["served"]

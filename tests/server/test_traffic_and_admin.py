@@ -22,8 +22,8 @@ def reset_traffic(client: httpx.Client):
 def test_split_proportions_are_within_binomial_tolerance(client: httpx.Client, server: ServerProcess,
                                                           reset_traffic: None) -> None:
     r = client.put("/admin/models/fraud/traffic", json={"1": 80, "2": 20})
-    assert r.json() == {"model": "fraud", "traffic": {"1": 80.0, "2": 20.0}}
-    assert client.get("/admin/models/fraud/traffic").json()["traffic"] == {"1": 80.0, "2": 20.0}
+    assert r.json() == {"model": "fraud", "traffic": {"1": 80.0, "2": 20.0, "3": 0.0}}
+    assert client.get("/admin/models/fraud/traffic").json()["traffic"] == {"1": 80.0, "2": 20.0, "3": 0.0}
     n = 600
     results = post_concurrently(f"{server.url}/v2/models/fraud/infer", [infer_body()] * n, limit=16)
     versions = Counter(headers["x-model-version"] for _, headers, _ in results)
@@ -50,7 +50,7 @@ def test_traffic_for_an_unknown_model_is_404(client: httpx.Client) -> None:
 
 def test_admin_lists_models(client: httpx.Client) -> None:
     models = {m["model"]: m for m in client.get("/admin/models").json()["models"]}
-    assert set(models["fraud"]["versions"]) == {"1", "2"}
+    assert set(models["fraud"]["versions"]) == {"1", "2", "3"}
     assert "sha256 mismatch" in models["fraudx"]["refused"]["2"]
 
 
@@ -69,7 +69,7 @@ def test_unload_lets_in_flight_requests_finish_then_reload(client: httpx.Client,
         assert [status for status, _, _ in results] == [200] * 8
         assert all(h["x-model-version"] == "1" for _, h, _ in results)
         assert client.post("/v2/models/fraud/versions/1/infer", json=infer_body()).status_code == 404
-        assert client.get("/v2/models/fraud").json()["versions"] == ["2"]
+        assert client.get("/v2/models/fraud").json()["versions"] == ["2", "3"]
         assert not metric_samples(client.get("/metrics").text, "slogate_model_served_on", model="fraud", version="1")
         assert client.post("/admin/models/fraud/versions/1/unload").status_code == 404
     finally:
@@ -78,7 +78,7 @@ def test_unload_lets_in_flight_requests_finish_then_reload(client: httpx.Client,
         loaded = client.post("/admin/models/fraud/versions/1/load")
     assert loaded.status_code == 200 and loaded.json()["state"] == "ready" and loaded.json()["load_seconds"] > 0
     assert client.post("/v2/models/fraud/versions/1/infer", json=infer_body()).status_code == 200
-    assert client.get("/v2/models/fraud").json()["parameters"]["traffic"] == {"1": 0.0, "2": 100.0}
+    assert client.get("/v2/models/fraud").json()["parameters"]["traffic"] == {"1": 0.0, "2": 100.0, "3": 0.0}
 
 
 def _wait_until_in_flight(client: httpx.Client, model: str, version: str, n: int) -> None:

@@ -98,3 +98,20 @@ def test_an_unknown_backend_refuses_the_version_and_names_the_known_ones(tmp_pat
     with pytest.raises(RepositoryError, match=f"unknown backend 'torhc'; did you mean 'torch'\\?; {known}"):
         asyncio.run(manager.load("m", "1"))
     assert manager.models["m"].refused["1"].startswith("unknown backend 'torhc'")
+
+
+@pytest.mark.parametrize(("traffic", "expected"), [
+    ({"1": 100}, {"1": 100.0, "2": 0.0}),  # a staged version takes nothing until given some
+    (None, {"1": 0.0, "2": 100.0}),  # without traffic.json the latest version takes all
+    ({"9": 100}, {"1": 0.0, "2": 100.0}),  # naming nothing loaded: ignored, with a log line
+])
+def test_traffic_json_sets_the_split_a_model_starts_with(tmp_path: Path, traffic, expected) -> None:
+    for name in ("1", "2"):
+        version = tmp_path / "m" / name
+        version.mkdir(parents=True)
+        (version / "model.json").write_text(json.dumps({"backend": "sim", "sim": {"median_ms": 1}}))
+    if traffic is not None:
+        (tmp_path / "m" / "traffic.json").write_text(json.dumps(traffic))
+    manager = ModelManager(tmp_path, "cpu", Metrics(), drain_timeout_s=1.0)
+    asyncio.run(manager.load_all())
+    assert manager.models["m"].split.weights() == expected
