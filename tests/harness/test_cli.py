@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pandas as pd
 import psutil
@@ -136,11 +137,9 @@ def test_a_dying_target_still_gets_a_report_with_its_errors(quick, tmp_path):
     path = quick("dies", ["availability >= 99%"], duration="8s")
     process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--out", str(tmp_path / "out")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not _server_pid(process.pid):
-        time.sleep(0.2)
-    time.sleep(4)
-    os.kill(_server_pid(process.pid), signal.SIGKILL)
+    server_pid = _ready_server_pid(process.pid, deadline=time.time() + 90)
+    time.sleep(2)  # a few seconds of load before the target dies
+    os.kill(server_pid, signal.SIGKILL)
     stdout, stderr = process.communicate(timeout=90)
     assert process.returncode == 1, stdout + stderr
     (run_dir,) = run_dirs(tmp_path / "out")
@@ -155,6 +154,25 @@ def _server_pid(runner_pid: int) -> int | None:
         if "reference_server" in child.cmdline():
             return child.pid
     return None
+
+
+def _ready_server_pid(runner_pid: int, deadline: float) -> int:
+    """The managed server once it answers ready: a slow CI box can take longer than any fixed sleep to start it."""
+    while time.time() < deadline:
+        pid = _server_pid(runner_pid)
+        ports = [c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.status == psutil.CONN_LISTEN] if pid else []
+        if ports and _answers_ready(ports[0]):
+            return pid
+        time.sleep(0.2)
+    raise AssertionError("the managed server never became ready")
+
+
+def _answers_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def test_serve_hands_every_flag_to_the_server(sim_repo) -> None:
