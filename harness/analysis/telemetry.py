@@ -15,9 +15,11 @@ from harness.clock import NS_PER_S
 
 
 def _numeric_columns(frame: pd.DataFrame | None) -> list[str]:
+    """The totals; per-label-set columns (`name{label=value}`, one per feature and method of a
+    drift monitor) are read by the analyses that need them, not summarised wholesale."""
     if frame is None or frame.empty or "t_ns" not in frame:
         return []
-    return [name for name in frame.select_dtypes(include="number").columns if name != "t_ns"]
+    return [name for name in frame.select_dtypes(include="number").columns if name != "t_ns" and "{" not in name]
 
 
 def telemetry_summary(frame: pd.DataFrame | None) -> dict[str, dict[str, float]]:

@@ -15,13 +15,13 @@ import aiohttp
 import numpy as np
 
 from harness.clients.base import Client
-from harness.clock import RunClock
+from harness.clock import NS_PER_S, RunClock
 from harness.contracts import ModelInfo
 from harness.events import EventBus, FaultEnded, FaultStarted, RequestDone, TimelineMark
 from harness.load.dispatch import Dispatcher, PreparedPayloads
 from harness.records import RecordLog
 from harness.scenario.model import Scenario
-from harness.targets.base import Target
+from harness.targets.base import Target, TargetError
 from harness.telemetry.process import TelemetryProcess
 from harness.workload.arrivals import PhaseSchedule
 from harness.workload.cohorts import cohort_labels
@@ -81,10 +81,17 @@ def prepare_payloads(scenario: Scenario, client: Client, info: ModelInfo, schedu
     closed = any(not s.arrival.open_loop for s in schedules)
     count = max(open_total + (CLOSED_LOOP_POOL if closed else 0), 1)
     rng = np.random.default_rng(scenario.seed + 1)
-    payloads = make_payload_generator(scenario.payload).generate(count, info, rng)
+    times_s = np.full(count, np.nan)  # a closed loop's pool has no intended times: it is never drifted
+    if open_total:
+        times_s[:open_total] = np.concatenate([s.offsets_ns for s in schedules]) / NS_PER_S
+    try:
+        payloads = make_payload_generator(scenario.payload).generate(count, info, rng, times_s)
+        cohorts = cohort_labels(payloads, info, cohort_feature) if cohort_feature else [None] * len(payloads)
+    except ValueError as exc:  # the scenario names features the target's model does not take
+        raise TargetError(f"workload.payload: {exc}") from None
     return PreparedPayloads(
         bodies=[client.encode(p) for p in payloads],
         ids=[p.payload_id for p in payloads],
         drift_tags=[p.drift_tag for p in payloads],
-        cohorts=cohort_labels(payloads, info, cohort_feature) if cohort_feature else [None] * len(payloads),
+        cohorts=cohorts,
     )

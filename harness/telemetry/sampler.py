@@ -20,19 +20,30 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.telemetry.gpu import gpu_reader
+from harness.telemetry.labelled import labelled_column
 
 SKIPPED_SUFFIXES = ("_bucket", "_created")
 HEADERS_ENV = "SLOGATE_TELEMETRY_HEADERS"  # auth headers travel by environment, never argv
 
 
+# Families kept per label set as well (`name{feature=amount,method=ks,...}`): a drift score
+# summed over features says nothing about which one drifted.
+LABELLED_FAMILIES = ("slogate_feature_drift", "slogate_prediction_drift", "slogate_drifted_feature_share",
+                     "slogate_drift_window_rows")
+
+
 def summed_samples(text: str) -> dict[str, float]:
-    """Each sample name summed over its label sets (histogram buckets left out)."""
+    """Each sample name summed over its label sets (histogram buckets left out), and each
+    label set of the LABELLED_FAMILIES on its own."""
     totals: dict[str, float] = defaultdict(float)
     try:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                if not sample.name.endswith(SKIPPED_SUFFIXES):
-                    totals[sample.name] += float(sample.value)
+                if sample.name.endswith(SKIPPED_SUFFIXES):
+                    continue
+                totals[sample.name] += float(sample.value)
+                if sample.name in LABELLED_FAMILIES:
+                    totals[labelled_column(sample.name, sample.labels)] = float(sample.value)
     except ValueError:
         return {}
     return dict(totals)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.contracts import ModelInfo, Payload
-from harness.workload.tabular import feature_layout
+from harness.workload.tabular_layout import FeatureLayout
 
 
 class CohortError(ValueError):
@@ -22,20 +22,26 @@ class CohortError(ValueError):
 
 
 def cohort_labels(payloads: list[Payload], info: ModelInfo, feature: str) -> list[str | None]:
-    names, _ = feature_layout(info)
-    rows = np.array([np.asarray(p.data, dtype=float).reshape(-1, len(names))[0] for p in payloads])
-    if feature in names:
-        column = rows[:, names.index(feature)]
-        stat = ((info.parameters.get("baseline") or {}).get("features") or {}).get(feature) or {}
+    layout = FeatureLayout.of(info)
+    rows = np.array([_first_row(p.data, layout.width) for p in payloads])
+    if feature in layout.names:
+        column = rows[:, layout.index(feature)]
+        stat = layout.stat(feature)
         return _binary_labels(column) if _is_binary(column, stat) else _quartile_labels(column, stat)
-    group = [i for i, name in enumerate(names) if name.startswith(f"{feature}_")]
-    if not group:
+    group = layout.one_hot_groups().get(feature)
+    if group is None:
         raise CohortError(f"cohort feature {feature!r} is neither an input column nor a one-hot group "
-                          f"(columns: {', '.join(names)})")
-    suffixes = np.array([names[i][len(feature) + 1:] for i in group], dtype=object)
+                          f"(columns: {', '.join(layout.names)})")
+    _, values, _ = layout.categories(feature)
     hot = rows[:, group]
-    labels = suffixes[np.argmax(hot, axis=1)]
+    labels = np.array(values, dtype=object)[np.argmax(hot, axis=1)]
     return [str(label) if row.max() > 0.5 else "none" for label, row in zip(labels, hot)]
+
+
+def _first_row(data: object, width: int) -> np.ndarray:
+    """A payload's first row; one a schema drift reshaped is cut or padded to the layout's width."""
+    row = np.asarray(data, dtype=float).reshape(-1, np.asarray(data).shape[-1])[0]
+    return row[:width] if row.size >= width else np.pad(row, (0, width - row.size), constant_values=np.nan)
 
 
 def _is_binary(column: np.ndarray, stat: dict[str, Any]) -> bool:

@@ -24,7 +24,8 @@ class JsonlGenerator:
         self.path = args.path
         self.shuffle = args.shuffle
 
-    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]:
+    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
+                 times_s: np.ndarray | None = None) -> list[Payload]:
         bodies = self._read()
         order = rng.permutation(n) % len(bodies) if self.shuffle else np.arange(n) % len(bodies)
         return [Payload(payload_id=int(i), data=bodies[int(i)]) for i in order]

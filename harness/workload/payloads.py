@@ -19,7 +19,10 @@ from slogate_common.registry import Registry
 
 
 class PayloadGenerator(Protocol):
-    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]: ...
+    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
+                 times_s: np.ndarray | None = None) -> list[Payload]:
+        """`n` payloads; `times_s` holds each one's intended send time (NaN where unscheduled:
+        a closed loop's pool), for generators that change over the run (drift)."""
 
 
 class PayloadArgs(Strict):

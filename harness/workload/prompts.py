@@ -162,7 +162,8 @@ class PromptGenerator:
         self.words = None if args.dataset else WordSource(args.tokenizer)
         self.rows = _read_dataset(args.dataset, args.mode) if args.dataset else None
 
-    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]:
+    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
+                 times_s: np.ndarray | None = None) -> list[Payload]:
         out_lengths = sample_lengths(self.output_tokens, n, rng)
         if self.rows is not None:
             picks = rng.integers(0, len(self.rows), n)

@@ -16,59 +16,54 @@ import numpy as np
 from pydantic import Field
 
 from harness.contracts import ModelInfo, Payload
+from harness.workload.drift import DriftStep, Drifting, apply_drift, problems, reshaped
 from harness.workload.payloads import PayloadArgs, payload_generators
+from harness.workload.tabular_layout import FeatureLayout
 
 
 class TabularArgs(PayloadArgs):
     generator: Literal["tabular"] = "tabular"
     rows: int = Field(default=1, ge=1, description="rows per request")
+    drift: list[DriftStep] = Field(default_factory=list, description="a timeline of drift injections")
 
 
 @payload_generators.register("tabular", args=TabularArgs)
 class TabularGenerator:
     def __init__(self, args: TabularArgs) -> None:
         self.rows = args.rows
+        self.drift = args.drift
 
-    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator) -> list[Payload]:
-        names, width = feature_layout(info)
-        stats = (info.parameters.get("baseline") or {}).get("features") or {}
-        columns = [sample_feature(stats.get(name), n * self.rows, rng) for name in names]
-        for group in one_hot_groups(names, stats):
-            draw_one_hot(columns, group, [float(stats[names[i]]["mean"]) for i in group], rng)
-        matrix = np.column_stack(columns).astype(np.float32) if columns else np.zeros((n * self.rows, width), np.float32)
-        blocks = matrix.reshape(n, self.rows, width)
-        return [Payload(payload_id=i, data=blocks[i]) for i in range(n)]
-
-
-def feature_layout(info: ModelInfo) -> tuple[list[str], int]:
-    if not info.inputs:
-        raise ValueError("the target published no inputs; the tabular generator needs the model's input schema")
-    spec = info.inputs[0]
-    width = int(spec["shape"][-1])
-    names = spec.get("feature_names") or info.parameters.get("feature_names") or []
-    if len(names) != width:
-        names = [f"f{i}" for i in range(width)]
-    return list(names), width
+    def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
+                 times_s: np.ndarray | None = None) -> list[Payload]:
+        layout = FeatureLayout.of(info)
+        unknown = problems(self.drift, layout)
+        if unknown:
+            raise ValueError("; ".join(unknown))
+        matrix = baseline_rows(layout, n * self.rows, rng)
+        times = np.full(n, np.nan) if times_s is None else np.asarray(times_s, dtype=float)
+        drifting = Drifting(matrix, np.repeat(times, self.rows), layout, rng)
+        reshapings, tags = apply_drift(self.drift, drifting, times)
+        blocks = matrix.astype(np.float32).reshape(n, self.rows, layout.width)
+        changes: list[list] = [[] for _ in range(n)]
+        for reshaping in reshapings:
+            for i in np.flatnonzero(reshaping.payloads):
+                changes[i].append(reshaping.change)
+        return [Payload(payload_id=i, data=reshaped(blocks[i], changes[i], layout) if changes[i] else blocks[i],
+                        drift_tag=tags[i]) for i in range(n)]
 
 
-ONE_HOT_SUM_TOLERANCE = 0.02
-
-
-def one_hot_groups(names: list[str], stats: dict[str, Any]) -> list[list[int]]:
-    """Column indices of each one-hot group: binary columns sharing a `prefix_` whose means sum to 1."""
-    groups: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        if (stats.get(name) or {}).get("kind") == "binary" and "_" in name:
-            groups.setdefault(name.rsplit("_", 1)[0], []).append(i)
-    return [group for group in groups.values() if len(group) > 1
-            and abs(sum(float(stats[names[i]]["mean"]) for i in group) - 1.0) <= ONE_HOT_SUM_TOLERANCE]
-
-
-def draw_one_hot(columns: list[np.ndarray], group: list[int], means: list[float], rng: np.random.Generator) -> None:
-    size = columns[group[0]].size
-    chosen = rng.choice(len(group), size, p=np.asarray(means) / sum(means))
-    for position, column in enumerate(group):
-        columns[column] = (chosen == position).astype(float)
+def baseline_rows(layout: FeatureLayout, size: int, rng: np.random.Generator) -> np.ndarray:
+    """[size, width] float64 rows drawn from the baseline: each column by its marginal, each
+    one-hot group as one categorical draw."""
+    if not layout.names:
+        return np.zeros((size, 0))
+    columns = [sample_feature(layout.stats.get(name), size, rng) for name in layout.names]
+    for group in layout.one_hot_groups().values():
+        means = np.array([layout.mean(layout.names[i]) for i in group])
+        chosen = rng.choice(len(group), size, p=means / means.sum())
+        for position, column in enumerate(group):
+            columns[column] = (chosen == position).astype(float)
+    return np.column_stack(columns)
 
 
 def sample_feature(stat: dict[str, Any] | None, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The telemetry child outlives no run: killed outright, a run's sampler stops by itself."""
+"""The telemetry child: it outlives no run (killed outright, a run's sampler stops by itself), and it keeps the drift gauges per label set."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 import psutil
+
+from harness.telemetry.labelled import labelled_column, parse_labelled_column
+from harness.telemetry.sampler import summed_samples
 
 # A stand-in for `slogate run`: starts the sampler as its child, prints its PID, then waits
 # to be killed, as a run killed by SIGKILL or an unhandled SIGTERM would be.
@@ -36,3 +39,22 @@ def test_a_sampler_whose_run_is_killed_stops(tmp_path: Path) -> None:
     except psutil.TimeoutExpired:
         sampler.kill()
         raise AssertionError("the sampler outlived its run") from None
+
+
+def test_drift_gauges_are_kept_per_label_set_as_well_as_summed() -> None:
+    text = "\n".join([
+        "# TYPE slogate_feature_drift gauge",
+        'slogate_feature_drift{model="fraud",version="2",feature="amount",method="wasserstein_norm"} 0.25',
+        'slogate_feature_drift{model="fraud",version="2",feature="hour",method="wasserstein_norm"} 0.5',
+        "# TYPE slogate_requests_total counter",
+        'slogate_requests_total{model="fraud",version="2"} 7',
+        'slogate_requests_total{model="fraud",version="3"} 3',
+    ]) + "\n"
+    samples = summed_samples(text)
+    column = labelled_column("slogate_feature_drift", {"model": "fraud", "version": "2", "feature": "amount",
+                                                       "method": "wasserstein_norm"})
+    assert samples[column] == 0.25 and samples["slogate_feature_drift"] == 0.75
+    assert samples["slogate_requests_total"] == 10 and not any("slogate_requests_total{" in k for k in samples)
+    assert parse_labelled_column(column) == ("slogate_feature_drift", {"feature": "amount", "method": "wasserstein_norm",
+                                                                       "model": "fraud", "version": "2"})
+    assert parse_labelled_column("cpu_percent") is None
