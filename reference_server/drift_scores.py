@@ -32,18 +32,21 @@ class ContinuousReference:
 
     def __init__(self, sample: np.ndarray) -> None:
         self.sample = np.sort(np.asarray(sample, dtype=np.float64))
-        # The reference's own std, as Evidently norms by: for a heavy tail the rebuilt sample
-        # is wider than the baseline's std says (amount: 475 against 94), and norming its
-        # distance by the narrower one flagged traffic drawn from the baseline itself.
+        # The reference's own std, as Evidently norms by: a rebuilt sample's tail is its top
+        # bin spread evenly out to the maximum, wider than the baseline's std says (amount,
+        # from deciles: 475 against 94), and norming by the narrower one flagged traffic drawn
+        # from the baseline itself.
         self.spread = max(float(self.sample.std()), MIN_SPREAD)
 
     @classmethod
-    def from_quantiles(cls, edges: list[float]) -> ContinuousReference:
+    def from_quantiles(cls, edges: list[float], integer: bool = False) -> ContinuousReference:
         """The piecewise-uniform distribution between evenly spaced quantile edges, the one the
-        harness's tabular payloads draw from, read at evenly spaced probabilities (no randomness)."""
+        harness's tabular payloads draw from, read at evenly spaced probabilities (no randomness);
+        rounded for a count, whose values are whole numbers."""
         levels = np.linspace(0.0, 1.0, len(edges))
         probabilities = (np.arange(REFERENCE_POINTS) + 0.5) / REFERENCE_POINTS
-        return cls(np.interp(probabilities, levels, edges))
+        sample = np.interp(probabilities, levels, edges)
+        return cls(np.round(sample) if integer else sample)
 
     def score(self, values: np.ndarray) -> dict[str, Any]:
         normed = wasserstein_distance(values, self.sample) / self.spread
@@ -76,7 +79,7 @@ def reference_for(stats: FeatureStats) -> Reference | None:
     if stats.kind == "binary":
         return BinaryReference(stats.mean)
     if stats.quantiles and len(stats.quantiles) >= 2:
-        return ContinuousReference.from_quantiles(stats.quantiles)
+        return ContinuousReference.from_quantiles(stats.quantiles, stats.integer)
     return None
 
 

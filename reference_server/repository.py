@@ -34,7 +34,8 @@ class FeatureStats(BaseModel):
     kind: Literal["continuous", "binary"]
     mean: float
     std: float | None = None
-    quantiles: list[float] | None = None  # 11 edges: 0%, 10%, ..., 100% (continuous only)
+    quantiles: list[float] | None = None  # evenly spaced edges, 0% to 100% (continuous only; the demo's: 101)
+    integer: bool = False  # a count: its values are whole numbers
 
 
 class Baseline(BaseModel):

@@ -20,7 +20,7 @@ from .registry import DEMO_MODELS
 
 log = logging.getLogger("reference_server")
 
-BUILDER_VERSION = "3"  # of the layout written here; bump it to rebuild every cached repository
+BUILDER_VERSION = "4"  # of the layout written here; bump it to rebuild every cached repository
 STAMP_FILE = ".builder.json"
 DEMO_DIR = "demo-repo"
 

@@ -31,7 +31,7 @@ def test_model_metadata_carries_baseline_and_feature_names(client: httpx.Client)
     stats = params["baseline"]["features"]
     assert set(stats) == set(FEATURES)
     amount = stats["amount"]
-    assert amount["kind"] == "continuous" and len(amount["quantiles"]) == 11
+    assert amount["kind"] == "continuous" and len(amount["quantiles"]) == 101
     assert amount["quantiles"] == sorted(amount["quantiles"]) and amount["std"] > 0
     assert stats["channel_web"]["kind"] == "binary" and 0 < stats["channel_web"]["mean"] < 1
     assert params["traffic"] == {"1": 0.0, "2": 100.0, "3": 0.0}  # fraud/traffic.json: 3 is a staged canary
