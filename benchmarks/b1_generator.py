@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -85,7 +86,7 @@ async def slogate_at(url: str, rate: float, seconds: float) -> dict:
 
     client = make_client("http-json", Endpoint(base_url=url, timeout_s=5.0))
     (schedule,) = build_schedule([Phase(duration=seconds, arrival={"process": "constant", "rate": rate})], 0)
-    payloads = PreparedPayloads([client.encode(Payload(0, {"x": 1}))], [0], [None], [None])
+    payloads = PreparedPayloads([client.encode(Payload(0, {"x": 1}))], [0], [None], [None], [math.nan])
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2000)) as session:
         await client.warm(WARM_CONNECTIONS)
         t0 = time.perf_counter_ns() + 100_000_000

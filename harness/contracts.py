@@ -21,6 +21,7 @@ class Payload:
     payload_id: int
     data: Any  # tabular: np.ndarray rows; prompts: PromptSpec; file: dict
     drift_tag: str | None = None
+    label: float = math.nan  # the ground truth of a labelled sample's row (its first), NaN where none
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ short (a request's completion is published on the send loop's hot path).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class RequestDone:
     payload_id: int
     drift_tag: str | None
     cohort: str | None = None  # the payload's value of the scenario's cohort feature
+    label: float = math.nan  # the payload's ground truth, where it came from a labelled sample
 
 
 @dataclass(slots=True)

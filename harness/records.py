@@ -60,10 +60,11 @@ SCHEMA = pa.schema(
         ("chunk_ns", pa.list_(pa.int64())),
         ("prediction", pa.float64()),
         ("cohort", pa.string()),
+        ("label", pa.float64()),
     ]
 )
 # Columns added after the first stored runs: an older requests.parquet reads with these defaults.
-LATER_COLUMNS = {"prediction": math.nan, "cohort": None}
+LATER_COLUMNS = {"prediction": math.nan, "cohort": None, "label": math.nan}
 
 
 TIME_COLUMNS = ("intended_ns", "sent_ns", "first_byte_ns", "done_ns")
@@ -98,6 +99,7 @@ class RecordLog:
         rows["chunk_ns"].append(None if outcome.chunk_ns is None else [c - t0 for c in outcome.chunk_ns])
         rows["prediction"].append(outcome.prediction)
         rows["cohort"].append(done.cohort)
+        rows["label"].append(done.label)
 
     def extend(self, table: pa.Table, t0_offset_ns: int) -> None:
         """Records made elsewhere (another process, a proxy) relative to their own origin,

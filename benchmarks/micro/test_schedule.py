@@ -37,7 +37,7 @@ def test_payloads_paired_with_a_schedule(benchmark) -> None:
     def prepare() -> PreparedPayloads:
         payloads = generator.generate(PREPARED, info, np.random.default_rng(1))
         return PreparedPayloads([client.encode(p) for p in payloads], [p.payload_id for p in payloads],
-                                [p.drift_tag for p in payloads], [None] * len(payloads))
+                                [p.drift_tag for p in payloads], [None] * len(payloads), [p.label for p in payloads])
 
     prepared = benchmark.pedantic(prepare, rounds=5)
     assert len(prepared) == PREPARED

@@ -4,6 +4,7 @@ bus and the record log, against an in-process transport that answers at once."""
 from __future__ import annotations
 
 import asyncio
+import math
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def test_send_path_per_two_thousand_requests(benchmark, loop) -> None:
     client = answering_client()
     rows = np.random.default_rng(0).normal(size=(16, 8)).astype(np.float32)
     bodies = [client.encode(Payload(i, rows[i : i + 1])) for i in range(16)]
-    prepared = PreparedPayloads(bodies, list(range(16)), [None] * 16, [None] * 16)
+    prepared = PreparedPayloads(bodies, list(range(16)), [None] * 16, [None] * 16, [math.nan] * 16)
     log = benchmark(lambda: loop.run_until_complete(send_all(client, prepared)))
     frame = log.to_frame()
     assert len(frame) == REQUESTS and frame.error_kind.isna().all() and (frame.model_version == "1").all()

@@ -54,6 +54,7 @@ def synthetic_records(
         "chunk_ns": pa.nulls(n, pa.list_(pa.int64())),
         "prediction": np.full(n, np.nan),
         "cohort": np.full(n, None, dtype=object),
+        "label": np.full(n, np.nan),
     }
     return records_frame(pa.Table.from_pydict(columns, schema=SCHEMA))
 

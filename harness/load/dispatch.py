@@ -28,6 +28,7 @@ class PreparedPayloads:
     ids: list[int]
     drift_tags: list[str | None]
     cohorts: list[str | None]
+    labels: list[float]
 
     def __len__(self) -> int:
         return len(self.bodies)
@@ -101,7 +102,8 @@ class Dispatcher:
         counts.errors += outcome.error_kind is not None
         payloads = self.payloads
         self.on_done(RequestDone(intended_ns, sent_ns, outcome, phase, intended_ns < self.warmup_end_ns,
-                                 payloads.ids[slot], payloads.drift_tags[slot], payloads.cohorts[slot]))
+                                 payloads.ids[slot], payloads.drift_tags[slot], payloads.cohorts[slot],
+                                 payloads.labels[slot]))
 
     async def drain(self, timeout_s: float) -> None:
         """Let in-flight requests finish (bounded), then cancel the rest; each still leaves a record."""

@@ -94,4 +94,5 @@ def prepare_payloads(scenario: Scenario, client: Client, info: ModelInfo, schedu
         ids=[p.payload_id for p in payloads],
         drift_tags=[p.drift_tag for p in payloads],
         cohorts=cohorts,
+        labels=[p.label for p in payloads],
     )

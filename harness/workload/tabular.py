@@ -2,21 +2,26 @@
 
 Continuous features are sampled piecewise-uniformly between the baseline's quantile
 edges, which reproduces each marginal distribution (skew and tails included) without
-assuming a parametric family; binary features are Bernoulli(mean), except a one-hot group
+assuming a parametric family, and rounded where the baseline marks a count (`integer`); binary features are Bernoulli(mean), except a one-hot group
 (binary columns `channel_web`, `channel_mobile`, ... whose means sum to 1), which is one
 categorical draw per row, so that every row has exactly one channel. With no baseline (an
-external server that publishes none) every feature is N(0, 1).
+external server that publishes none) every feature is N(0, 1). With a `labelled_sample`,
+rows are drawn from it instead (joint distribution and all), and each payload carries its
+first row's label. Drift (workload/drift.py) applies to either.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from harness.contracts import ModelInfo, Payload
+from harness.fields import ScenarioPath
 from harness.workload.drift import DriftStep, Drifting, apply_drift, problems, reshaped
+from harness.workload.labelled import drawn_rows, read_labelled
 from harness.workload.payloads import PayloadArgs, payload_generators
 from harness.workload.tabular_layout import FeatureLayout
 
@@ -25,6 +30,15 @@ class TabularArgs(PayloadArgs):
     generator: Literal["tabular"] = "tabular"
     rows: int = Field(default=1, ge=1, description="rows per request")
     drift: list[DriftStep] = Field(default_factory=list, description="a timeline of drift injections")
+    labelled_sample: ScenarioPath | None = Field(default=None, description="CSV or Parquet of the model's features "
+                                                 "and a `label` column: rows are drawn from it, with their labels")
+
+    @field_validator("labelled_sample")
+    @classmethod
+    def _exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return path
 
 
 @payload_generators.register("tabular", args=TabularArgs)
@@ -32,6 +46,7 @@ class TabularGenerator:
     def __init__(self, args: TabularArgs) -> None:
         self.rows = args.rows
         self.drift = args.drift
+        self.labelled_sample = args.labelled_sample
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
                  times_s: np.ndarray | None = None) -> list[Payload]:
@@ -39,7 +54,8 @@ class TabularGenerator:
         unknown = problems(self.drift, layout)
         if unknown:
             raise ValueError("; ".join(unknown))
-        matrix = baseline_rows(layout, n * self.rows, rng)
+        matrix, labels = self._rows(layout, n * self.rows, rng)
+        first_labels = labels.reshape(n, self.rows)[:, 0] if n else labels
         times = np.full(n, np.nan) if times_s is None else np.asarray(times_s, dtype=float)
         drifting = Drifting(matrix, np.repeat(times, self.rows), layout, rng)
         reshapings, tags = apply_drift(self.drift, drifting, times)
@@ -49,7 +65,13 @@ class TabularGenerator:
             for i in np.flatnonzero(reshaping.payloads):
                 changes[i].append(reshaping.change)
         return [Payload(payload_id=i, data=reshaped(blocks[i], changes[i], layout) if changes[i] else blocks[i],
-                        drift_tag=tags[i]) for i in range(n)]
+                        drift_tag=tags[i], label=float(first_labels[i])) for i in range(n)]
+
+    def _rows(self, layout: FeatureLayout, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Rows from the labelled sample where there is one, else from the baseline (unlabelled)."""
+        if self.labelled_sample is None:
+            return baseline_rows(layout, size, rng), np.full(size, np.nan)
+        return drawn_rows(*read_labelled(self.labelled_sample, layout), size, rng)
 
 
 def baseline_rows(layout: FeatureLayout, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -75,5 +97,6 @@ def sample_feature(stat: dict[str, Any] | None, size: int, rng: np.random.Genera
     if edges.size < 2:
         return rng.normal(float(stat.get("mean", 0.0)), float(stat.get("std", 1.0)), size)
     bucket = rng.integers(0, edges.size - 1, size)
-    return edges[bucket] + rng.random(size) * (edges[bucket + 1] - edges[bucket])
+    values = edges[bucket] + rng.random(size) * (edges[bucket + 1] - edges[bucket])
+    return np.round(values) if stat.get("integer") else values  # a count's values are whole numbers
 

@@ -138,3 +138,27 @@ def test_an_unknown_category_names_the_values():
 def test_malformed_steps_are_refused(step, message):
     with pytest.raises(ValidationError, match=message):
         DriftStep.model_validate(step)
+
+
+def test_a_labelled_sample_gives_rows_their_labels_and_still_drifts(tmp_path):
+    sample = tmp_path / "sample.csv"
+    rows = np.random.default_rng(0).normal(size=(50, len(NAMES)))
+    lines = [",".join(["label", *reversed(NAMES)])]  # column order is the file's own
+    lines += [",".join([str(i % 2), *map(str, reversed(row))]) for i, row in enumerate(rows)]
+    sample.write_text("\n".join(lines) + "\n")
+    args = TabularArgs(labelled_sample=sample, drift=[DriftStep(at=50, feature="amount", shift=1)])
+    payloads = TabularGenerator(args).generate(N, INFO, np.random.default_rng(3), TIMES)
+    by_row = {tuple(np.float32(row)): i % 2 for i, row in enumerate(rows)}
+    early = [p for p, t in zip(payloads, TIMES) if t < 50]
+    assert all(by_row[tuple(p.data[0])] == p.label for p in early)
+    late = np.stack([p.data[0] for p, t in zip(payloads, TIMES) if t >= 50])
+    assert late[:, 0].mean() - rows[:, 0].mean() == pytest.approx(2.0, abs=0.1)  # 1 sd of the baseline's 2.0
+
+
+def test_a_labelled_sample_without_the_models_columns_names_them(tmp_path):
+    sample = tmp_path / "sample.csv"
+    sample.write_text("amount,label\n1,0\n")
+    with pytest.raises(ValueError, match=r"sample.csv: no column risk, channel_web.*the ground truth is `label`"):
+        TabularGenerator(TabularArgs(labelled_sample=sample)).generate(5, INFO, np.random.default_rng(0))
+    with pytest.raises(ValidationError, match="no such file"):
+        TabularArgs(labelled_sample=tmp_path / "absent.csv")
