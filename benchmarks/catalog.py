@@ -8,4 +8,5 @@ from benchmarks import (  # noqa: F401
     b5_cold_start,
     b6_analysis,
     b7_fault_proxy,
+    b9_drift_scores,
 )

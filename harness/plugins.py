@@ -12,6 +12,7 @@ collection pause the loop longer (a full collection took 122 ms with it, 49 ms w
 from harness.clients import http_json, oip, openai  # noqa: F401 - protocols
 from harness.experiments.canary import experiment as canary  # noqa: F401 - the `canary:` experiment
 from harness.experiments.cost import experiment  # noqa: F401 - the `cost:` experiment
+from harness.experiments.drift import experiment as drift  # noqa: F401 - the `drift_monitor:` experiment
 from harness.experiments.faults import network, timeline  # noqa: F401 - the `faults:` experiment and its actions
 from harness.targets import external, managed  # noqa: F401 - target kinds
 from harness.workload import arrivals, jsonl, prompts, tabular  # noqa: F401 - arrival processes, payloads

@@ -4,3 +4,5 @@ from harness.analysis import llm_summary  # noqa: F401 - the `llm` section
 from harness.analysis import budget, recovery  # noqa: F401 - the `budget` and `chaos` sections
 from harness.analysis import cost  # noqa: F401 - the `cost` section
 from harness.analysis import canary  # noqa: F401 - the `canary` section
+from harness.analysis import drift  # noqa: F401 - the `drift` section
+from harness.analysis import correctness  # noqa: F401 - the `correctness` section

@@ -57,10 +57,12 @@ def location_shift(baseline: np.ndarray, candidate: np.ndarray, confidence: floa
 
 
 def quantile_shift(baseline: np.ndarray, candidate: np.ndarray, q: float, confidence: float,
-                   rng: np.random.Generator) -> Comparison:
-    """Relative change of the q-quantile (0.1 = 10% slower), percentile-bootstrap interval."""
+                   rng: np.random.Generator, effective: tuple[float | None, float | None] = (None, None)) -> Comparison:
+    """Relative change of the q-quantile (0.1 = 10% slower), percentile-bootstrap interval.
+    `effective` sizes (baseline, candidate) widen it for autocorrelated samples."""
     base_q, cand_q = (float(np.quantile(v, q, method="inverted_cdf")) for v in (baseline, candidate))
-    ratios = _bootstrap_quantile(candidate, q, rng) / np.maximum(_bootstrap_quantile(baseline, q, rng), 1e-12) - 1.0
+    ratios = (_bootstrap_quantile(candidate, q, rng, effective[1])
+              / np.maximum(_bootstrap_quantile(baseline, q, rng, effective[0]), 1e-12) - 1.0)
     tail = (1 - confidence) / 2
     lo, hi = np.quantile(ratios, [tail, 1 - tail])
     # the share of resamples on the other side of zero, two-sided: a bootstrap p-value
@@ -108,15 +110,18 @@ def _permuted_distances(baseline: np.ndarray, candidate: np.ndarray, spread: flo
     return distances
 
 
-def _bootstrap_quantile(values: np.ndarray, q: float, rng: np.random.Generator) -> np.ndarray:
+def _bootstrap_quantile(values: np.ndarray, q: float, rng: np.random.Generator,
+                        effective: float | None = None) -> np.ndarray:
     """The q-quantile of each bootstrap resample, drawn as order statistics of the sorted
     sample (a resample's rank-k value is the sample's value at a Binomial-distributed rank),
-    so a round costs O(1) instead of O(n)."""
+    so a round costs O(1) instead of O(n). With an `effective` size, the rank spreads as in
+    a sample of that many independent values."""
     ordered = np.sort(values)
     n = ordered.size
-    rank = min(n - 1, max(0, math.ceil(q * n) - 1))
+    m = n if effective is None else max(2.0, min(float(n), effective))
+    rank = min(m - 1, max(0, math.ceil(q * m) - 1))
     # P(resample's rank-th order statistic <= x_(j)) = P(Binomial(n, (j+1)/n) >= rank + 1)
-    uniforms = stats.beta.rvs(rank + 1, n - rank, size=BOOTSTRAP_ROUNDS, random_state=rng)
+    uniforms = stats.beta.rvs(rank + 1, m - rank, size=BOOTSTRAP_ROUNDS, random_state=rng)
     return ordered[np.minimum((uniforms * n).astype(int), n - 1)]
 
 

@@ -4,3 +4,5 @@ from harness.report import llm_section  # noqa: F401 - the `llm` section
 from harness.report import chaos_section  # noqa: F401 - the `chaos` and `budget` sections
 from harness.report import cost_section  # noqa: F401 - the `cost` section
 from harness.report import canary_section  # noqa: F401 - the `canary` section
+from harness.report import drift_section  # noqa: F401 - the `drift` section
+from harness.report import correctness_section  # noqa: F401 - the `correctness` section

@@ -72,9 +72,9 @@ def test_missing_meta_is_null_and_nan_is_null() -> None:
 
 def test_html_is_self_contained_with_verdict_table_and_plots(tmp_path: Path) -> None:
     result = _result(telemetry=_telemetry())
-    drift = {"features": [{"name": "amount", "psi": 0.31}]}  # a section no report section lays out
-    write_report(tmp_path, Result({**result.summary, "drift": drift}, result.series, result.spec,
-                                  (*result.sections, "drift")), META)
+    custom = {"features": [{"name": "amount", "psi": 0.31}]}  # a section no report section lays out
+    write_report(tmp_path, Result({**result.summary, "custom": custom}, result.series, result.spec,
+                                  (*result.sections, "custom")), META)
     html = (tmp_path / "report.html").read_text()
     assert 'id="verdicts"' in html and "p99(latency) &lt; 25ms" in html
     assert re.search(r'<td class="(pass|fail|inconclusive)">', html)
@@ -84,7 +84,7 @@ def test_html_is_self_contained_with_verdict_table_and_plots(tmp_path: Path) -> 
     assert len(images) == len(FIGURES) + section_figures
     assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
     assert not re.search(r'(src|href)="(http|file|/)', html)  # nothing fetched from outside
-    assert "drift" in html and "amount" in html  # sections added by later capabilities still show
+    assert "custom" in html and "amount" in html  # sections added by later capabilities still show
     for name in FIGURES:
         assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG")
 
