@@ -64,6 +64,8 @@ declare_scalar("accuracy", "ratio")
 declare_scalar("auc", "ratio")
 declare_scalar("auc_drop", "ratio")
 declare_scalar("accuracy_drop", "ratio")
+# the repeatability section's (repeatability.py), in the model's output units
+declare_scalar("prediction_spread", "score")
 # the canary section's (canary.py)
 declare_scalar("canary_score", "score")
 declare_scalar("rollback_time", "ms")

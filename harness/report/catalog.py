@@ -6,3 +6,4 @@ from harness.report import cost_section  # noqa: F401 - the `cost` section
 from harness.report import canary_section  # noqa: F401 - the `canary` section
 from harness.report import drift_section  # noqa: F401 - the `drift` section
 from harness.report import correctness_section  # noqa: F401 - the `correctness` section
+from harness.report import repeatability_section  # noqa: F401 - the `repeatability` section

@@ -53,9 +53,36 @@ class SchemaChange(Strict):
         return self
 
 
-class DriftStep(Strict):
+class TimedStep(Strict):
+    """When a drift step acts: from `at`, rising linearly over `over` to full strength."""
+
     at: Seconds
     over: Seconds = 0.0
+    name: str | None = None
+
+    def strength(self, times_s: np.ndarray) -> np.ndarray:
+        """0 before `at`, 1 from `at + over`, linear between; NaN times (unscheduled) are 0."""
+        if self.over <= 0:
+            weight = (times_s >= self.at).astype(float)
+        else:
+            weight = np.clip((times_s - self.at) / self.over, 0.0, 1.0)
+        return np.nan_to_num(weight, nan=0.0)
+
+    def chosen(self, times_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Each item with probability equal to the strength at its time."""
+        return rng.random(len(times_s)) < self.strength(times_s)
+
+
+def joined_tags(steps: list, times_s: np.ndarray) -> list[str | None]:
+    """Each payload's active steps' tags, joined by `+`."""
+    tags = np.full(len(times_s), "", dtype=object)
+    for step in steps:
+        active = step.strength(times_s) > 0
+        tags[active] = [f"{tag}+{step.tag}" if tag else step.tag for tag in tags[active]]
+    return [tag or None for tag in tags]
+
+
+class DriftStep(TimedStep):
     feature: str | None = None
     shift: Annotated[float, BeforeValidator(_sd_amount)] | None = None
     scale: float | None = Field(default=None, gt=0)
@@ -63,7 +90,6 @@ class DriftStep(Strict):
     missing: Ratio | None = None
     fill: Literal["nan", "zero", "mean"] = "nan"
     schema_change: SchemaChange | None = Field(default=None, alias="schema")
-    name: str | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> DriftStep:
@@ -88,14 +114,6 @@ class DriftStep(Strict):
             return f"{self.feature}:{self.kind}@{self.at:g}s"
         change = next(key for key, value in self.schema_change if value is not None)
         return f"schema:{change}@{self.at:g}s"
-
-    def strength(self, times_s: np.ndarray) -> np.ndarray:
-        """0 before `at`, 1 from `at + over`, linear between; NaN times (unscheduled) are 0."""
-        if self.over <= 0:
-            weight = (times_s >= self.at).astype(float)
-        else:
-            weight = np.clip((times_s - self.at) / self.over, 0.0, 1.0)
-        return np.nan_to_num(weight, nan=0.0)
 
 
 @dataclass
@@ -139,16 +157,13 @@ def drifted_columns(step: DriftStep, layout: FeatureLayout) -> list[str]:
 def apply_drift(steps: list[DriftStep], drifting: Drifting, payload_times_s: np.ndarray,
                 ) -> tuple[list[Reshaping], list[str | None]]:
     """Drift the rows by every step in order; the schema steps' payloads and each payload's tag."""
-    tags = np.full(len(payload_times_s), "", dtype=object)
     reshapings = []
     for step in steps:
-        active = step.strength(payload_times_s) > 0
-        tags[active] = [f"{tag}+{step.tag}" if tag else step.tag for tag in tags[active]]
         if step.kind == "schema":
-            reshapings.append(Reshaping(step.schema_change, _chosen(step.strength(payload_times_s), drifting.rng)))
+            reshapings.append(Reshaping(step.schema_change, step.chosen(payload_times_s, drifting.rng)))
         else:
             NUMERIC_KINDS[step.kind](step, step.strength(drifting.times_s), drifting)
-    return reshapings, [tag or None for tag in tags]
+    return reshapings, joined_tags(steps, payload_times_s)
 
 
 def reshaped(block: np.ndarray, changes: list[SchemaChange], layout: FeatureLayout) -> np.ndarray:

@@ -10,6 +10,10 @@ Config (scenario `workload.payload`, besides `generator: prompts`):
   tokenizer:     a tokenizer.json (or a model dir holding one): prompt lengths become exact
   dataset:       a JSONL file whose rows hold `prompt` or `messages` (and optionally
                  `max_tokens`); replaces synthetic text, rows are drawn with replacement
+  drift:         a timeline by intended send time (workload/drift.py's `at`, `over`, `name`),
+                 each step one of `input_tokens` or `output_tokens` (a new length
+                 distribution) or `vocabulary` (a list of words the prompts are then made of);
+                 a request takes a step's change with probability equal to its strength
 
 A length distribution is an integer (fixed) or a mapping:
   {dist: fixed, value: N} | {dist: uniform, min: A, max: B} |
@@ -34,6 +38,7 @@ from pydantic import BeforeValidator, Field, TypeAdapter, model_validator
 
 from harness.contracts import Message, ModelInfo, Payload, PromptSpec
 from harness.fields import ScenarioPath, Strict
+from harness.workload.drift import TimedStep, joined_tags
 from harness.workload.payloads import PayloadArgs, payload_generators
 
 # Frequent English words: each is one token, with its leading space, in GPT-2/LLaMA-style BPEs.
@@ -102,9 +107,9 @@ def sample_lengths(spec: int | dict[str, Any] | LengthDist, n: int, rng: np.rand
 class WordSource:
     """Builds prompt text of a token length: exact with a tokenizer, ≈1 token/word without."""
 
-    def __init__(self, tokenizer_path: Path | None) -> None:
+    def __init__(self, tokenizer_path: Path | None, words: list[str] | None = None) -> None:
         self.tokenizer = _load_tokenizer(tokenizer_path) if tokenizer_path else None
-        self.words = np.array(_single_token_words(self.tokenizer) if self.tokenizer else COMMON_WORDS)
+        self.words = np.array(words or (_single_token_words(self.tokenizer) if self.tokenizer else COMMON_WORDS))
 
     def text(self, n_tokens: int, rng: np.random.Generator) -> str:
         # A leading space on every word keeps each one its own pre-token, so counts add up.
@@ -116,7 +121,8 @@ class WordSource:
             return
         counts = [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
         if counts != lengths:
-            raise ValueError("this tokenizer does not split the synthetic words one token each; drop `tokenizer:`")
+            raise ValueError("this tokenizer does not split the synthetic words one token each; drop `tokenizer:` "
+                             "(or, for a `vocabulary` drift, give words that are one token each)")
 
 
 def _load_tokenizer(path: Path) -> Any:
@@ -140,6 +146,31 @@ def _single_token_words(tokenizer: Any) -> list[str]:
     return single
 
 
+PROMPT_KINDS = ("input_tokens", "output_tokens", "vocabulary")
+
+
+class PromptDriftStep(TimedStep):
+    input_tokens: Length | None = None
+    output_tokens: Length | None = None
+    vocabulary: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PromptDriftStep:
+        given = [kind for kind in PROMPT_KINDS if getattr(self, kind) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a prompt drift step has exactly one of {', '.join(PROMPT_KINDS)}; "
+                             f"got {', '.join(given) or 'none'}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in PROMPT_KINDS if getattr(self, kind) is not None)
+
+    @property
+    def tag(self) -> str:
+        return self.name or f"{self.kind}@{self.at:g}s"
+
+
 class PromptsArgs(PayloadArgs):
     generator: Literal["prompts"] = "prompts"
     mode: Literal["completion", "chat"] = "completion"
@@ -149,6 +180,13 @@ class PromptsArgs(PayloadArgs):
     system: str | None = None
     tokenizer: ScenarioPath | None = None
     dataset: ScenarioPath | None = None
+    drift: list[PromptDriftStep] = Field(default_factory=list, description="a timeline of prompt drift")
+
+    @model_validator(mode="after")
+    def _drift_fits(self) -> PromptsArgs:
+        if self.dataset and any(step.kind != "output_tokens" for step in self.drift):
+            raise ValueError("drift: a dataset's prompts are its own; only output_tokens can drift with one")
+        return self
 
 
 @payload_generators.register("prompts", args=PromptsArgs)
@@ -159,21 +197,43 @@ class PromptGenerator:
         self.output_tokens = args.output_tokens
         self.ignore_eos = args.ignore_eos
         self.system = args.system
-        self.words = None if args.dataset else WordSource(args.tokenizer)
+        self.drift = args.drift
+        # source 0 is the scenario's own words, source k the k-th vocabulary drift's
+        vocabularies = [step.vocabulary for step in args.drift if step.kind == "vocabulary"]
+        self.sources = [] if args.dataset else [WordSource(args.tokenizer, words) for words in [None, *vocabularies]]
         self.rows = _read_dataset(args.dataset, args.mode) if args.dataset else None
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
                  times_s: np.ndarray | None = None) -> list[Payload]:
-        out_lengths = sample_lengths(self.output_tokens, n, rng)
+        times = np.full(n, np.nan) if times_s is None else np.asarray(times_s, dtype=float)
+        out_lengths = self._lengths("output_tokens", self.output_tokens, times, rng)
         if self.rows is not None:
             picks = rng.integers(0, len(self.rows), n)
             specs = [self._from_row(self.rows[int(p)], int(m)) for p, m in zip(picks, out_lengths)]
         else:
-            in_lengths = sample_lengths(self.input_tokens, n, rng).tolist()
-            texts = [self.words.text(k, rng) for k in in_lengths]
-            self.words.verify(texts, in_lengths)
+            in_lengths = self._lengths("input_tokens", self.input_tokens, times, rng).tolist()
+            texts = self._texts(in_lengths, times, rng)
             specs = [self._synthetic(t, k, int(m)) for t, k, m in zip(texts, in_lengths, out_lengths)]
-        return [Payload(payload_id=i, data=spec) for i, spec in enumerate(specs)]
+        tags = joined_tags(self.drift, times)
+        return [Payload(payload_id=i, data=spec, drift_tag=tags[i]) for i, spec in enumerate(specs)]
+
+    def _lengths(self, kind: str, base: LengthDist, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Lengths from the scenario's distribution, and from each drift step's where it acts."""
+        lengths = sample_lengths(base, len(times), rng)
+        for step in (s for s in self.drift if s.kind == kind):
+            chosen = step.chosen(times, rng)
+            lengths[chosen] = sample_lengths(getattr(step, kind), int(chosen.sum()), rng)
+        return lengths
+
+    def _texts(self, lengths: list[int], times: np.ndarray, rng: np.random.Generator) -> list[str]:
+        source = np.zeros(len(lengths), dtype=np.int64)
+        for index, step in enumerate(s for s in self.drift if s.kind == "vocabulary"):
+            source[step.chosen(times, rng)] = index + 1
+        texts = [self.sources[k].text(length, rng) for k, length in zip(source, lengths)]
+        for k, words in enumerate(self.sources):
+            mine = np.flatnonzero(source == k)
+            words.verify([texts[i] for i in mine], [lengths[i] for i in mine])
+        return texts
 
     def _synthetic(self, text: str, n_tokens: int, max_tokens: int) -> PromptSpec:
         if self.mode == "chat":

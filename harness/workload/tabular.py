@@ -7,7 +7,8 @@ assuming a parametric family, and rounded where the baseline marks a count (`int
 categorical draw per row, so that every row has exactly one channel. With no baseline (an
 external server that publishes none) every feature is N(0, 1). With a `labelled_sample`,
 rows are drawn from it instead (joint distribution and all), and each payload carries its
-first row's label. Drift (workload/drift.py) applies to either.
+first row's label. Drift (workload/drift.py) applies to either. `probes` replays a fixed
+set of payloads through the run (workload/probes.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from harness.contracts import ModelInfo, Payload
-from harness.fields import ScenarioPath
+from harness.fields import Ratio, ScenarioPath
 from harness.workload.drift import DriftStep, Drifting, apply_drift, problems, reshaped
 from harness.workload.labelled import drawn_rows, read_labelled
 from harness.workload.payloads import PayloadArgs, payload_generators
+from harness.workload.probes import replay_probes
 from harness.workload.tabular_layout import FeatureLayout
+
+
+PROBE_SEED = 20261202
 
 
 class TabularArgs(PayloadArgs):
@@ -32,6 +37,8 @@ class TabularArgs(PayloadArgs):
     drift: list[DriftStep] = Field(default_factory=list, description="a timeline of drift injections")
     labelled_sample: ScenarioPath | None = Field(default=None, description="CSV or Parquet of the model's features "
                                                  "and a `label` column: rows are drawn from it, with their labels")
+    probes: int = Field(default=0, ge=0, le=10_000, description="distinct fixed payloads replayed through the run")
+    probe_share: Ratio = Field(default=0.05, description="the share of requests that are probes")
 
     @field_validator("labelled_sample")
     @classmethod
@@ -47,6 +54,7 @@ class TabularGenerator:
         self.rows = args.rows
         self.drift = args.drift
         self.labelled_sample = args.labelled_sample
+        self.probes, self.probe_share = args.probes, args.probe_share
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
                  times_s: np.ndarray | None = None) -> list[Payload]:
@@ -54,6 +62,11 @@ class TabularGenerator:
         unknown = problems(self.drift, layout)
         if unknown:
             raise ValueError("; ".join(unknown))
+        payloads = self._drifted(layout, n, rng, times_s)
+        return replay_probes(payloads, self._probes(layout, n), self.probe_share, rng)
+
+    def _drifted(self, layout: FeatureLayout, n: int, rng: np.random.Generator,
+                 times_s: np.ndarray | None) -> list[Payload]:
         matrix, labels = self._rows(layout, n * self.rows, rng)
         first_labels = labels.reshape(n, self.rows)[:, 0] if n else labels
         times = np.full(n, np.nan) if times_s is None else np.asarray(times_s, dtype=float)
@@ -66,6 +79,15 @@ class TabularGenerator:
                 changes[i].append(reshaping.change)
         return [Payload(payload_id=i, data=reshaped(blocks[i], changes[i], layout) if changes[i] else blocks[i],
                         drift_tag=tags[i], label=float(first_labels[i])) for i in range(n)]
+
+    def _probes(self, layout: FeatureLayout, n: int) -> list[Payload]:
+        """The same probes whatever the run's seed, numbered after the regular payloads."""
+        if not self.probes:
+            return []
+        matrix, labels = self._rows(layout, self.probes * self.rows, np.random.default_rng(PROBE_SEED))
+        blocks = matrix.astype(np.float32).reshape(self.probes, self.rows, layout.width)
+        return [Payload(payload_id=n + k, data=blocks[k], label=float(labels[k * self.rows]))
+                for k in range(self.probes)]
 
     def _rows(self, layout: FeatureLayout, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Rows from the labelled sample where there is one, else from the baseline (unlabelled)."""

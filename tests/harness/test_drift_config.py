@@ -16,6 +16,15 @@ def drift_scenario(tmp_path, make_scenario, repo, drift: list[dict], monitor: di
                                    "payload": {"generator": "tabular", "drift": drift}})
 
 
+def test_a_drift_monitor_needs_tabular_inputs(tmp_path, make_scenario, sim_repo):
+    path = make_scenario(tmp_path, sim_repo, "const10", name="prompts", drift_monitor={},
+                         workload={"phases": [{"duration": "3s", "arrival": {"process": "constant", "rate": 5}}],
+                                   "payload": {"generator": "prompts", "drift": [{"at": "1s", "input_tokens": 512}]}})
+    with pytest.raises(ScenarioError, match=r"drift_monitor: a drift monitor scores tabular inputs: workload.payload "
+                                            r"is 'prompts'"):
+        load_scenario(path)
+
+
 @pytest.mark.parametrize(("drift", "monitor", "where", "message"), [
     ([{"at": "1s", "feature": "f0", "shift": 1, "scale": 2}], None, "workload.payload.drift[0]", "got shift, scale"),
     ([{"at": "1s", "feature": "f0", "frequencies": {"1": 0.7, "0": 0.6}}], None, "workload.payload.drift[0]",

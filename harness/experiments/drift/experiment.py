@@ -33,7 +33,7 @@ class DriftMonitor(BaseExperiment):
 
     def __init__(self, args: DriftMonitorSettings, scenario: Scenario) -> None:
         super().__init__(args, scenario)
-        self.steps: list[DriftStep] = list(getattr(scenario.payload, "drift", None) or [])
+        self.steps: list[DriftStep] = list(getattr(scenario.payload, "drift", []))
         self.versions: list[str] = list(args.versions or ([scenario.target.version] if scenario.target.version else []))
         self.columns: dict[str, list[str]] = {}
         self.features: list[str] = []
@@ -41,7 +41,10 @@ class DriftMonitor(BaseExperiment):
 
     @classmethod
     def problems(cls, args: DriftMonitorSettings, scenario: Scenario) -> list[Problem]:
-        if not getattr(scenario.payload, "drift", None):
+        if scenario.payload.generator != "tabular":
+            return [Problem(("drift_monitor",), "a drift monitor scores tabular inputs: workload.payload "
+                                                f"is {scenario.payload.generator!r}, not 'tabular'")]
+        if not scenario.payload.drift:
             return [Problem(("drift_monitor",), "there is no drift to monitor: give workload.payload "
                                                 "(generator: tabular) a drift timeline")]
         late = [i for i, step in enumerate(scenario.payload.drift) if step.at >= scenario.workload.duration_s]
