@@ -118,10 +118,8 @@ def test_ctrl_c_writes_a_partial_report(quick, tmp_path):
     path = quick("interrupted", ["p50(latency) < 200ms"], duration="60s")
     process = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--out", str(tmp_path / "out")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not list((tmp_path / "out").rglob("server.log")):
-        time.sleep(0.2)
-    time.sleep(6)  # server start + a few seconds of load
+    _ready_server_pid(process.pid, deadline=time.time() + 90)
+    time.sleep(3)  # a few seconds of load
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 3, stdout + stderr
