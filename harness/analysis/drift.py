@@ -126,7 +126,7 @@ def detect(step: dict[str, Any], moved: list[Effect], records: pd.DataFrame) -> 
 
 def refusals(step: dict[str, Any], records: pd.DataFrame) -> dict[str, Any]:
     """How the target answered a change of shape: the share refused, and how."""
-    tagged = records[records["drift_tag"].fillna("").str.split("+").map(lambda tags: step["tag"] in tags)]
+    tagged = _drifted(records, step["tag"])
     failed = tagged["error_kind"].dropna()
     return {"requests": len(tagged), "refused": len(failed),
             "share": len(failed) / len(tagged) if len(tagged) else math.nan,
