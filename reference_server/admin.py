@@ -39,7 +39,7 @@ def _versions(state: ServerState, model: str) -> dict[str, Any]:
             v: {"state": "ready", "backend": lv.spec.backend, "load_seconds": lv.load_seconds,
                 "loaded_at": lv.loaded_at, "in_flight": lv.in_flight, "queue_depth": lv.queue_depth}
             for v, lv in entry.versions.items()
-        },
+        } | {v: {"state": "scaled_to_zero", "backend": spec.backend} for v, spec in entry.parked.items()},
         "refused": dict(entry.refused),
     }
 
@@ -86,6 +86,25 @@ def build_admin_app(state: ServerState) -> Starlette:
         await manager.unload(model, version)
         return JSONResponse({"model": model, "version": version, "state": "unloaded"})
 
+    async def park(request: Request) -> Response:
+        """Scale to zero now: unloaded, still routable; its next request loads it again."""
+        model, version = request.path_params["model"], request.path_params["version"]
+        await manager.unload(model, version, park=True)
+        return JSONResponse({"model": model, "version": version, "state": "scaled_to_zero"})
+
+    async def scaling(request: Request) -> Response:
+        """Set (or, with null, stop) the version's idle unload, overriding its model.json."""
+        model, version = request.path_params["model"], request.path_params["version"]
+        if manager.entry(model).spec_of(version) is None:
+            raise RequestError(404, f"{model}/{version} is not loaded", "version")
+        body = await _json_body(request)
+        idle = body.get("idle_unload_s", ...) if isinstance(body, dict) else ...
+        if idle is not None and (idle is ... or isinstance(idle, bool) or not isinstance(idle, (int, float))
+                                 or not 0 < idle < float("inf")):
+            raise RequestError(400, 'body must be like {"idle_unload_s": 2.5} (seconds > 0, or null)', "idle_unload_s")
+        state.scaler.idle_overrides[(model, version)] = None if idle is None else float(idle)
+        return JSONResponse({"model": model, "version": version, "idle_unload_s": idle})
+
     async def drift_reset(request: Request) -> Response:
         model, version = request.path_params["model"], request.path_params["version"]
         await monitor_of(resolve(manager, model, version)).reset()
@@ -121,6 +140,8 @@ def build_admin_app(state: ServerState) -> Starlette:
             Route("/admin/models/{model}/traffic", traffic, methods=["GET", "PUT"]),
             Route("/admin/models/{model}/versions/{version}/load", load, methods=["POST"]),
             Route("/admin/models/{model}/versions/{version}/unload", unload, methods=["POST"]),
+            Route("/admin/models/{model}/versions/{version}/park", park, methods=["POST"]),
+            Route("/admin/models/{model}/versions/{version}/scaling", scaling, methods=["PUT"]),
             Route("/admin/models/{model}/versions/{version}/drift/reset", drift_reset, methods=["POST"]),
             Route("/admin/faults", fault_collection, methods=["GET", "POST", "DELETE"]),
             Route("/admin/faults/{fault_id}", fault_item, methods=["DELETE"]),

@@ -55,6 +55,7 @@ class ReferenceApp:
         routes = extension_routes(state)
         self.extensions: ASGIApp | None = Router(routes=routes) if routes else None
         self._loader: asyncio.Task[None] | None = None
+        self._reaper: asyncio.Task[None] | None = None
 
     def begin_drain(self) -> None:
         """SIGTERM: readiness answers 503 from now on; the server stops accepting and drains."""
@@ -168,9 +169,10 @@ class ReferenceApp:
                 self._loader = asyncio.get_running_loop().create_task(self._load_models())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._loader is not None:
-                    self._loader.cancel()
-                    await asyncio.gather(self._loader, return_exceptions=True)
+                for task in (self._loader, self._reaper):
+                    if task is not None:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
                 await self.state.manager.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -183,6 +185,7 @@ class ReferenceApp:
         gc.collect()
         gc.freeze()
         state.loaded = True
+        self._reaper = asyncio.get_running_loop().create_task(state.scaler.reap_idle())
         served = {m: list(e.versions) for m, e in state.manager.models.items()}
         cfg = state.config
         log.info("slogate reference server ready on http://%s:%d (device %s) serving %s",
@@ -212,8 +215,9 @@ def create_app(config: ServerConfig) -> ReferenceApp:
         protect_health=config.protect_health,
         protect_metrics=config.protect_metrics,
     )
-    manager = ModelManager(config.model_repo, device, metrics, config.drain_timeout_s)
-    return ReferenceApp(ServerState(config, device, metrics, manager, FaultTable(), auth))
+    faults = FaultTable()
+    manager = ModelManager(config.model_repo, device, metrics, config.drain_timeout_s, faults.load_delay_s)
+    return ReferenceApp(ServerState(config, device, metrics, manager, faults, auth))
 
 
 def app_from_env() -> ReferenceApp:

@@ -4,7 +4,9 @@ Kinds: latency (add `ms`), error (answer `status`), nan (NaN outputs: silent cor
 stall (hold the response for `ms`, or until the fault is cleared or expires). Each matching
 fault fires independently with probability `rate`. memory is not per request: the server
 allocates `mb` MiB (every page touched, so it is resident) and holds them while the fault
-lasts, as a leak or a noisy tenant would. The request's Guard (guard.py) rolls
+lasts, as a leak or a noisy tenant would. slow_load is not per request either: each load of
+a matching version (start-up, a reload, a scale-to-zero wake) takes `ms` longer, as an
+artifact fetched over a slow link would (model_manager.py asks `load_delay_s`). The request's Guard (guard.py) rolls
 the table once per request and applies what fired; this module holds the effects it uses.
 
 Streams (LLM replies on /v1) read the same kinds differently: latency delays the first
@@ -29,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .errors import RequestError
 
 RANDOM_CUT_DEFAULT_TOKENS = 16  # a random cut's range when the request sets no max_tokens
-Kind = Literal["latency", "error", "nan", "stall", "truncate", "memory"]
+Kind = Literal["latency", "error", "nan", "stall", "truncate", "memory", "slow_load"]
+NOT_PER_REQUEST = ("memory", "slow_load")
 PAGE = 4096
 
 
@@ -47,8 +50,8 @@ class FaultRequest(BaseModel):
 
     @model_validator(mode="after")
     def _latency_needs_ms(self) -> FaultRequest:
-        if self.kind == "latency" and self.ms is None:
-            raise ValueError("latency faults need ms")
+        if self.kind in ("latency", "slow_load") and self.ms is None:
+            raise ValueError(f"{self.kind} faults need ms")
         if self.kind == "memory" and self.mb is None:
             raise ValueError("memory faults need mb")
         return self
@@ -145,7 +148,8 @@ class FaultTable:
         effects = Effects()
         now = time.monotonic()
         for fault in list(self._faults.values()):
-            if fault.ballast is not None or not fault.matches(model, version, now) or random.random() >= fault.spec.rate:
+            if (fault.spec.kind in NOT_PER_REQUEST or not fault.matches(model, version, now)
+                    or random.random() >= fault.spec.rate):
                 continue
             fault.fired += 1
             kind = fault.spec.kind
@@ -161,6 +165,16 @@ class FaultTable:
                 effects.nan = True
         self._expire(now)
         return effects
+
+    def load_delay_s(self, model: str, version: str) -> float:
+        """How much longer this load of the version takes: the slow_load faults that fire for it."""
+        now = time.monotonic()
+        self._expire(now)
+        firing = [f for f in self._faults.values() if f.spec.kind == "slow_load" and f.matches(model, version, now)
+                  and random.random() < f.spec.rate]
+        for fault in firing:
+            fault.fired += 1
+        return sum(fault.spec.ms or 0.0 for fault in firing) / 1000.0
 
     def _expire(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

@@ -81,6 +81,14 @@ class Metrics:
             "slogate_cold_start_latency_seconds", "Latency of the first request after a load",
             ["model", "version"], registry=r,
         )
+        self.parked = Gauge(
+            "slogate_model_scaled_to_zero", "1 while the version is unloaded but routable (loads on demand)",
+            ["model", "version"], registry=r,
+        )
+        self.cold_requests = Counter(
+            "slogate_cold_requests_total", "Requests that waited for a scaled-to-zero version to load",
+            ["model", "version"], registry=r,
+        )
         self.load_failures = Counter(
             "slogate_model_load_failures_total", "Versions refused at load (bad sha256, bad spec)",
             ["model", "version"], registry=r,

@@ -39,14 +39,17 @@ class LoadedVersion:
     loaded_at: float = field(default_factory=time.time)
     in_flight: int = 0
     cold: bool = True  # until the first request after load has been answered
+    last_used: float = field(default_factory=time.monotonic)  # its last request's admission or end
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def acquire(self) -> None:
         self.in_flight += 1
+        self.last_used = time.monotonic()
         self._idle.clear()
 
     def release(self) -> None:
         self.in_flight -= 1
+        self.last_used = time.monotonic()
         if self.in_flight == 0:
             self._idle.set()
 
@@ -75,6 +78,7 @@ class LoadedVersion:
 class ModelEntry:
     versions: dict[str, LoadedVersion] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # version → why it is not serving
+    parked: dict[str, ModelSpec] = field(default_factory=dict)  # scaled to zero: routable, loaded on demand
     split: TrafficSplit = field(default_factory=TrafficSplit)
 
     def latest(self) -> LoadedVersion | None:
@@ -82,13 +86,23 @@ class ModelEntry:
             return None
         return self.versions[max(self.versions, key=version_sort_key)]
 
+    def routable(self) -> list[str]:
+        """The versions a request may be sent to: the loaded ones and those scaled to zero."""
+        return sorted({*self.versions, *self.parked}, key=version_sort_key)
+
+    def spec_of(self, version: str) -> ModelSpec | None:
+        loaded = self.versions.get(version)
+        return loaded.spec if loaded is not None else self.parked.get(version)
+
     def resync(self) -> None:
-        self.split.set_loaded(list(self.versions))
+        self.split.set_loaded(self.routable())
 
 
 class ModelManager:
-    def __init__(self, repo: Path, device: str, metrics: Metrics, drain_timeout_s: float) -> None:
+    def __init__(self, repo: Path, device: str, metrics: Metrics, drain_timeout_s: float,
+                 load_delay_s: Callable[[str, str], float] = lambda model, version: 0.0) -> None:
         self.repo = repo
+        self.load_delay_s = load_delay_s  # a slow_load fault's extra seconds (faults.py)
         self.device = device
         self.metrics = metrics
         self.drain_timeout_s = drain_timeout_s
@@ -104,11 +118,31 @@ class ModelManager:
             if only is not None and model not in only:
                 continue
             for version in versions:
+                if self._park_on_demand(model, version):
+                    continue
                 try:
                     await self.load(model, version)
                 except RepositoryError:
                     pass  # logged and recorded by load(); the other versions keep serving
             self._initial_split(model)
+
+    def _park_on_demand(self, model: str, version: str) -> bool:
+        """An on-demand version starts scaled to zero; an unreadable model.json is left to load() to refuse."""
+        try:
+            spec = read_spec(self.repo / model / version)
+        except RepositoryError:
+            return False
+        if not spec.scaling.on_demand:
+            return False
+        self.park(model, version, spec)
+        log.info("%s/%s is on demand: scaled to zero until its first request", model, version)
+        return True
+
+    def park(self, model: str, version: str, spec: ModelSpec) -> None:
+        entry = self.models.setdefault(model, ModelEntry())
+        entry.parked[version] = spec
+        entry.resync()
+        self.metrics.parked.labels(model, version).set(1)
 
     def _initial_split(self, model: str) -> None:
         """`<model>/traffic.json` ({"2": 100}) sets the split the model starts with: a version
@@ -136,10 +170,14 @@ class ModelManager:
                 loaded = await self._load(model, version)
             except RepositoryError as e:
                 entry.refused[version] = str(e)
+                if entry.parked.pop(version, None) is not None:  # a broken artifact is not retried per request
+                    entry.resync()
                 self.metrics.load_failures.labels(model, version).inc()
                 log.error("REFUSED %s/%s: %s (other versions keep serving)", model, version, e)
                 raise
             entry.refused.pop(version, None)
+            entry.parked.pop(version, None)
+            self.metrics.parked.labels(model, version).set(0)
             entry.versions[version] = loaded
             entry.resync()
             served = loaded.backend.served_by()
@@ -153,6 +191,8 @@ class ModelManager:
         version_dir = self.repo / model / version
         spec = read_spec(version_dir)
         artifact = await asyncio.to_thread(verify_artifact, version_dir, spec)
+        if (delay_s := self.load_delay_s(model, version)) > 0:
+            await asyncio.sleep(delay_s)  # the artifact's fetch, slowed by a fault
         ctx = BackendContext(model, version, spec, version_dir, artifact, self.device)
         try:
             backend: Backend = backend_class(spec.backend)(ctx)
@@ -170,13 +210,16 @@ class ModelManager:
         drift = DriftMonitor(spec) if backend.serving == "batched" else None
         return LoadedVersion(model, version, spec, backend, batcher, time.perf_counter() - started, drift)
 
-    async def unload(self, model: str, version: str) -> None:
-        """Stop routing to the version, let its in-flight requests finish, then release it."""
+    async def unload(self, model: str, version: str, park: bool = False) -> None:
+        """Stop routing to the version (or, parked, route to it still: its next request loads it
+        again), let its in-flight requests finish, then release it."""
         async with self._locks.setdefault((model, version), asyncio.Lock()):
             entry = self.models.get(model)
             if entry is None or version not in entry.versions:
                 raise RequestError(404, f"{model}/{version} is not loaded", "version")
             loaded = entry.versions.pop(version)
+            if park:
+                self.park(model, version, loaded.spec)
             entry.resync()
             self.metrics.version_unloaded(model, version, loaded.backend.served_by())
             if not await loaded.wait_idle(self.drain_timeout_s):

@@ -59,6 +59,16 @@ class DriftSpec(BaseModel):
         return self
 
 
+class ScalingSpec(BaseModel):
+    """Scale to zero. An on-demand version is not loaded at start-up; a version with an idle time
+    is unloaded after that long without a request. Either stays routable: the next request that
+    the traffic split sends it loads it again and waits for the load, up to `load_timeout_s`."""
+
+    on_demand: bool = False
+    idle_unload_s: float | None = Field(None, gt=0)
+    load_timeout_s: float = Field(60.0, gt=0)  # beyond it the waiting request gets a 503 with Retry-After
+
+
 class ModelSpec(BaseModel):
     """model.json. Extra keys are kept so that backends can carry their own sections."""
 
@@ -72,6 +82,7 @@ class ModelSpec(BaseModel):
     batching: BatchingSpec = BatchingSpec()
     baseline: Baseline | None = None
     drift: DriftSpec = DriftSpec()
+    scaling: ScalingSpec = ScalingSpec()
 
     def section(self, key: str) -> dict[str, Any]:
         """A backend-specific section (e.g. "sim"), or {} when absent."""

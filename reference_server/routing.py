@@ -17,20 +17,40 @@ from .errors import RequestError
 from .repository import version_sort_key
 
 if TYPE_CHECKING:
-    from .model_manager import LoadedVersion, ModelManager
+    from .model_manager import LoadedVersion, ModelEntry, ModelManager
+    from .scaling import Scaler
 
 
 def resolve(manager: ModelManager, model: str, version: str | None) -> LoadedVersion:
-    """The version to serve: the pinned one, or one picked by the traffic split."""
+    """The loaded version to serve: the pinned one, or one picked by the traffic split."""
     entry = manager.entry(model)
-    if version is None:
-        version = entry.split.pick()
-        if version is None:
-            raise RequestError(503, f"no version of {model!r} is loaded", "model")
+    return _loaded(entry, model, _picked(entry, model, version))
+
+
+async def resolve_waking(scaler: Scaler, model: str, version: str | None) -> tuple[LoadedVersion, float]:
+    """As `resolve`, but a version scaled to zero is loaded for the request: the version and
+    the seconds the request waited for it (0 when it was loaded)."""
+    entry = scaler.manager.entry(model)
+    name = _picked(entry, model, version)
+    if name in entry.parked:
+        return await scaler.wake(model, name)
+    return _loaded(entry, model, name), 0.0
+
+
+def _picked(entry: ModelEntry, model: str, version: str | None) -> str:
+    if version is not None:
+        return version
+    picked = entry.split.pick()
+    if picked is None:
+        raise RequestError(503, f"no version of {model!r} is loaded", "model")
+    return picked
+
+
+def _loaded(entry: ModelEntry, model: str, version: str) -> LoadedVersion:
     loaded = entry.versions.get(version)
     if loaded is None:
-        why = entry.refused.get(version, "not loaded")
-        raise RequestError(404, f"{model}/{version}: {why}", "version")
+        why = "scaled to zero" if version in entry.parked else entry.refused.get(version, "not loaded")
+        raise RequestError(503 if version in entry.parked else 404, f"{model}/{version}: {why}", "version")
     return loaded
 
 

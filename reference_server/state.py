@@ -10,6 +10,7 @@ from .config import ServerConfig
 from .faults import FaultTable
 from .metrics import Metrics
 from .model_manager import ModelManager
+from .scaling import Scaler
 
 
 @dataclass
@@ -23,6 +24,10 @@ class ServerState:
     started_at: float = field(default_factory=time.time)
     loaded: bool = False  # the repository's versions have all been tried (loaded + warmed, or refused)
     draining: bool = False  # SIGTERM seen: readiness is 503 from here on
+    scaler: Scaler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scaler = Scaler(self.manager)
 
     @property
     def ready(self) -> bool:

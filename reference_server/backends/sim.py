@@ -11,7 +11,8 @@ model.json "sim" section:
   {"distribution": "exponential", "mean_ms": 5}
   + optional "concurrency" (default 64), "max_queue_size" (default 4096), "seed", and a
   planted tail: "extra_ms" added to a random "extra_fraction" of requests (a canary's
-  regression of the slowest few percent).
+  regression of the slowest few percent), and "load_ms", how long loading the version takes
+  (an artifact fetched over a slow link: what a cold start costs).
 Each row of the first declared output (default "service_ms") carries the drawn service time.
 """
 
@@ -42,6 +43,7 @@ class SimSettings:
     seed: int | None = None
     extra_ms: float = 0.0
     extra_fraction: float = 0.0
+    load_ms: float = 0.0
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> SimSettings:
@@ -51,7 +53,7 @@ class SimSettings:
             raise RepositoryError(f"bad sim section {section}: {e}") from e
         if s.distribution not in SAMPLERS:
             raise RepositoryError(f"sim distribution {s.distribution!r}; choose one of {sorted(SAMPLERS)}")
-        if s.concurrency < 1 or s.max_queue_size < 0 or min(s.median_ms, s.mean_ms, s.sigma, s.extra_ms) < 0:
+        if s.concurrency < 1 or s.max_queue_size < 0 or min(s.median_ms, s.mean_ms, s.sigma, s.extra_ms, s.load_ms) < 0:
             raise RepositoryError(f"bad sim section {section}: negative or zero limits")
         if not 0 <= s.extra_fraction <= 1:
             raise RepositoryError(f"bad sim section {section}: extra_fraction must lie in [0, 1]")
@@ -80,8 +82,8 @@ class SimBackend:
         self._output = declared.name if declared else "service_ms"
         self._dtype = np.float32 if declared and declared.datatype == "FP32" else np.float64
 
-    def load(self) -> None:
-        pass
+    async def load(self) -> None:
+        await asyncio.sleep(self.settings.load_ms / 1000.0)
 
     async def warmup(self) -> None:
         await self.infer({}, 1)

@@ -21,7 +21,7 @@ from ..errors import RequestError
 from ..guard import Guard
 from ..model_manager import LoadedVersion
 from ..repository import version_sort_key
-from ..routing import resolve
+from ..routing import resolve, resolve_waking
 from ..state import ServerState
 from ..validation import oip_inputs, parse_body, request_rows, tensor_rows
 
@@ -46,13 +46,14 @@ class OipFront:
             async with guard:
                 body = parse_body(raw)
                 inputs = oip_inputs(body)
-                loaded = guard.admit(resolve(self.state.manager, model, version))
+                loaded, waited_s = await resolve_waking(self.state.scaler, model, version)
+                guard.admit(loaded)
                 rows = _rows(loaded, inputs)
                 await guard.before_response()
                 outputs = await _run(loaded, body, rows)
                 if loaded.drift is not None:  # batched versions only, whose rows are an array
                     loaded.drift.record(rows, outputs)  # type: ignore[arg-type]
-                await self._respond(send, loaded, body, outputs, nan=guard.effects.nan)
+                await self._respond(send, loaded, body, outputs, guard.effects.nan, waited_s)
         except RequestError as e:
             await send_error(send, e)
         except Exception:  # a model failure: log the type, never the payload
@@ -60,9 +61,9 @@ class OipFront:
             await send_json(send, 500, {"error": "inference failed", "field": None})
 
     async def _respond(self, send: Send, loaded: LoadedVersion, body: dict[str, Any], outputs: Outputs,
-                       nan: bool) -> None:
+                       nan: bool, waited_s: float) -> None:
         payload = _encode(loaded, body.get("id") or str(next(self._ids)), outputs, nan)
-        await send_bytes(send, 200, payload, [*JSON_HEADERS, (b"x-model-version", loaded.version.encode())])
+        await send_bytes(send, 200, payload, [*JSON_HEADERS, *version_headers(loaded.version, waited_s)])
 
     async def server_ready(self, send: Send) -> None:
         state = self.state
@@ -73,8 +74,15 @@ class OipFront:
             await send_json(send, 503, {"ready": False, "error": why, "field": None})
 
     async def model_ready(self, send: Send, model: str, version: str | None) -> None:
+        entry = self.state.manager.entry(model)
+        picked = version if version is not None else entry.split.pick()
+        if picked in entry.parked:
+            # scaled to zero is servable: its next request loads it (KServe reports such a model ready too)
+            await send_json(send, 200, {"name": model, "version": picked, "ready": not self.state.draining,
+                                        "scaled_to_zero": True})
+            return
         try:
-            loaded = resolve(self.state.manager, model, version)
+            loaded = resolve(self.state.manager, model, picked)
         except RequestError as e:
             if e.status == 404 and e.field == "model":
                 raise
@@ -89,14 +97,17 @@ class OipFront:
     def model_metadata(self, model: str, version: str | None) -> dict[str, Any]:
         manager = self.state.manager
         entry = manager.entry(model)
-        loaded = resolve(manager, model, version) if version is not None else entry.latest()
-        if loaded is None:
+        routable = entry.routable()
+        if version is not None and version not in routable:
+            resolve(manager, model, version)  # raises the 404 that says why
+        if not routable:
             raise RequestError(404, f"no version of {model!r} is loaded", "model")
-        spec = loaded.spec
+        spec = entry.spec_of(version or routable[-1])
+        assert spec is not None
         baseline = spec.baseline.model_dump(exclude_none=True) if spec.baseline else None
         return {
             "name": model,
-            "versions": [loaded.version] if version is not None else sorted(entry.versions, key=version_sort_key),
+            "versions": [version] if version is not None else routable,
             "platform": PLATFORMS.get(spec.backend, spec.backend),
             "inputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in spec.inputs],
             "outputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in spec.outputs],
@@ -107,6 +118,7 @@ class OipFront:
                 "traffic": entry.split.weights(),
                 "load_seconds": {v: lv.load_seconds for v, lv in entry.versions.items()},
                 "served": {v: _served(lv) for v, lv in entry.versions.items()},
+                "scaled_to_zero": sorted(entry.parked, key=version_sort_key),
             },
         }
 
@@ -118,6 +130,14 @@ class OipFront:
         entry = manager.entry(model)
         return {"model": model,
                 "versions": {v: await lv.drift.report() for v, lv in entry.versions.items() if lv.drift is not None}}
+
+
+def version_headers(version: str, waited_s: float) -> list[tuple[bytes, bytes]]:
+    """x-model-version, and x-cold-start (the seconds this request waited for a load) when it met a cold version."""
+    headers = [(b"x-model-version", version.encode())]
+    if waited_s > 0:
+        headers.append((b"x-cold-start", f"{waited_s:.6f}".encode()))
+    return headers
 
 
 def _served(loaded: LoadedVersion) -> dict[str, str]:
