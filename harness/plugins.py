@@ -11,6 +11,7 @@ collection pause the loop longer (a full collection took 122 ms with it, 49 ms w
 
 from harness.clients import http_json, oip, openai  # noqa: F401 - protocols
 from harness.experiments.canary import experiment as canary  # noqa: F401 - the `canary:` experiment
+from harness.experiments.cold_start import experiment as cold_start  # noqa: F401 - the `cold_start:` experiment
 from harness.experiments.cost import experiment  # noqa: F401 - the `cost:` experiment
 from harness.experiments.drift import experiment as drift  # noqa: F401 - the `drift_monitor:` experiment
 from harness.experiments.faults import network, timeline  # noqa: F401 - the `faults:` experiment and its actions

@@ -40,6 +40,7 @@ class Outcome:
     chunk_ns: list[int] | None = None
     detail: str | None = None  # short, payload-free reason; kept out of the parquet
     prediction: float = math.nan  # the answer's first output value (a score), NaN where none
+    cold_wait_ns: int = NEVER  # how long the server says it waited for a scaled-to-zero version to load
 
 
 SCHEMA = pa.schema(
@@ -61,10 +62,11 @@ SCHEMA = pa.schema(
         ("prediction", pa.float64()),
         ("cohort", pa.string()),
         ("label", pa.float64()),
+        ("cold_wait_ns", pa.int64()),
     ]
 )
 # Columns added after the first stored runs: an older requests.parquet reads with these defaults.
-LATER_COLUMNS = {"prediction": math.nan, "cohort": None, "label": math.nan}
+LATER_COLUMNS = {"prediction": math.nan, "cohort": None, "label": math.nan, "cold_wait_ns": NEVER}
 
 
 TIME_COLUMNS = ("intended_ns", "sent_ns", "first_byte_ns", "done_ns")
@@ -100,6 +102,7 @@ class RecordLog:
         rows["prediction"].append(outcome.prediction)
         rows["cohort"].append(done.cohort)
         rows["label"].append(done.label)
+        rows["cold_wait_ns"].append(outcome.cold_wait_ns)
 
     def extend(self, table: pa.Table, t0_offset_ns: int) -> None:
         """Records made elsewhere (another process, a proxy) relative to their own origin,
@@ -147,6 +150,7 @@ def records_frame(table: pa.Table) -> pd.DataFrame:
     frame = with_later_columns(table).to_pandas()
     for name in ("intended_ns", "sent_ns", "first_byte_ns", "done_ns", "payload_id"):
         frame[name] = frame[name].astype(np.int64)
+    frame["cold_wait_ns"] = frame["cold_wait_ns"].fillna(NEVER).astype(np.int64)  # a peer's null: no cold start
     for name in ("status", "phase", "prompt_tokens", "output_tokens"):
         frame[name] = frame[name].astype(np.int32)
     frame["in_warmup"] = frame["in_warmup"].astype(bool)

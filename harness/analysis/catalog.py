@@ -6,4 +6,5 @@ from harness.analysis import cost  # noqa: F401 - the `cost` section
 from harness.analysis import canary  # noqa: F401 - the `canary` section
 from harness.analysis import drift  # noqa: F401 - the `drift` section
 from harness.analysis import correctness  # noqa: F401 - the `correctness` section
+from harness.analysis import cold_start  # noqa: F401 - the `cold_start` section
 from harness.analysis import repeatability  # noqa: F401 - the `repeatability` section

@@ -64,7 +64,7 @@ def load_summary(spec: AnalysisSpec, lag_ms: np.ndarray, phases: list[dict], req
     lag = schedule_lag_table(lag_ms, judged)
     reasons = invalid_reasons(spec, lag, phases, judged)
     duration = sum(phase["end_s"] - phase["start_s"] for phase in phases)
-    open_loop = all(phase["target_rate"] for phase in phases) and bool(phases)
+    open_loop = all(phase["target_rate"] is not None for phase in phases) and bool(phases)  # an idle phase: 0
     target = sum(p["target_rate"] * (p["end_s"] - p["start_s"]) for p in phases) / duration if open_loop and duration > 0 else None
     sent_in_windows = sum(phase["sent_in_window"] for phase in phases)
     return {

@@ -55,6 +55,7 @@ def synthetic_records(
         "prediction": np.full(n, np.nan),
         "cohort": np.full(n, None, dtype=object),
         "label": np.full(n, np.nan),
+        "cold_wait_ns": np.full(n, NEVER, dtype=np.int64),
     }
     return records_frame(pa.Table.from_pydict(columns, schema=SCHEMA))
 

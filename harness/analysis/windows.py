@@ -12,7 +12,8 @@ its end (for a process kill: until the server is ready again) plus a recovery al
 An SLO that names no window is judged over the whole run when there are no faults. With
 faults it must hold `before` and `after` (two verdicts), and is reported `during` without
 being judged: a fault is expected to hurt, and the question a game day asks is whether
-the service was healthy before it and recovered after it. Requests belong to the window
+the service was healthy before it and recovered after it. A run disturbed from its start
+(a cold start) has no `before`, so only `after` is judged. Requests belong to the window
 of their intended send time, except that a request still in flight when a disturbance
 starts is its victim, not evidence about the calm before it: the calm windows leave it out
 (a kill fails the few requests the server holds, and at the end of `before` they are a
@@ -63,7 +64,10 @@ class Timeline:
             return [self.window(slo.window, slo.fault)]
         if not self.faults:
             return [self.window("run")]
-        return [self.window("before"), self.window("during", judged=judge_during), self.window("after")]
+        before = self.window("before")
+        # a run that starts disturbed (a cold start from t0) has no calm before it to judge
+        calm_first = [before] if before.duration_s > 0 else []
+        return [*calm_first, self.window("during", judged=judge_during), self.window("after")]
 
     def disturbed(self) -> Intervals:
         return union((f.start_s, self.end_of(f) + self.allowance_s) for f in self.faults)

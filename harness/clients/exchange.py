@@ -47,7 +47,19 @@ def judge(response: Response, check: BodyCheck) -> Outcome:
         answer = check(response.body)
     except ValueError as exc:
         return Outcome(response.status, "invalid_response", *timing, header_version, detail=str(exc)[:200])
-    return Outcome(response.status, None, *timing, answer.version or header_version, prediction=answer.prediction)
+    return Outcome(response.status, None, *timing, answer.version or header_version, prediction=answer.prediction,
+                   cold_wait_ns=cold_wait_ns(response.headers.get(b"x-cold-start")))
+
+
+def cold_wait_ns(header: bytes | None) -> int:
+    """`x-cold-start: <seconds>`: the server says this request waited that long for its version to load."""
+    if header is None:
+        return NEVER
+    try:
+        seconds = float(header)
+    except ValueError:
+        return NEVER  # a header we cannot read is no evidence of a cold start
+    return int(seconds * 1e9) if math.isfinite(seconds) and seconds >= 0 else NEVER
 
 
 class JsonPostClient:

@@ -58,6 +58,7 @@ class Contribution:
 
 class Experiment(Protocol):
     isolates_target: ClassVar[bool]  # it changes the target: never share a managed server with others
+    disturbs: ClassVar[bool]  # it contributes fault spans, which SLOs may name (`in after(kill)`)
     cohort_feature: str | None  # the input feature whose value labels each payload's cohort in the records
 
     @classmethod
@@ -84,6 +85,7 @@ class BaseExperiment:
     """Every hook a no-op: an experiment overrides the ones it needs."""
 
     isolates_target: ClassVar[bool] = False
+    disturbs: ClassVar[bool] = False
     cohort_feature: str | None = None
 
     def __init__(self, args: Any, scenario: Scenario) -> None:

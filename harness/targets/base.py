@@ -53,6 +53,12 @@ class Target(Protocol):
     async def ready_after(self, generation: int) -> None:
         """Return once the server has become ready again since `generation` (never, if it does not)."""
 
+    async def halt(self) -> None:
+        """Kill the serving process and keep it down until `spawn`; only managed targets can."""
+
+    async def spawn(self) -> None:
+        """Start a fresh serving process; return once it is spawned, before it is ready."""
+
 
 TargetFactory = Callable[["TargetSpec", Path], Target]  # (the scenario's target, the server log path)
 target_kinds: Registry[TargetFactory] = Registry("target kind", builtins="harness.plugins")

@@ -47,6 +47,12 @@ class ExternalTarget:
     async def ready_after(self, generation: int) -> None:
         _not_ours()
 
+    async def halt(self) -> None:
+        _not_ours()
+
+    async def spawn(self) -> None:
+        _not_ours()
+
 
 def _not_ours() -> None:
     raise TargetError("an external target's process is not slogate's to signal; use a managed "

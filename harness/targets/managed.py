@@ -89,6 +89,7 @@ class ManagedServer:
         self._generation = 0
         self._ready: asyncio.Condition | None = None
         self._supervisor: asyncio.Task | None = None
+        self._revival: asyncio.Task | None = None  # a spawned process on its way to ready
 
     async def start(self) -> TargetInfo:
         self._ready = asyncio.Condition()
@@ -98,12 +99,27 @@ class ManagedServer:
             await self.stop()
             raise TargetError(f"reference server did not become ready: {exc}\n{self._log_tail()}") from None
         await self._became_ready()
+        self._supervise_if_asked()
+        return self.info
+
+    def _supervise_if_asked(self) -> None:
         if self.restart.when != "never":
             self._supervisor = asyncio.create_task(self._supervise())
-        return self.info
+
+    async def _stop_supervising(self) -> None:
+        for task in (self._supervisor, self._revival):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._supervisor = self._revival = None
 
     async def _launch(self) -> float:
         """Start the process and wait until it is ready; seconds it took. Raises TimeoutError or RuntimeError."""
+        self._popen()
+        return await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s, alive=self.alive)
+
+    def _popen(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             # Its own process group keeps a terminal's Ctrl-C away from the server (the runner stops
@@ -112,7 +128,28 @@ class ManagedServer:
             # generator ~100 ms behind schedule at p99 on 2 cores (0.2 ms in the same group).
             self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, process_group=0)
         self.info.pid = self.process.pid
-        return await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s, alive=self.alive)
+
+    async def halt(self) -> None:
+        """Kill the server at once and keep it down, unsupervised, until `spawn`: a cold start's blank slate."""
+        await self._stop_supervising()
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGKILL)  # the group: an LLM's engine processes die with it
+            await asyncio.to_thread(self.process.wait)
+
+    async def spawn(self) -> None:
+        """Start a fresh process and return once it is spawned, not ready: readiness bumps
+        `generation` (await `ready_after`), and supervision resumes from there."""
+        await asyncio.to_thread(self._popen)  # a fork of this process blocks for ms: not on the send loop
+        self._revival = asyncio.create_task(self._come_up())
+
+    async def _come_up(self) -> None:
+        try:
+            await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s, alive=self.alive)
+        except (TimeoutError, RuntimeError):
+            self._end_process()
+            return  # never ready: the generation stays, and the run counts the failures
+        await self._became_ready()
+        self._supervise_if_asked()
 
     @property
     def generation(self) -> int:
@@ -153,10 +190,7 @@ class ManagedServer:
         return {"authorization": f"Bearer {self.admin_token}"}
 
     async def stop(self) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+        await self._stop_supervising()
         process = self.process
         if process is not None and process.poll() is None:
             self.resume()  # a paused process cannot handle SIGTERM

@@ -89,6 +89,16 @@ class Ramp(ArrivalArgs):
         return (-r0 + np.sqrt(np.maximum(r0 * r0 + 2 * slope * i, 0.0))) / slope
 
 
+@arrival_processes.register_model("idle")
+class Idle(ArrivalArgs):
+    """No arrivals: a quiet stretch (before a burst, for a scale-to-zero idle timeout to pass)."""
+
+    process: Literal["idle"] = "idle"
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        return np.empty(0)
+
+
 @arrival_processes.register_model("trace")
 class Trace(ArrivalArgs):
     """Offsets in seconds, one per line (or the first CSV column), divided by `speedup`."""

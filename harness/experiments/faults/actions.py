@@ -6,6 +6,8 @@ Each action is a registered, typed model that validates its own arguments and ac
   server's admin API (`POST /admin/faults`), which applies them on its request path and
   expires them itself after `for`;
 - `memory` makes the reference server allocate `mb` MiB and hold them for `for`;
+- `slow_load` makes every load of the matching versions take `ms` longer for `for` (a slow
+  artifact fetch: with a cold start or scale to zero, what users wait for);
 - `pause` freezes a managed server process (SIGSTOP) for `for`, then resumes it;
 - `kill` (SIGKILL) and `term` (SIGTERM) end a managed server process; the fault lasts until
   the target's supervisor has restarted it and it is ready again (`target.restart`), or to
@@ -155,6 +157,14 @@ class MemoryFault(ServerFault):
     async def end(self, session: Session, fault_id: str | None) -> None:
         if fault_id is not None:
             await _admin(session, "DELETE", f"/admin/faults/{fault_id}")
+
+
+@fault_actions.register_model("slow_load")
+class SlowLoadFault(ServerFault):
+    """Each load of a matching version while it lasts (a wake from zero, a reload) takes `ms` longer."""
+
+    action: Literal["slow_load"] = "slow_load"
+    ms: float = Field(ge=0, le=3_600_000)
 
 
 @fault_actions.register_model("pause")

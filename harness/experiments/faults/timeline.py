@@ -39,6 +39,7 @@ FaultList = list[Annotated[Any, through(fault_actions, "action")]]
 @experiments.register("faults", args=FaultList)
 class FaultTimeline(BaseExperiment):
     isolates_target = True  # its faults must not leak into another scenario's server
+    disturbs = True
 
     def __init__(self, args: list[FaultArgs], scenario: Scenario) -> None:
         super().__init__(args, scenario)
