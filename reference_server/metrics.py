@@ -28,6 +28,7 @@ TTFT_BUCKETS = (
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 DRIFT_METHODS = ("wasserstein_norm", "ks", "jensenshannon", "psi")  # p-values judge nothing: JSON only
+VERSION_LABELS = ("model", "version")
 STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 
 
@@ -45,6 +46,10 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
+
+        def per_version(kind: type, name: str, doc: str, **options: Any) -> Any:
+            return kind(name, doc, VERSION_LABELS, registry=r, **options)
+
         self.request_latency = Histogram(
             "slogate_request_latency_seconds",
             "Server-side request latency, from request start to response sent",
@@ -53,18 +58,10 @@ class Metrics:
         self.in_flight = Gauge(
             "slogate_requests_in_flight", "Inference requests being served", ["model"], registry=r
         )
-        self.queue_depth = Gauge(
-            "slogate_queue_depth", "Requests waiting for a batch or a sim slot", ["model", "version"], registry=r
-        )
-        self.batch_size = Histogram(
-            "slogate_batch_size", "Rows per executed batch", ["model", "version"], buckets=BATCH_BUCKETS, registry=r
-        )
-        self.load_seconds = Gauge(
-            "slogate_model_load_seconds", "Duration of the last load + warm-up", ["model", "version"], registry=r
-        )
-        self.loaded = Gauge(
-            "slogate_model_loaded", "1 while the version is loaded and ready", ["model", "version"], registry=r
-        )
+        self.queue_depth = per_version(Gauge, "slogate_queue_depth", "Requests waiting for a batch or a sim slot")
+        self.batch_size = per_version(Histogram, "slogate_batch_size", "Rows per executed batch", buckets=BATCH_BUCKETS)
+        self.load_seconds = per_version(Gauge, "slogate_model_load_seconds", "Duration of the last load + warm-up")
+        self.loaded = per_version(Gauge, "slogate_model_loaded", "1 while the version is loaded and ready")
         self.served_on = Gauge(
             "slogate_model_served_on", "1 for the backend and device actually serving each loaded version",
             ["model", "version", "backend", "device"], registry=r,
@@ -73,38 +70,28 @@ class Metrics:
             "slogate_inference_errors_total", "Failed inferences (model errors, injected faults)",
             ["model", "version", "kind"], registry=r,
         )
-        self.rejected = Counter(
-            "slogate_rejected_total", "Requests answered 429 because a queue was full",
-            ["model", "version"], registry=r,
+        self.rejected = per_version(Counter, "slogate_rejected_total", "Requests answered 429 because a queue was full")
+        self.cold_start = per_version(
+            Gauge, "slogate_cold_start_latency_seconds", "Latency of the first request after a load",
         )
-        self.cold_start = Gauge(
-            "slogate_cold_start_latency_seconds", "Latency of the first request after a load",
-            ["model", "version"], registry=r,
+        self.parked = per_version(
+            Gauge, "slogate_model_scaled_to_zero", "1 while the version is unloaded but routable (loads on demand)",
         )
-        self.parked = Gauge(
-            "slogate_model_scaled_to_zero", "1 while the version is unloaded but routable (loads on demand)",
-            ["model", "version"], registry=r,
+        self.cold_requests = per_version(
+            Counter, "slogate_cold_requests_total", "Requests that waited for a scaled-to-zero version to load",
         )
-        self.cold_requests = Counter(
-            "slogate_cold_requests_total", "Requests that waited for a scaled-to-zero version to load",
-            ["model", "version"], registry=r,
+        self.load_failures = per_version(
+            Counter, "slogate_model_load_failures_total", "Versions refused at load (bad sha256, bad spec)",
         )
-        self.load_failures = Counter(
-            "slogate_model_load_failures_total", "Versions refused at load (bad sha256, bad spec)",
-            ["model", "version"], registry=r,
+        self.ttft = per_version(
+            Histogram, "slogate_llm_time_to_first_token_seconds",
+            "LLM requests: from the request reaching the model to its first generated chunk", buckets=TTFT_BUCKETS,
         )
-        self.ttft = Histogram(
-            "slogate_llm_time_to_first_token_seconds",
-            "LLM requests: from the request reaching the model to its first generated chunk",
-            ["model", "version"], buckets=TTFT_BUCKETS, registry=r,
+        self.prompt_tokens = per_version(
+            Counter, "slogate_llm_prompt_tokens_total", "Prompt tokens of LLM requests that reached generation",
         )
-        self.prompt_tokens = Counter(
-            "slogate_llm_prompt_tokens_total", "Prompt tokens of LLM requests that reached generation",
-            ["model", "version"], registry=r,
-        )
-        self.output_tokens = Counter(
-            "slogate_llm_output_tokens_total", "Tokens generated (streamed or not, cut streams included)",
-            ["model", "version"], registry=r,
+        self.output_tokens = per_version(
+            Counter, "slogate_llm_output_tokens_total", "Tokens generated (streamed or not, cut streams included)",
         )
         self.feature_drift = Gauge(
             "slogate_feature_drift", "Drift of a feature's window against its baseline, by method",
@@ -114,13 +101,10 @@ class Metrics:
             "slogate_prediction_drift", "Drift of the window's predictions against their reference, by method",
             ["model", "version", "method"], registry=r,
         )
-        self.drifted_share = Gauge(
-            "slogate_drifted_feature_share", "Share of scored features whose effect size passes its threshold",
-            ["model", "version"], registry=r,
+        self.drifted_share = per_version(
+            Gauge, "slogate_drifted_feature_share", "Share of scored features whose effect size passes its threshold",
         )
-        self.drift_rows = Gauge(
-            "slogate_drift_window_rows", "Rows in the drift window", ["model", "version"], registry=r,
-        )
+        self.drift_rows = per_version(Gauge, "slogate_drift_window_rows", "Rows in the drift window")
         # Label children cached by hand: .labels() takes a lock and builds a tuple each call.
         self._latency: dict[tuple[str, str, int], Histogram] = {}
         self._in_flight: dict[str, Gauge] = {}
