@@ -36,6 +36,20 @@ def time_to_first_byte(records: pd.DataFrame) -> np.ndarray:
     return _ms_between(records["first_byte_ns"], records["intended_ns"])
 
 
+@per_request_metric("rejection_time", censored=False, includes_lag=True)
+def rejection_time(records: pd.DataFrame) -> np.ndarray:
+    """How fast a refusal came: the latency of requests answered 429 (others are not counted).
+    Shedding load is only a mitigation when the refusal is quick enough to act on."""
+    return np.where(records["status"].to_numpy() == 429, latency(records), np.nan)
+
+
+@per_request_metric("accepted_latency", censored=False, includes_lag=True)
+def accepted_latency(records: pd.DataFrame) -> np.ndarray:
+    """The latency of the answered requests only: whether what a shedding server accepts still
+    meets its SLO. It hides every failure by design; judge availability beside it."""
+    return np.where(records["error_kind"].isna().to_numpy(), latency(records), np.nan)
+
+
 @per_request_metric("schedule_lag", censored=False)
 def schedule_lag(records: pd.DataFrame) -> np.ndarray:
     return _ms_between(records["sent_ns"], records["intended_ns"])

@@ -81,9 +81,15 @@ def _check_slos(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
             slo = parse_slo(expr)
         except SLOSyntaxError as exc:
             raise ScenarioError(f"{path}:{line_of(root, loc)}: {dotted(loc)}: {exc}") from None
-        if slo.fault is not None and not any(experiments.get(name).disturbs for name in scenario.experiment_blocks()):
+        if slo.fault is not None and not _disturbed(scenario):
             raise ScenarioError(f"{path}:{line_of(root, loc)}: {dotted(loc)}: names fault {slo.fault!r}, "
-                                "but the scenario has no `faults:` timeline (nor a `cold_start:` spawn, `startup`)")
+                                "but the scenario has no `faults:` timeline (nor a `cold_start:` spawn, `startup`, "
+                                "nor a phase marked `disturbance`)")
+
+
+def _disturbed(scenario: Scenario) -> bool:
+    return (any(phase.disturbance for phase in scenario.workload.phases)
+            or any(experiments.get(name).disturbs for name in scenario.experiment_blocks()))
 
 
 def _check_proxy(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:

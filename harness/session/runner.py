@@ -22,7 +22,7 @@ from rich.console import Console
 from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
 from harness.analysis.spec import BurnWindow, RecoverySpec
 from harness.clients.base import Client, ClientOptions, Endpoint, make_client
-from harness.contracts import ModelInfo
+from harness.contracts import FaultSpan, ModelInfo
 from harness.events import PhaseEnded, PhaseStarted, RunEnded, Tick
 from harness.experiments.base import Contribution, Experiment, experiments
 from harness.load.closedloop import run_closed_loop
@@ -245,13 +245,19 @@ def _conclude(session: Session, meta: RunMeta, contributions: list[Contribution]
     return RunResult(run_dir, {**meta.to_dict(), **result.summary}, result.summary["verdict"])
 
 
+def disturbing_phases(schedules: list[PhaseSchedule]) -> list[FaultSpan]:
+    """Phases marked `disturbance` (a burst) as spans of the fault timeline, named after the phase."""
+    return [FaultSpan(s.name, "load", f"{s.name}: {s.target_rate:g} req/s" if s.target_rate else s.name, s.start_s,
+                      s.end_s) for s in schedules if s.disturbance]
+
+
 def analysis_spec(session: Session, contributions: list[Contribution]) -> AnalysisSpec:
     scenario = session.scenario
     scalars: dict[str, Scalar] = {}
     if session.target.info.time_to_ready_s is not None:
         scalars["time_to_ready"] = Scalar(value=session.target.info.time_to_ready_s * 1e3, unit="ms", n=1)
     reasons = ["interrupted by the user (Ctrl-C): partial run"] if session.interrupted else []
-    facts, faults, slos = {}, [], list(scenario.slos)
+    facts, faults, slos = {}, disturbing_phases(session.schedules), list(scenario.slos)
     for contribution in contributions:
         slos += contribution.slos
         scalars |= contribution.scalars

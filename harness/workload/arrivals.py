@@ -37,6 +37,9 @@ class Phase(Strict):
     name: str | None = None
     duration: Seconds = Field(gt=0)
     arrival: Arrival
+    disturbance: bool = Field(default=False, description="the phase is a disturbance on the fault timeline (a burst, "
+                              "a thundering herd): SLOs are judged before and after it, `in during(NAME)` while it "
+                              "lasts, and the recovery figures time the way back from its end")
 
 
 Rate = Annotated[float, Field(gt=0, description="requests per second")]
@@ -153,6 +156,7 @@ class PhaseSchedule:
     end_s: float
     offsets_ns: np.ndarray  # int64, relative to the run's t0; empty for closed loop
     arrival: ArrivalArgs
+    disturbance: bool = False
 
     @property
     def target_rate(self) -> float | None:
@@ -169,7 +173,8 @@ def build_schedule(phases: list[Phase], seed: int) -> list[PhaseSchedule]:
         # rounding to whole ns can put a last arrival a hair past its phase: it belongs inside
         offsets_ns = np.minimum(offsets_ns, int(round((start + phase.duration) * NS_PER_S)) - 1)
         name = phase.name or f"phase{index}"
-        schedules.append(PhaseSchedule(index, name, start, start + phase.duration, offsets_ns, phase.arrival))
+        schedules.append(PhaseSchedule(index, name, start, start + phase.duration, offsets_ns, phase.arrival,
+                                       phase.disturbance))
         start += phase.duration
     return schedules
 
