@@ -8,3 +8,4 @@ from harness.analysis import drift  # noqa: F401 - the `drift` section
 from harness.analysis import correctness  # noqa: F401 - the `correctness` section
 from harness.analysis import cold_start  # noqa: F401 - the `cold_start` section
 from harness.analysis import repeatability  # noqa: F401 - the `repeatability` section
+from harness.analysis import serving  # noqa: F401 - the `serving` section

@@ -22,6 +22,7 @@ def test_without_a_bounded_queue_the_herd_fails_its_gate(tmp_path: Path) -> None
     verdicts = {(row["expr"], row["window"]): row["verdict"] for row in summary["slos"]}
     assert verdicts[("p95(accepted_latency) < 200ms in during(herd)", "during(herd)")] == "fail"
     assert verdicts[("recovery_time < 5s", "run")] == "fail"
+    assert verdicts[("max_queue_depth <= 8", "run")] == "fail"
     assert verdicts[("p99(rejection_time) < 20ms in during(herd)", "during(herd)")] == "inconclusive"  # no 429 at all
     assert summary["errors"]["by_status"].get("429", 0) == 0
     assert done.returncode == 1, done.stderr[-2000:]
