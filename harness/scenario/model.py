@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, TypeAdapter, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import BeforeValidator, ByteSize, Field, TypeAdapter, ValidationInfo, create_model, field_validator, model_validator
 
 from harness.clients.base import clients
 from harness.experiments.capacity.settings import CapacitySettings
@@ -55,6 +55,8 @@ class TargetSpec(Strict):
     restart: Literal["never", "on-failure", "always"] = "never"  # a managed server's supervisor
     restart_backoff: Seconds = 0.5  # before a restart; doubles after each failed one
     restart_limit: int = Field(default=10, ge=0)
+    memory_limit: ByteSize | None = Field(default=None, gt=0, description="a managed server runs in a memory cgroup "
+                                          "of this size (1.5GiB, 800MiB): beyond it the kernel kills it")
 
     @field_validator("server")
     @classmethod
@@ -84,6 +86,8 @@ class TargetSpec(Strict):
             raise ValueError("give one of `server: reference` or `url:`, not both")
         if self.url is not None and self.restart != "never":
             raise ValueError("restart: only a managed server (`server: reference`) is slogate's to restart")
+        if self.url is not None and self.memory_limit is not None:
+            raise ValueError("memory_limit: only a managed server (`server: reference`) is slogate's to limit")
         return self
 
     @property

@@ -8,6 +8,8 @@ Each action is a registered, typed model that validates its own arguments and ac
 - `memory` makes the reference server allocate `mb` MiB and hold them for `for`;
 - `slow_load` makes every load of the matching versions take `ms` longer for `for` (a slow
   artifact fetch: with a cold start or scale to zero, what users wait for);
+- `oom` makes a managed server under `target.memory_limit` allocate `mb` MiB: the kernel kills
+  it, and the fault lasts until its supervisor has it ready again;
 - `pause` freezes a managed server process (SIGSTOP) for `for`, then resumes it;
 - `kill` (SIGKILL) and `term` (SIGTERM) end a managed server process; the fault lasts until
   the target's supervisor has restarted it and it is ready again (`target.restart`), or to
@@ -165,6 +167,46 @@ class SlowLoadFault(ServerFault):
 
     action: Literal["slow_load"] = "slow_load"
     ms: float = Field(ge=0, le=3_600_000)
+
+
+@fault_actions.register_model("oom")
+class OomFault(FaultArgs):
+    """The server allocates `mb` MiB past its memory limit; over when it is ready again."""
+
+    action: Literal["oom"] = "oom"
+    mb: float = Field(gt=0, le=65536)
+    needs_managed_target: ClassVar[bool] = True
+    ends_when_ready: ClassVar[bool] = True
+
+    @field_validator("for_s")
+    @classmethod
+    def _no_duration(cls, for_s: float | None) -> None:
+        if for_s is not None:
+            raise ValueError("an oom lasts until the server is ready again (target.restart): it takes no `for`")
+        return None
+
+    def end_label(self) -> str:
+        return "ready again"
+
+    async def start(self, session: Session) -> int:
+        generation = session.target.generation
+        body = {"kind": "memory", "mb": self.mb}
+        try:
+            answer = await admin_call(session.http, session.target, "POST", "/admin/faults", body)
+        except AdminError as exc:
+            if generation == session.target.generation and not _dropped(exc):
+                raise FaultError(str(exc)) from None
+            return generation  # the kernel killed it mid-allocation, as meant
+        await _admin(session, "DELETE", f"/admin/faults/{answer.get('id')}")
+        raise FaultError(f"the server held {self.mb:g} MiB more and lived: set target.memory_limit below that")
+
+    async def until_over(self, session: Session, generation: int) -> None:
+        await session.target.ready_after(generation)
+
+
+def _dropped(exc: AdminError) -> bool:
+    """The admin call lost its connection (its server died), rather than being refused."""
+    return not str(exc).startswith("admin API answered")
 
 
 @fault_actions.register_model("pause")

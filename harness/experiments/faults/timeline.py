@@ -85,12 +85,13 @@ class FaultTimeline(BaseExperiment):
 
     async def _run(self, session: Session, index: int, fault: FaultArgs) -> None:
         await wait_until(session.clock.at(fault.at))
+        issued_s = session.clock.elapsed_s()  # the fault acts from here, however long applying it takes (an oom's allocation)
         try:
             self._active[index] = await fault.start(session)
         except FaultError as exc:
             self.errors.append(f"{fault.action} at {fault.at:g}s: {exc}")
             return
-        started = FaultStarted(fault_name(fault, index), fault.label(), session.clock.elapsed_s())
+        started = FaultStarted(fault_name(fault, index), fault.label(), issued_s)
         self._spans[index] = FaultSpan(started.name, fault.action, started.label, started.t_s,
                                        ends_when_ready=fault.ends_when_ready)
         session.bus.publish(started)
