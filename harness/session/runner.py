@@ -111,9 +111,13 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
             await client.warm(_expected_concurrency(scenario, schedules))
             cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
-            session = open_session(scenario, target, run_dir, http, client, info, schedules, telemetry, cohort_feature)
-            meta = replace(meta, started_at=session.clock.started_at)
-            await _with_experiments(session, planned, lambda: _load(session, console))
+            # collected before t0 is fixed: in a long-lived process (a pytest session hundreds of
+            # tests in) the full collection took ~0.6 s and made the first sends that late
+            with frozen_gc():
+                session = open_session(scenario, target, run_dir, http, client, info, schedules, telemetry,
+                                       cohort_feature)
+                meta = replace(meta, started_at=session.clock.started_at)
+                await _with_experiments(session, planned, lambda: _load(session, console))
         return session, meta
     finally:
         await client.close()
@@ -173,6 +177,7 @@ async def _load(session: Session, console: Console) -> None:
     progress = ProgressLine(console, session.planned_requests, scenario.workload.duration_s)
     session.bus.subscribe(Tick, progress.on_tick)
     ticker = asyncio.create_task(_tick(session))
+    # again, cheaply (frozen objects are not walked): what the session built is frozen too
     with progress, _interrupts_stop(session), frozen_gc():
         try:
             await _run_phases(session)
