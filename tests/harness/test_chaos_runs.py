@@ -20,9 +20,9 @@ SLOGATE = [sys.executable, "-m", "harness"]
 LAG = {"max_lag_p99": "15ms"}  # shared cores: the box's stalls are charged to latency, not invalidity
 
 
-def slogate_run(scenario: Path, out: Path, timeout_s: float = 120) -> tuple[int, dict]:
-    done = subprocess.run([*SLOGATE, "run", str(scenario), "--out", str(out)], capture_output=True, text=True,
-                          timeout=timeout_s)
+def slogate_run(scenario: Path, out: Path, timeout_s: float = 120, *options: str) -> tuple[int, dict]:
+    done = subprocess.run([*SLOGATE, "run", str(scenario), "--out", str(out), *options], capture_output=True,
+                          text=True, timeout=timeout_s)
     summaries = sorted(out.glob("*/*/summary.json"))
     assert summaries, done.stderr[-3000:]
     return done.returncode, json.loads(summaries[-1].read_text())

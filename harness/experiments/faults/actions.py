@@ -169,12 +169,9 @@ class SlowLoadFault(ServerFault):
     ms: float = Field(ge=0, le=3_600_000)
 
 
-@fault_actions.register_model("oom")
-class OomFault(FaultArgs):
-    """The server allocates `mb` MiB past its memory limit; over when it is ready again."""
+class UntilReady(FaultArgs):
+    """A fault that ends the managed server process: over when its supervisor has it ready again."""
 
-    action: Literal["oom"] = "oom"
-    mb: float = Field(gt=0, le=65536)
     needs_managed_target: ClassVar[bool] = True
     ends_when_ready: ClassVar[bool] = True
 
@@ -182,11 +179,23 @@ class OomFault(FaultArgs):
     @classmethod
     def _no_duration(cls, for_s: float | None) -> None:
         if for_s is not None:
-            raise ValueError("an oom lasts until the server is ready again (target.restart): it takes no `for`")
+            raise ValueError(f"{cls.model_fields['action'].default} lasts until the server is ready again "
+                             "(target.restart): it takes no `for`")
         return None
 
     def end_label(self) -> str:
         return "ready again"
+
+    async def until_over(self, session: Session, generation: int) -> None:
+        await session.target.ready_after(generation)
+
+
+@fault_actions.register_model("oom")
+class OomFault(UntilReady):
+    """The server allocates `mb` MiB past its memory limit."""
+
+    action: Literal["oom"] = "oom"
+    mb: float = Field(gt=0, le=65536)
 
     async def start(self, session: Session) -> int:
         generation = session.target.generation
@@ -199,9 +208,6 @@ class OomFault(FaultArgs):
             return generation  # the kernel killed it mid-allocation, as meant
         await _admin(session, "DELETE", f"/admin/faults/{answer.get('id')}")
         raise FaultError(f"the server held {self.mb:g} MiB more and lived: set target.memory_limit below that")
-
-    async def until_over(self, session: Session, generation: int) -> None:
-        await session.target.ready_after(generation)
 
 
 def _dropped(exc: AdminError) -> bool:
@@ -230,22 +236,10 @@ class PauseFault(FaultArgs):
         session.target.resume()
 
 
-class ProcessFault(FaultArgs):
-    """Signal the managed server process; over when its supervisor has it ready again."""
+class ProcessFault(UntilReady):
+    """Signal the managed server process."""
 
-    needs_managed_target: ClassVar[bool] = True
-    ends_when_ready: ClassVar[bool] = True
     sends: ClassVar[signal.Signals]
-
-    @field_validator("for_s")
-    @classmethod
-    def _no_duration(cls, for_s: float | None) -> None:
-        if for_s is not None:
-            raise ValueError("a process fault lasts until the server is ready again (target.restart): it takes no `for`")
-        return None
-
-    def end_label(self) -> str:
-        return "ready again"
 
     async def start(self, session: Session) -> int:
         generation = session.target.generation
@@ -254,9 +248,6 @@ class ProcessFault(FaultArgs):
         except TargetError as exc:
             raise FaultError(str(exc)) from None
         return generation
-
-    async def until_over(self, session: Session, generation: int) -> None:
-        await session.target.ready_after(generation)
 
 
 @fault_actions.register_model("kill")

@@ -1,0 +1,60 @@
+"""Each failure-mode game day fails without its mitigation: the same scenario, with the
+mitigation taken away by one override, fails the gates the shipped file passes.
+
+- Thundering herd: herd v2, whose queue holds 4096 requests instead of 8, queues what it
+  cannot serve instead of refusing it, so the accepted requests blow their SLO and service
+  does not return within 5 s.
+- OOM: without its supervisor the server the kernel killed never comes back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_chaos_runs import slogate_run
+from test_chaos_runs import verdicts as slo_verdicts
+
+from harness.targets.memory_cgroup import CgroupError, MemoryCgroup
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def run_without_mitigation(tmp_path: Path, scenario: str, override: str) -> tuple[int, dict, dict]:
+    code, summary = slogate_run(SCENARIOS / scenario, tmp_path, 240, "--set", override)
+    return code, summary, slo_verdicts(summary)
+
+
+@pytest.mark.integration
+@pytest.mark.chaos
+def test_without_a_bounded_queue_the_herd_fails_its_gate(tmp_path: Path) -> None:
+    code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_thundering_herd.yaml", 'target.version="2"')
+    assert verdicts[("p95(accepted_latency) < 200ms in during(herd)", "during(herd)")] == "fail"
+    assert verdicts[("recovery_time < 5s", "run")] == "fail"
+    assert verdicts[("max_queue_depth <= 8", "run")] == "fail"
+    assert verdicts[("p99(rejection_time) < 20ms in during(herd)", "during(herd)")] == "inconclusive"  # no 429 at all
+    assert summary["errors"]["by_status"].get("429", 0) == 0
+    assert code == 1, summary["slos"]
+
+
+@pytest.mark.integration
+@pytest.mark.chaos
+def test_without_its_supervisor_the_oom_killed_server_fails_the_gate(tmp_path: Path) -> None:
+    code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_oom.yaml", "target.restart=never")
+    assert verdicts[("restart_time < 20s", "run")] == "fail" and verdicts[("recovery_time < 10s", "run")] == "fail"
+    first = summary["chaos"]["faults"][0]
+    assert first["end_s"] is None and first["failed_during"]["total"] > 500  # ~30 s at 60 req/s, all lost
+    assert "fault injection failed" not in " ".join(summary["load"]["invalid_reasons"])
+    assert code == 1, summary["slos"]
+
+
+def test_a_memory_cgroup_is_made_in_this_process_own_group(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("harness.targets.memory_cgroup.CGROUP_ROOT", tmp_path)
+    (tmp_path / "memory" / "job").mkdir(parents=True)
+    group = MemoryCgroup.create("slogate-test", 1 << 20, proc_cgroup="4:memory:/job\n0::/\n")
+    assert (group.version, group.path) == (1, tmp_path / "memory" / "job" / "slogate-test")
+    assert (group.path / "memory.limit_in_bytes").read_text() == str(1 << 20)
+    (group.path / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    assert group.oom_kills() == 2
+    with pytest.raises(CgroupError, match="no memory controller"):
+        MemoryCgroup.create("x", 1, proc_cgroup="1:cpu:/\n")
