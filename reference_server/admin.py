@@ -98,9 +98,9 @@ def build_admin_app(state: ServerState) -> Starlette:
         if manager.entry(model).spec_of(version) is None:
             raise RequestError(404, f"{model}/{version} is not loaded", "version")
         body = await _json_body(request)
-        idle = body.get("idle_unload_s", ...) if isinstance(body, dict) else ...
-        if idle is not None and (idle is ... or isinstance(idle, bool) or not isinstance(idle, (int, float))
-                                 or not 0 < idle < float("inf")):
+        idle = body.get("idle_unload_s", "missing") if isinstance(body, dict) else "missing"
+        seconds = isinstance(idle, (int, float)) and not isinstance(idle, bool) and 0 < idle < float("inf")
+        if idle is not None and not seconds:
             raise RequestError(400, 'body must be like {"idle_unload_s": 2.5} (seconds > 0, or null)', "idle_unload_s")
         state.scaler.idle_overrides[(model, version)] = None if idle is None else float(idle)
         return JSONResponse({"model": model, "version": version, "idle_unload_s": idle})
