@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from harness.records import Outcome
+from harness.records import Outcome, Retries
 
 E = TypeVar("E")
 Handler = Callable[[Any], None]
@@ -33,6 +33,7 @@ class RequestDone:
     drift_tag: str | None
     cohort: str | None = None  # the payload's value of the scenario's cohort feature
     label: float = math.nan  # the payload's ground truth, where it came from a labelled sample
+    retries: Retries | None = None  # the attempts after the first, where a retry policy sent any
 
 
 @dataclass(slots=True)
@@ -44,6 +45,7 @@ class LoadState:
     errors: int = 0
     in_flight: int = 0
     max_lag_ns: int = 0
+    retries: int = 0  # attempts sent again under a retry policy
 
 
 @dataclass(frozen=True)

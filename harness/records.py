@@ -43,6 +43,15 @@ class Outcome:
     cold_wait_ns: int = NEVER  # how long the server says it waited for a scaled-to-zero version to load
 
 
+@dataclass(slots=True)
+class Retries:
+    """The attempts after a request's first (a client retry policy): when each was sent
+    (absolute perf_counter_ns) and what failure of the attempt before it caused it."""
+
+    sent_ns: list[int] = field(default_factory=list)
+    because: list[str] = field(default_factory=list)
+
+
 SCHEMA = pa.schema(
     [
         ("intended_ns", pa.int64()),
@@ -63,13 +72,17 @@ SCHEMA = pa.schema(
         ("cohort", pa.string()),
         ("label", pa.float64()),
         ("cold_wait_ns", pa.int64()),
+        ("retry_sent_ns", pa.list_(pa.int64())),
+        ("retried_because", pa.list_(pa.string())),
     ]
 )
 # Columns added after the first stored runs: an older requests.parquet reads with these defaults.
-LATER_COLUMNS = {"prediction": math.nan, "cohort": None, "label": math.nan, "cold_wait_ns": NEVER}
+LATER_COLUMNS = {"prediction": math.nan, "cohort": None, "label": math.nan, "cold_wait_ns": NEVER,
+                 "retry_sent_ns": None, "retried_because": None}
 
 
 TIME_COLUMNS = ("intended_ns", "sent_ns", "first_byte_ns", "done_ns")
+TIME_LIST_COLUMNS = ("chunk_ns", "retry_sent_ns")
 
 
 @dataclass
@@ -103,6 +116,9 @@ class RecordLog:
         rows["cohort"].append(done.cohort)
         rows["label"].append(done.label)
         rows["cold_wait_ns"].append(outcome.cold_wait_ns)
+        retries = done.retries
+        rows["retry_sent_ns"].append(None if retries is None else [sent - t0 for sent in retries.sent_ns])
+        rows["retried_because"].append(None if retries is None else retries.because)
 
     def extend(self, table: pa.Table, t0_offset_ns: int) -> None:
         """Records made elsewhere (another process, a proxy) relative to their own origin,
@@ -128,9 +144,11 @@ def shift_times(table: pa.Table, offset_ns: int) -> pa.Table:
         column = table[name]
         shifted = pc.if_else(pc.equal(column, NEVER), column, pc.add(column, offset_ns))
         table = table.set_column(table.schema.get_field_index(name), name, shifted)
-    chunks = table["chunk_ns"].combine_chunks()
-    moved = pa.ListArray.from_arrays(chunks.offsets, pc.add(chunks.flatten(), offset_ns), mask=chunks.is_null())
-    return table.set_column(table.schema.get_field_index("chunk_ns"), "chunk_ns", moved)
+    for name in TIME_LIST_COLUMNS:
+        times = table[name].combine_chunks()
+        moved = pa.ListArray.from_arrays(times.offsets, pc.add(times.flatten(), offset_ns), mask=times.is_null())
+        table = table.set_column(table.schema.get_field_index(name), name, moved)
+    return table
 
 
 def with_later_columns(table: pa.Table) -> pa.Table:

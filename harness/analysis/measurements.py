@@ -55,6 +55,18 @@ def schedule_lag(records: pd.DataFrame) -> np.ndarray:
     return _ms_between(records["sent_ns"], records["intended_ns"])
 
 
+def retries_per_request(records: pd.DataFrame) -> np.ndarray:
+    """How many times each request was sent again (0 where no retry policy ran)."""
+    return records["retry_sent_ns"].map(lambda sent: 0 if sent is None else len(sent)).to_numpy(np.int64)
+
+
+@per_request_metric("attempts", "x", censored=False)
+def attempts(records: pd.DataFrame) -> np.ndarray:
+    """How many times each request was sent: 1, plus the retries a client retry policy made.
+    A failed request still made its attempts, so failures are not +inf here."""
+    return 1.0 + retries_per_request(records)
+
+
 # Computed by analysis itself (harness/analysis/errors.py, throughput.py).
 declare_scalar("availability", "ratio")
 declare_scalar("error_rate", "ratio")
@@ -84,6 +96,8 @@ declare_scalar("prediction_spread", "score")
 declare_scalar("schema_error_rate", "ratio")
 declare_scalar("max_queue_depth", "count")
 declare_scalar("model_load_time", "ms")
+# the retries section's (retries.py)
+declare_scalar("retry_amplification", "x")
 # the cold_start section's (cold_start.py)
 declare_scalar("cold_start_rate", "ratio")
 declare_scalar("cold_start_penalty", "x")

@@ -56,6 +56,8 @@ def synthetic_records(
         "cohort": np.full(n, None, dtype=object),
         "label": np.full(n, np.nan),
         "cold_wait_ns": np.full(n, NEVER, dtype=np.int64),
+        "retry_sent_ns": pa.nulls(n, pa.list_(pa.int64())),
+        "retried_because": pa.nulls(n, pa.list_(pa.string())),
     }
     return records_frame(pa.Table.from_pydict(columns, schema=SCHEMA))
 

@@ -17,7 +17,8 @@ import aiohttp
 
 from harness.clients.base import CallbackClient, Client
 from harness.events import LoadState, RequestDone
-from harness.records import NEVER, Outcome
+from harness.load.retries import Retrier, failure_class
+from harness.records import NEVER, Outcome, Retries
 
 DRAIN_POLL_S = 0.01
 
@@ -42,6 +43,7 @@ class Dispatcher:
     warmup_end_ns: int
     max_in_flight: int
     on_done: Callable[[RequestDone], None]  # the bus's fan-out of completions
+    retrier: Retrier | None = None  # a client retry policy (workload.retries)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     valve_hit: bool = False
     tasks: set[asyncio.Task] = field(default_factory=set)
@@ -49,7 +51,8 @@ class Dispatcher:
     callbacks: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.callbacks = isinstance(self.client, CallbackClient)
+        # a retried request waits between attempts: that needs a task, so retries take the task path
+        self.callbacks = isinstance(self.client, CallbackClient) and self.retrier is None
 
     def state(self) -> LoadState:
         return copy.copy(self._counts)
@@ -79,13 +82,31 @@ class Dispatcher:
     async def issue(self, intended_ns: int, phase: int, index: int) -> None:
         slot = index % len(self.payloads)
         sent_ns = self._sending(intended_ns)
+        retries = None if self.retrier is None else Retries()
         try:
-            outcome = await self.client.send(self.session, self.payloads.bodies[slot])
+            outcome = await self._attempts(self.payloads.bodies[slot], retries)
         except asyncio.CancelledError:
             # a run stopped by Ctrl-C or the drain deadline still accounts for this request
-            self._answered(intended_ns, sent_ns, Outcome(0, "cancelled", NEVER, time.perf_counter_ns()), phase, slot)
+            cancelled = Outcome(0, "cancelled", NEVER, time.perf_counter_ns())
+            self._answered(intended_ns, sent_ns, cancelled, phase, slot, retries)
             raise
-        self._answered(intended_ns, sent_ns, outcome, phase, slot)
+        self._answered(intended_ns, sent_ns, outcome, phase, slot, retries)
+
+    async def _attempts(self, body: bytes, retries: Retries | None) -> Outcome:
+        """The first attempt, and as many more as the retry policy grants (each noted in `retries`)."""
+        outcome = await self.client.send(self.session, body)
+        retrier = self.retrier
+        if retrier is None or retries is None:
+            return outcome
+        retrier.first_attempt()
+        while (wait_s := retrier.delay_s(outcome, len(retries.sent_ns))) is not None and not self.stop.is_set():
+            retries.because.append(failure_class(outcome) or "")
+            if wait_s:
+                await asyncio.sleep(wait_s)
+            retries.sent_ns.append(time.perf_counter_ns())
+            self._counts.retries += 1
+            outcome = await self.client.send(self.session, body)
+        return outcome
 
     def _sending(self, intended_ns: int) -> int:
         counts = self._counts
@@ -95,7 +116,8 @@ class Dispatcher:
         counts.max_lag_ns = max(counts.max_lag_ns, sent_ns - intended_ns)
         return sent_ns
 
-    def _answered(self, intended_ns: int, sent_ns: int, outcome: Outcome, phase: int, slot: int) -> None:
+    def _answered(self, intended_ns: int, sent_ns: int, outcome: Outcome, phase: int, slot: int,
+                  retries: Retries | None = None) -> None:
         counts = self._counts
         counts.in_flight -= 1
         counts.done += 1
@@ -103,7 +125,7 @@ class Dispatcher:
         payloads = self.payloads
         self.on_done(RequestDone(intended_ns, sent_ns, outcome, phase, intended_ns < self.warmup_end_ns,
                                  payloads.ids[slot], payloads.drift_tags[slot], payloads.cohorts[slot],
-                                 payloads.labels[slot]))
+                                 payloads.labels[slot], retries))
 
     async def drain(self, timeout_s: float) -> None:
         """Let in-flight requests finish (bounded), then cancel the rest; each still leaves a record."""

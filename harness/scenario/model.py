@@ -18,6 +18,7 @@ from harness.clients.base import clients
 from harness.experiments.capacity.settings import CapacitySettings
 from harness.experiments.base import experiments
 from harness.fields import Ratio, ScenarioPath, Seconds, Strict
+from harness.load.retries import RetryPolicy
 from harness.targets.base import EXTERNAL, target_kinds
 from harness.targets.fault_proxy import ProxySettings
 from harness.workload.arrivals import Phase
@@ -31,6 +32,7 @@ class Workload(Strict):
     warmup: Seconds = 0.0
     payload: PayloadSection = Field(default_factory=lambda: payload_args({}))
     max_in_flight: int = Field(default=2000, gt=0, description="safety valve; hitting it invalidates the run")
+    retries: RetryPolicy | None = None  # the client's retry policy; none: every request is sent once
 
     @property
     def duration_s(self) -> float:

@@ -172,6 +172,12 @@ async def _with_experiments(session: Session, planned: list[Experiment], load: C
             await experiment.after(session)
 
 
+def _longest_request_s(scenario: Scenario) -> float:
+    """How long the last request sent may still take: its attempts, and the waits between them."""
+    retries, timeout_s = scenario.workload.retries, scenario.target.request_timeout
+    return timeout_s if retries is None else retries.longest_request_s(timeout_s)
+
+
 async def _load(session: Session, console: Console) -> None:
     scenario = session.scenario
     progress = ProgressLine(console, session.planned_requests, scenario.workload.duration_s)
@@ -181,7 +187,7 @@ async def _load(session: Session, console: Console) -> None:
     with progress, _interrupts_stop(session), frozen_gc():
         try:
             await _run_phases(session)
-            await session.dispatcher.drain(0.5 if session.interrupted else scenario.target.request_timeout)
+            await session.dispatcher.drain(0.5 if session.interrupted else _longest_request_s(scenario))
         finally:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)

@@ -19,6 +19,7 @@ from harness.clock import NS_PER_S, RunClock
 from harness.contracts import ModelInfo
 from harness.events import EventBus, FaultEnded, FaultStarted, RequestDone, TimelineMark
 from harness.load.dispatch import Dispatcher, PreparedPayloads
+from harness.load.retries import Retrier
 from harness.records import RecordLog
 from harness.scenario.model import Scenario
 from harness.targets.base import Target, TargetError
@@ -57,6 +58,9 @@ class Session:
         self.timeline.append((event.t_s, event.label))
 
 
+RETRY_SEED_OFFSET = 2  # the schedule draws from the seed, the payloads from seed + 1
+
+
 def open_session(scenario: Scenario, target: Target, run_dir: Path, http: aiohttp.ClientSession, client: Client,
                  info: ModelInfo, schedules: list[PhaseSchedule], telemetry: TelemetryProcess,
                  cohort_feature: str | None = None) -> Session:
@@ -66,8 +70,10 @@ def open_session(scenario: Scenario, target: Target, run_dir: Path, http: aiohtt
     bus = EventBus()
     log = RecordLog(clock.t0_ns)
     bus.subscribe(RequestDone, log.append)
+    retries = scenario.workload.retries
     dispatcher = Dispatcher(http, client, payloads, clock.at(scenario.workload.warmup),
-                            scenario.workload.max_in_flight, bus.publisher(RequestDone))
+                            scenario.workload.max_in_flight, bus.publisher(RequestDone),
+                            None if retries is None else Retrier(retries, scenario.seed + RETRY_SEED_OFFSET))
     session = Session(scenario, target, run_dir, http, client, info, schedules, telemetry, clock, bus, log, dispatcher)
     bus.subscribe(FaultStarted, session.mark)
     bus.subscribe(FaultEnded, session.mark)

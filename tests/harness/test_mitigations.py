@@ -5,6 +5,8 @@ mitigation taken away by one override, fails the gates the shipped file passes.
   cannot serve instead of refusing it, so the accepted requests blow their SLO and service
   does not return within 5 s.
 - OOM: without its supervisor the server the kernel killed never comes back.
+- Retry storm: a client that retries every timeout at once and without a budget keeps the
+  stalled server's queue growing long after the stall: the storm outlives its cause.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from harness.targets.memory_cgroup import CgroupError, MemoryCgroup
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
-def run_without_mitigation(tmp_path: Path, scenario: str, override: str) -> tuple[int, dict, dict]:
-    code, summary = slogate_run(SCENARIOS / scenario, tmp_path, 240, "--set", override)
+def run_without_mitigation(tmp_path: Path, scenario: str, *overrides: str) -> tuple[int, dict, dict]:
+    options = [option for override in overrides for option in ("--set", override)]
+    code, summary = slogate_run(SCENARIOS / scenario, tmp_path, 240, *options)
     return code, summary, slo_verdicts(summary)
 
 
@@ -45,6 +48,19 @@ def test_without_its_supervisor_the_oom_killed_server_fails_the_gate(tmp_path: P
     first = summary["chaos"]["faults"][0]
     assert first["end_s"] is None and first["failed_during"]["total"] > 500  # ~30 s at 60 req/s, all lost
     assert "fault injection failed" not in " ".join(summary["load"]["invalid_reasons"])
+    assert code == 1, summary["slos"]
+
+
+@pytest.mark.integration
+@pytest.mark.chaos
+def test_without_backoff_and_a_budget_the_retries_outlive_the_stall(tmp_path: Path) -> None:
+    code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_retry_storm.yaml", "workload.retries.backoff=none",
+                                                     "workload.retries.jitter=none", "workload.retries.budget=null")
+    assert verdicts[("recovery_time < 5s", "run")] == "fail"
+    assert verdicts[("mean(attempts) < 1.1 in after(stall)", "after(stall)")] == "fail"
+    assert verdicts[("retry_amplification < 1.5", "run")] == "fail"
+    retries = summary["retries"]
+    assert retries["retry_amplification"]["estimate"] > 2 and retries["peak_retries_per_s"] > 100  # 50 req/s offered
     assert code == 1, summary["slos"]
 
 
