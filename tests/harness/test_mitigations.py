@@ -54,8 +54,10 @@ def test_without_its_supervisor_the_oom_killed_server_fails_the_gate(tmp_path: P
 @pytest.mark.integration
 @pytest.mark.chaos
 def test_without_backoff_and_a_budget_the_retries_outlive_the_stall(tmp_path: Path) -> None:
+    # the storm keeps the generator busy too: its lag is not what this run is about
     code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_retry_storm.yaml", "workload.retries.backoff=none",
-                                                     "workload.retries.jitter=none", "workload.retries.budget=null")
+                                                     "workload.retries.jitter=none", "workload.retries.budget=null",
+                                                     "analysis.max_lag_p99=500ms")
     assert verdicts[("recovery_time < 5s", "run")] == "fail"
     assert verdicts[("mean(attempts) < 1.1 in after(stall)", "after(stall)")] == "fail"
     assert verdicts[("retry_amplification < 1.5", "run")] == "fail"
