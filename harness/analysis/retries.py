@@ -73,7 +73,7 @@ def retries_section(inp: SectionInput) -> SectionOutput:
     retry_rate = _per_second(_retry_times_s(records), inp.end_s)
     first_rate = _per_second(records["sent_ns"].to_numpy(np.int64) / NS_PER_S, inp.end_s)
     section = {
-        "requests": int(len(measured)),
+        "requests": len(measured),
         "attempts": int(len(measured) + retries_per_request(measured).sum()),
         "retry_amplification": amplification,
         "because": _reasons(measured),
