@@ -87,9 +87,11 @@ def build_admin_app(state: ServerState) -> Starlette:
         return JSONResponse({"model": model, "version": version, "state": "unloaded"})
 
     async def park(request: Request) -> Response:
-        """Scale to zero now: unloaded, still routable; its next request loads it again."""
+        """Scale to zero now: unloaded, still routable; its next request loads it again.
+        Idempotent: a version already scaled to zero (on demand, say) stays so."""
         model, version = request.path_params["model"], request.path_params["version"]
-        await manager.unload(model, version, park=True)
+        if version not in manager.entry(model).parked:
+            await manager.unload(model, version, park=True)
         return JSONResponse({"model": model, "version": version, "state": "scaled_to_zero"})
 
     async def scaling(request: Request) -> Response:

@@ -27,6 +27,11 @@ def resolve(manager: ModelManager, model: str, version: str | None) -> LoadedVer
     return _loaded(entry, model, _picked(entry, model, version))
 
 
+def pick(manager: ModelManager, model: str, version: str | None) -> str:
+    """The version a request goes to (pinned, or the split's pick), loaded or scaled to zero."""
+    return _picked(manager.entry(model), model, version)
+
+
 async def resolve_waking(scaler: Scaler, model: str, version: str | None) -> tuple[LoadedVersion, float]:
     """As `resolve`, but a version scaled to zero is loaded for the request: the version and
     the seconds the request waited for it (0 when it was loaded)."""

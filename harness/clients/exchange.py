@@ -51,7 +51,7 @@ def judge(response: Response, check: BodyCheck) -> Outcome:
                    cold_wait_ns=cold_wait_ns(response.headers.get(b"x-cold-start")))
 
 
-def cold_wait_ns(header: bytes | None) -> int:
+def cold_wait_ns(header: str | bytes | None) -> int:
     """`x-cold-start: <seconds>`: the server says this request waited that long for its version to load."""
     if header is None:
         return NEVER

@@ -26,6 +26,7 @@ import orjson
 
 from harness.clients.base import ClientOptions, Endpoint, clients
 from harness.clients.errors import classify_exception
+from harness.clients.exchange import cold_wait_ns
 from harness.clients.sse import SseEvent, SseParser
 from harness.contracts import ModelInfo, Payload, PromptSpec
 from harness.records import NEVER, Outcome
@@ -88,6 +89,7 @@ class OpenAIClient:
         try:
             async with session.post(self.url, data=body, headers=self.headers, timeout=self.timeout) as response:
                 stream.version = response.headers.get("x-model-version")
+                stream.cold_wait_ns = cold_wait_ns(response.headers.get("x-cold-start"))
                 if not 200 <= response.status < 300:
                     return await _http_error(response)
                 parser = SseParser()
@@ -125,6 +127,7 @@ class StreamState:
     """What a stream has shown so far; decides success only from what actually arrived."""
 
     version: str | None = None
+    cold_wait_ns: int = NEVER  # x-cold-start: how long the server waited for a version scaled to zero
     chunk_ns: list[int] = field(default_factory=list)
     finish_ns: int = NEVER
     usage: dict[str, Any] | None = None
@@ -164,7 +167,8 @@ class StreamState:
         # A reply whose only token was EOS has no text chunk: its finish is its first token.
         chunks = self.chunk_ns or [self.finish_ns]
         prompt_tokens, output_tokens = self._tokens()
-        return Outcome(status, None, chunks[0], done_ns, self.version, prompt_tokens, output_tokens, chunks)
+        return Outcome(status, None, chunks[0], done_ns, self.version, prompt_tokens, output_tokens, chunks,
+                       cold_wait_ns=self.cold_wait_ns)
 
     def failed(self, status: int, kind: str, done_ns: int, detail: str | None) -> Outcome:
         first = self.chunk_ns[0] if self.chunk_ns else NEVER

@@ -17,6 +17,7 @@ from slogate_common.registry import Registry, UnknownEntry
 from ..errors import RequestError
 
 Message = dict[str, str]  # {"role": ..., "content": ...}
+DEFAULT_MAX_MODEL_LEN = 512  # model.json's llm.max_model_len when it names none
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,11 @@ def make_generative_backend(
         raise ValueError(str(e)) from None
     path = Path(model_dir)
     return factory(name or path.name, path, dict(options or {}))
+
+
+def configured_max_model_len(options: dict[str, Any]) -> int:
+    """The context length a version's `llm` options ask for."""
+    return int(options.get("max_model_len", DEFAULT_MAX_MODEL_LEN))
 
 
 def registered_generative_backends() -> list[str]:

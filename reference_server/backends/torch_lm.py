@@ -22,6 +22,7 @@ from reference_server.backends.generative import (
     GenerationChunk,
     GenerationRequest,
     Message,
+    configured_max_model_len,
     output_budget,
     prompt_text,
     register_generative_backend,
@@ -29,7 +30,6 @@ from reference_server.backends.generative import (
 )
 from reference_server.config import resolve_device
 
-DEFAULT_MAX_MODEL_LEN = 512
 _DONE = object()  # queue marker: the worker finished; the next item is the finish reason
 
 
@@ -45,7 +45,7 @@ class TorchLmBackend:
         self.model_name = name
         self.model_dir = model_dir
         self.options = options
-        self.max_model_len = int(options.get("max_model_len", DEFAULT_MAX_MODEL_LEN))
+        self.max_model_len = configured_max_model_len(options)
         self.load_seconds: float | None = None
         self._model: Any = None
         self._tokenizer: Any = None

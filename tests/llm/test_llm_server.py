@@ -30,7 +30,7 @@ import torch
 
 from harness.clients.base import Endpoint, make_client
 from harness.contracts import Payload, PromptSpec
-from harness.records import Outcome
+from harness.records import NEVER, Outcome
 from reference_server.backends.vllm_engine import vllm_available
 from reference_server.demo.repository import ensure_demo_repo
 
@@ -196,6 +196,26 @@ def test_traffic_split_and_unload_across_llm_versions(server: ServerProcess, adm
     finally:
         assert admin.post(f"/admin/models/{TORCH_MODEL}/versions/1/load").status_code == 200
         admin.put(f"/admin/models/{TORCH_MODEL}/traffic", json={"2": 100})
+
+
+def test_a_stream_to_an_llm_version_scaled_to_zero_waits_for_its_load(server: ServerProcess,
+                                                                        admin: httpx.Client) -> None:
+    """Scale to zero on /v1 as on /v2: the stream that meets a parked version waits for its
+    engine to start, is answered by it, and says how long it waited (x-cold-start)."""
+    assert admin.post(f"/admin/models/{TORCH_MODEL}/versions/2/park").status_code == 200
+    try:
+        listing = httpx.get(f"{server.url}/v1/models", headers=_auth(API_KEY)).json()
+        assert {m["id"]: m["max_model_len"] for m in listing["data"]}[TORCH_MODEL] == 512  # from model.json, parked
+        outcome = _stream(server, SPEC, model=TORCH_MODEL)
+        assert outcome.error_kind is None, outcome.detail
+        assert outcome.model_version == "2" and outcome.cold_wait_ns > 0
+        warm = _stream(server, SPEC, model=TORCH_MODEL)
+        assert warm.error_kind is None and warm.model_version == "2" and warm.cold_wait_ns == NEVER
+        cold = metric_samples(httpx.get(f"{server.url}/metrics").text, "slogate_cold_requests_total",
+                              model=TORCH_MODEL, version="2")
+        assert cold == [1.0]
+    finally:
+        admin.post(f"/admin/models/{TORCH_MODEL}/versions/2/load")
 
 
 def test_metrics_count_tokens_and_time_to_first_token(server: ServerProcess) -> None:

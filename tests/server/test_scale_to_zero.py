@@ -124,6 +124,13 @@ def test_bad_scaling_bodies_name_the_field(http: httpx.Client, body: object) -> 
     assert response.status_code == 400 and response.json()["field"] == "idle_unload_s"
 
 
+def test_parking_a_version_already_scaled_to_zero_keeps_it_so(http: httpx.Client) -> None:
+    for _ in range(2):
+        response = http.post("/admin/models/lazysim/versions/1/park")
+        assert response.status_code == 200 and response.json()["state"] == "scaled_to_zero"
+    assert _states(http, "lazysim")["1"] == "scaled_to_zero"
+
+
 def test_scaling_an_unknown_version_is_404(http: httpx.Client) -> None:
     assert http.put("/admin/models/fraud/versions/9/scaling", json={"idle_unload_s": 1}).status_code == 404
     assert http.post("/admin/models/fraud/versions/9/park").status_code == 404
