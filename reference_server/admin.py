@@ -61,8 +61,9 @@ async def _loading(request: Request, load: Callable[[str, str], Awaitable[Loaded
     model, version = request.path_params["model"], request.path_params["version"]
     try:
         loaded = await load(model, version)
-    except RepositoryError as e:
-        raise RequestError(404 if e.reason == "not_found" else 422, str(e), "version") from None
+    except RepositoryError as e:  # the reason as /metrics labels it: sha256_mismatch, invalid_spec, ...
+        return JSONResponse({"error": str(e), "field": "version", "reason": e.reason},
+                            status_code=404 if e.reason == "not_found" else 422)
     return JSONResponse({"model": model, "version": version, "state": "ready", "load_seconds": loaded.load_seconds})
 
 

@@ -40,7 +40,7 @@ def test_a_tampered_reload_is_refused_and_the_loaded_copy_keeps_serving(client: 
     before = _prediction(client, "fraudx", "1")
     refused = client.post("/admin/models/fraudx/versions/1/reload")
     assert refused.status_code == 422, refused.text
-    assert "sha256 mismatch" in refused.json()["error"] and refused.json()["field"] == "version"
+    assert "sha256 mismatch" in refused.json()["error"] and refused.json()["reason"] == "sha256_mismatch"
     assert _prediction(client, "fraudx", "1") == before
     listed = {m["model"]: m for m in client.get("/admin/models").json()["models"]}["fraudx"]
     assert listed["versions"]["1"]["state"] == "ready" and "1" not in listed["refused"]

@@ -8,10 +8,11 @@ a safetensors header, in the weights) are inverted in the managed server's priva
 its repository (`target.private_repo`), model.json left as it was, and the reload is asked
 through the admin API (`POST /admin/models/{m}/versions/{v}/reload`). A server that checks
 artifacts refuses it (422) and keeps serving the copy it had loaded; one that accepts it
-serves the altered weights from then on. The answer is the fault's outcome (on its span in
-the report's timeline and in summary.json's `chaos`), and each accepted reload counts in
-`tampered_loads_accepted`, so `tampered_loads_accepted <= 0` gates on the refusal. An
-accepted reload is a verdict, not a broken experiment: the run fails, it is not invalid.
+serves the altered weights from then on. The answer is the fault's outcome, `refused:
+sha256_mismatch` or `accepted by the server` (on its span in the report's timeline and in
+summary.json's `chaos`), and each accepted reload counts in `tampered_loads_accepted`, so
+`tampered_loads_accepted <= 0` gates on the refusal. An accepted reload is a verdict, not
+a broken experiment: the run fails, it is not invalid.
 At the fault's end the original bytes are put back; what the server loaded stays loaded,
 as it would in production until someone reloads it.
 """
@@ -38,7 +39,7 @@ ACCEPTED_COUNT = "tampered_loads_accepted"
 class Tampered:
     artifact: Path
     original: bytes
-    refusal: str | None  # the server's error; None when it accepted the reload
+    refusal: str | None  # why the server refused; None when it accepted the reload
 
 
 @fault_actions.register_model("tamper")
@@ -68,7 +69,7 @@ class TamperFault(FaultArgs):
             if exc.status != 422:  # not a refusal of the artifact: the fault itself failed
                 _replace(artifact, original)
                 raise FaultError(str(exc)) from None
-            return Tampered(artifact, original, _server_error(exc.detail))
+            return Tampered(artifact, original, _refusal(exc.detail))
         return Tampered(artifact, original, None)
 
     def _artifact(self, session: Session) -> Path:
@@ -106,9 +107,9 @@ def _replace(path: Path, data: bytes) -> None:
     os.replace(staged, path)
 
 
-def _server_error(detail: str) -> str:
-    """The `error` of the admin API's JSON answer, or the answer as it came."""
+def _refusal(detail: str) -> str:
+    """Why the server refused: the reference server's short `reason` (sha256_mismatch), else its answer."""
     try:
-        return str(json.loads(detail)["error"])
+        return str(json.loads(detail)["reason"])
     except (ValueError, KeyError, TypeError):
         return detail
