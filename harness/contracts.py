@@ -91,10 +91,11 @@ class FaultSpan:
     start_s: float
     end_s: float | None = None
     ends_when_ready: bool = False  # a process fault: its end is the server ready again
+    outcome: str | None = None  # what the target answered to it (a tampered reload "refused: ...")
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "action": self.action, "label": self.label, "start_s": self.start_s,
-                "end_s": self.end_s, "ends_when_ready": self.ends_when_ready}
+                "end_s": self.end_s, "ends_when_ready": self.ends_when_ready, "outcome": self.outcome}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultSpan:

@@ -14,6 +14,6 @@ from harness.experiments.canary import experiment as canary  # noqa: F401 - the 
 from harness.experiments.cold_start import experiment as cold_start  # noqa: F401 - the `cold_start:` experiment
 from harness.experiments.cost import experiment  # noqa: F401 - the `cost:` experiment
 from harness.experiments.drift import experiment as drift  # noqa: F401 - the `drift_monitor:` experiment
-from harness.experiments.faults import network, timeline  # noqa: F401 - the `faults:` experiment and its actions
+from harness.experiments.faults import network, tamper, timeline  # noqa: F401 - the `faults:` experiment and its actions
 from harness.targets import external, managed  # noqa: F401 - target kinds
 from harness.workload import arrivals, jsonl, prompts, tabular  # noqa: F401 - arrival processes, payloads

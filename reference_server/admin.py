@@ -1,10 +1,11 @@
-"""The /admin API (off the hot path, so Starlette): traffic split, load/unload, drift resets, faults.
+"""The /admin API (off the hot path, so Starlette): traffic split, load/reload/unload, drift resets, faults.
 
 Auth and the body-size limit are applied by the dispatcher before a request gets here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from .drift import monitor_of
 from .errors import RequestError
 from .faults import FaultRequest
+from .model_manager import LoadedVersion
 from .repository import RepositoryError
 from .routing import resolve
 from .state import ServerState
@@ -55,6 +57,16 @@ def _check_fault_applies(state: ServerState, spec: FaultRequest) -> None:
         raise RequestError(400, f"a {spec.kind} fault cannot apply to {spec.model}: it is {what}", "kind")
 
 
+async def _loading(request: Request, load: Callable[[str, str], Awaitable[LoadedVersion]]) -> Response:
+    model, version = request.path_params["model"], request.path_params["version"]
+    try:
+        loaded = await load(model, version)
+    except RepositoryError as e:  # the reason as /metrics labels it: sha256_mismatch, invalid_spec, ...
+        return JSONResponse({"error": str(e), "field": "version", "reason": e.reason},
+                            status_code=404 if e.reason == "not_found" else 422)
+    return JSONResponse({"model": model, "version": version, "state": "ready", "load_seconds": loaded.load_seconds})
+
+
 def build_admin_app(state: ServerState) -> Starlette:
     manager, faults = state.manager, state.faults
 
@@ -72,14 +84,11 @@ def build_admin_app(state: ServerState) -> Starlette:
         return JSONResponse({"model": model, "traffic": entry.split.weights()})
 
     async def load(request: Request) -> Response:
-        model, version = request.path_params["model"], request.path_params["version"]
-        try:
-            loaded = await manager.load(model, version)
-        except RepositoryError as e:
-            missing = "no such version directory" in str(e)
-            raise RequestError(404 if missing else 422, str(e), "version") from None
-        return JSONResponse({"model": model, "version": version, "state": "ready",
-                             "load_seconds": loaded.load_seconds})
+        return await _loading(request, manager.load)
+
+    async def reload(request: Request) -> Response:
+        """Load the version again from disk; refused (422), the copy already loaded keeps serving."""
+        return await _loading(request, manager.reload)
 
     async def unload(request: Request) -> Response:
         model, version = request.path_params["model"], request.path_params["version"]
@@ -141,6 +150,7 @@ def build_admin_app(state: ServerState) -> Starlette:
             Route("/admin/models", list_models, methods=["GET"]),
             Route("/admin/models/{model}/traffic", traffic, methods=["GET", "PUT"]),
             Route("/admin/models/{model}/versions/{version}/load", load, methods=["POST"]),
+            Route("/admin/models/{model}/versions/{version}/reload", reload, methods=["POST"]),
             Route("/admin/models/{model}/versions/{version}/unload", unload, methods=["POST"]),
             Route("/admin/models/{model}/versions/{version}/park", park, methods=["POST"]),
             Route("/admin/models/{model}/versions/{version}/scaling", scaling, methods=["PUT"]),

@@ -216,7 +216,8 @@ def create_app(config: ServerConfig) -> ReferenceApp:
         protect_metrics=config.protect_metrics,
     )
     faults = FaultTable()
-    manager = ModelManager(config.model_repo, device, metrics, config.drain_timeout_s, faults.load_delay_s)
+    manager = ModelManager(config.model_repo, device, metrics, config.drain_timeout_s, faults.load_delay_s,
+                           config.verify_artifacts)
     return ReferenceApp(ServerState(config, device, metrics, manager, faults, auth))
 
 

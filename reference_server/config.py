@@ -37,6 +37,7 @@ class ServerConfig:
     access_log: bool = False
     torch_threads: int = max(1, (os.cpu_count() or 2) // 2)
     models: list[str] | None = None  # load only these models of the repository at start
+    verify_artifacts: bool = True  # check each artifact's sha256 against its model.json before loading it
 
     def to_json(self) -> str:
         return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()})
@@ -107,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=_names, default=None, metavar="M1,M2",
                    help="load only these models at start (default: every model in the repository); "
                         "the admin API can load the others later")
+    p.add_argument("--no-verify-artifacts", dest="verify_artifacts", action="store_false",
+                   help="load artifacts without checking their sha256 against model.json (and without one): "
+                        "for a repository whose files change in place; a tampered artifact is then served")
     return p
 
 

@@ -80,8 +80,9 @@ class Metrics:
         self.cold_requests = per_version(
             Counter, "slogate_cold_requests_total", "Requests that waited for a scaled-to-zero version to load",
         )
-        self.load_failures = per_version(
-            Counter, "slogate_model_load_failures_total", "Versions refused at load (bad sha256, bad spec)",
+        self.load_failures = Counter(
+            "slogate_model_load_failures_total", "Loads and reloads refused, by reason (sha256_mismatch, invalid_spec, ...)",
+            ["model", "version", "reason"], registry=r,
         )
         self.ttft = per_version(
             Histogram, "slogate_llm_time_to_first_token_seconds",

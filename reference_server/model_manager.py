@@ -100,8 +100,10 @@ class ModelEntry:
 
 class ModelManager:
     def __init__(self, repo: Path, device: str, metrics: Metrics, drain_timeout_s: float,
-                 load_delay_s: Callable[[str, str], float] = lambda model, version: 0.0) -> None:
+                 load_delay_s: Callable[[str, str], float] = lambda model, version: 0.0,
+                 verify_artifacts: bool = True) -> None:
         self.repo = repo
+        self.verify_artifacts = verify_artifacts  # off: artifacts load whatever their sha256 (--no-verify-artifacts)
         self.load_delay_s = load_delay_s  # a slow_load fault's extra seconds (faults.py)
         self.device = device
         self.metrics = metrics
@@ -158,10 +160,7 @@ class ModelManager:
             log.error("%s: ignored, the latest version takes all traffic: %s", path, e)
 
     async def load(self, model: str, version: str) -> LoadedVersion:
-        if not (NAME.fullmatch(model) and NAME.fullmatch(version)):
-            raise RepositoryError(f"bad model or version name {model!r}/{version!r}")
-        if not (self.repo / model / version).is_dir():
-            raise RepositoryError(f"{self.repo / model / version}: no such version directory")
+        self._check_version_dir(model, version)
         async with self._locks.setdefault((model, version), asyncio.Lock()):
             entry = self.models.setdefault(model, ModelEntry())
             if version in entry.versions:
@@ -172,25 +171,58 @@ class ModelManager:
                 entry.refused[version] = str(e)
                 if entry.parked.pop(version, None) is not None:  # a broken artifact is not retried per request
                     entry.resync()
-                self.metrics.load_failures.labels(model, version).inc()
-                log.error("REFUSED %s/%s: %s (other versions keep serving)", model, version, e)
+                self._refused(model, version, e, "other versions keep serving")
                 raise
             entry.refused.pop(version, None)
             entry.parked.pop(version, None)
             self.metrics.parked.labels(model, version).set(0)
             entry.versions[version] = loaded
             entry.resync()
-            served = loaded.backend.served_by()
-            self.metrics.version_loaded(model, version, loaded.load_seconds, served)
-            log.info("loaded %s/%s (%s on %s) in %.3f s", model, version, served.backend, served.device,
-                     loaded.load_seconds)
+            self._serving(loaded, "loaded")
             return loaded
+
+    async def reload(self, model: str, version: str) -> LoadedVersion:
+        """Load a loaded version again from disk (a new artifact) beside the copy serving it, and
+        swap only once the new copy is verified and warm: a refused artifact (a sha256 that no
+        longer matches) leaves the old copy serving, as if the reload had not been asked for."""
+        self._check_version_dir(model, version)
+        async with self._locks.setdefault((model, version), asyncio.Lock()):
+            entry = self.models.get(model)
+            old = entry.versions.get(version) if entry is not None else None
+            if old is None:
+                raise RequestError(404, f"{model}/{version} is not loaded: load it instead", "version")
+            try:
+                new = await self._load(model, version)
+            except RepositoryError as e:
+                self._refused(model, version, e, "the loaded copy keeps serving")
+                raise
+            entry.versions[version] = new  # requests from here on reach the new copy
+            self.metrics.version_unloaded(model, version, old.backend.served_by())
+            self._serving(new, "reloaded")
+        await self._release_when_idle(old)
+        return new
+
+    def _check_version_dir(self, model: str, version: str) -> None:
+        if not (NAME.fullmatch(model) and NAME.fullmatch(version)):
+            raise RepositoryError(f"bad model or version name {model!r}/{version!r}", "not_found")
+        if not (self.repo / model / version).is_dir():
+            raise RepositoryError(f"{self.repo / model / version}: no such version directory", "not_found")
+
+    def _refused(self, model: str, version: str, error: RepositoryError, meanwhile: str) -> None:
+        self.metrics.load_failures.labels(model, version, error.reason).inc()
+        log.error("REFUSED %s/%s: %s (%s)", model, version, error, meanwhile)
+
+    def _serving(self, loaded: LoadedVersion, how: str) -> None:
+        served = loaded.backend.served_by()
+        self.metrics.version_loaded(loaded.model, loaded.version, loaded.load_seconds, served)
+        log.info("%s %s/%s (%s on %s) in %.3f s", how, loaded.model, loaded.version, served.backend, served.device,
+                 loaded.load_seconds)
 
     async def _load(self, model: str, version: str) -> LoadedVersion:
         started = time.perf_counter()
         version_dir = self.repo / model / version
         spec = read_spec(version_dir)
-        artifact = await asyncio.to_thread(verify_artifact, version_dir, spec)
+        artifact = await asyncio.to_thread(verify_artifact, version_dir, spec, self.verify_artifacts)
         if (delay_s := self.load_delay_s(model, version)) > 0:
             await asyncio.sleep(delay_s)  # the artifact's fetch, slowed by a fault
         ctx = BackendContext(model, version, spec, version_dir, artifact, self.device)
@@ -222,11 +254,15 @@ class ModelManager:
                 self.park(model, version, loaded.spec)
             entry.resync()
             self.metrics.version_unloaded(model, version, loaded.backend.served_by())
-            if not await loaded.wait_idle(self.drain_timeout_s):
-                log.warning("unload %s/%s: %d requests still running after %.1f s", model, version,
-                            loaded.in_flight, self.drain_timeout_s)
-            await _release(loaded)
+            await self._release_when_idle(loaded)
             log.info("unloaded %s/%s", model, version)
+
+    async def _release_when_idle(self, loaded: LoadedVersion) -> None:
+        """Release a copy no request can reach any more, once its in-flight requests are answered."""
+        if not await loaded.wait_idle(self.drain_timeout_s):
+            log.warning("release %s/%s: %d requests still running after %.1f s", loaded.model, loaded.version,
+                        loaded.in_flight, self.drain_timeout_s)
+        await _release(loaded)
 
     async def close(self) -> None:
         for entry in self.models.values():

@@ -91,7 +91,12 @@ class ModelSpec(BaseModel):
 
 
 class RepositoryError(Exception):
-    """A version on disk that cannot be served; the message is safe to log and return."""
+    """A version on disk that cannot be served; the message is safe to log and return, and the
+    reason (a short word) labels the refusal in /metrics."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def sha256_file(path: Path) -> str:
@@ -107,23 +112,27 @@ def read_spec(version_dir: Path) -> ModelSpec:
     try:
         return ModelSpec.model_validate(json.loads(path.read_text()))
     except FileNotFoundError as e:
-        raise RepositoryError(f"{path}: missing") from e
+        raise RepositoryError(f"{path}: missing", "not_found") from e
     except (json.JSONDecodeError, ValidationError) as e:
-        raise RepositoryError(f"{path}: invalid model.json: {e}") from e
+        raise RepositoryError(f"{path}: invalid model.json: {e}", "invalid_spec") from e
 
 
-def verify_artifact(version_dir: Path, spec: ModelSpec) -> Path | None:
-    """The artifact path, after checking its sha256 against model.json; None for artifact-less backends."""
+def verify_artifact(version_dir: Path, spec: ModelSpec, check_sha256: bool = True) -> Path | None:
+    """The artifact path, after checking its sha256 against model.json (unless the operator
+    turned that off); None for artifact-less backends."""
     if spec.artifact is None:
         return None
     path = version_dir / spec.artifact
     if not path.is_file():
-        raise RepositoryError(f"{path}: artifact missing")
+        raise RepositoryError(f"{path}: artifact missing", "artifact_missing")
+    if not check_sha256:
+        return path
     if spec.sha256 is None:
-        raise RepositoryError(f"{version_dir / SPEC_FILE}: no sha256 for artifact {spec.artifact}")
+        raise RepositoryError(f"{version_dir / SPEC_FILE}: no sha256 for artifact {spec.artifact}", "no_sha256")
     actual = sha256_file(path)
     if actual != spec.sha256:
-        raise RepositoryError(f"{path}: sha256 mismatch (model.json {spec.sha256[:12]}…, file {actual[:12]}…)")
+        raise RepositoryError(f"{path}: sha256 mismatch (model.json {spec.sha256[:12]}…, file {actual[:12]}…)",
+                              "sha256_mismatch")
     return path
 
 

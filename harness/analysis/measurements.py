@@ -81,6 +81,8 @@ declare_scalar("throughput_dip", "ratio")
 declare_scalar("error_budget_consumed", "ratio")
 declare_scalar("max_burn_rate", "x")
 declare_scalar("time_to_ready", "ms")
+# the fault timeline's (experiments/faults/tamper.py): reloads of a tampered artifact the server accepted
+declare_scalar("tampered_loads_accepted", "count")
 # the drift section's (drift.py)
 declare_scalar("drift_detection_delay", "ms")
 declare_scalar("false_alarm_rate", "ratio")

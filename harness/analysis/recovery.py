@@ -59,6 +59,7 @@ def fault_figures(fault: FaultSpan, end_s: float, rolling: Rolling, inp: Section
         "label": fault.label,
         "start_s": fault.start_s,
         "end_s": fault.end_s,
+        "outcome": fault.outcome,
         "time_to_detect_ms": (detected - fault.start_s) * 1e3,
         "recovered_at_s": recovered,
         "recovery_time_ms": max(0.0, recovered - end_s) * 1e3,

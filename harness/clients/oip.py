@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -64,7 +66,7 @@ class OipClient(JsonPostClient):
         """A 2xx is only a success if it carries finite outputs: NaN is silent corruption.
         The first output's first value is kept as the request's prediction (the canary
         judge compares their distributions between versions)."""
-        answer = parse_json(raw)
+        answer = _parse(raw)
         outputs = answer.get("outputs") if isinstance(answer, dict) else None
         if not outputs:
             raise ValueError("response has no outputs")
@@ -72,6 +74,19 @@ class OipClient(JsonPostClient):
             raise ValueError("response outputs contain NaN, Inf or null")
         version = answer.get("model_version")
         return Answer(None if version is None else str(version), _first_value(outputs[0].get("data")))
+
+
+def _parse(raw: bytes) -> Any:
+    """The body as JSON; failing that, as JSON with NaN and Infinity literals (as Triton and
+    Python write non-finite outputs, and orjson refuses), so that corrupt outputs are judged as
+    such below and not mistaken for a body that is not JSON."""
+    try:
+        return parse_json(raw)
+    except ValueError as exc:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise exc from None
 
 
 def _first_value(data) -> float:

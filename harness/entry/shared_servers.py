@@ -17,8 +17,8 @@ def share_key(scenario: Scenario) -> tuple | None:
     isolated = any(experiments.get(name).isolates_target for name in scenario.experiment_blocks())
     if target.server is None or isolated:
         return None
-    return (str(target.model_repo), target.model, tuple(target.server_args), target.protocol, target.api_key_env,
-            tuple(sorted(target.headers.items())))
+    return (str(target.model_repo), target.private_repo, target.model, tuple(target.server_args), target.protocol,
+            target.api_key_env, tuple(sorted(target.headers.items())))
 
 
 class SharedServers:

@@ -59,6 +59,8 @@ class TargetSpec(Strict):
     restart_limit: int = Field(default=10, ge=0)
     memory_limit: ByteSize | None = Field(default=None, gt=0, description="a managed server runs in a memory cgroup "
                                           "of this size (1.5GiB, 800MiB): beyond it the kernel kills it")
+    private_repo: bool = Field(default=False, description="a managed server serves a copy of its model's directory "
+                               "made for the run, which faults may change (tamper)")
 
     @field_validator("server")
     @classmethod
@@ -90,6 +92,8 @@ class TargetSpec(Strict):
             raise ValueError("restart: only a managed server (`server: reference`) is slogate's to restart")
         if self.url is not None and self.memory_limit is not None:
             raise ValueError("memory_limit: only a managed server (`server: reference`) is slogate's to limit")
+        if self.url is not None and self.private_repo:
+            raise ValueError("private_repo: only a managed server (`server: reference`) serves a repository slogate copies")
         return self
 
     @property

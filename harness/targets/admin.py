@@ -11,7 +11,12 @@ from harness.targets.base import Target
 
 
 class AdminError(RuntimeError):
-    """The admin API refused or could not be reached."""
+    """The admin API refused (its `status`, its answer in `detail`) or could not be reached (`status` None)."""
+
+    def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
 
 
 async def admin_call(http: aiohttp.ClientSession, target: Target, method: str, path: str,
@@ -21,7 +26,8 @@ async def admin_call(http: aiohttp.ClientSession, target: Target, method: str, p
         async with http.request(method, url, json=body, headers=target.admin_headers) as response:
             if response.status >= 300:
                 detail = (await response.text())[:300]
-                raise AdminError(f"admin API answered {response.status} to {method} {path}: {detail}")
+                raise AdminError(f"admin API answered {response.status} to {method} {path}: {detail}",
+                                 response.status, detail)
             return await response.json()
     except aiohttp.ClientError as exc:
         raise AdminError(f"{method} {path}: {exc}") from None

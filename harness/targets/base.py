@@ -33,6 +33,7 @@ class TargetInfo:
 class Target(Protocol):
     info: TargetInfo
     admin_headers: dict[str, str]  # for the reference server's /admin API (fault injection)
+    private_repo: Path | None  # the copy of the model repository made for the run (target.private_repo), if any
 
     async def start(self) -> TargetInfo: ...
 

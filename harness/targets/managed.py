@@ -7,6 +7,9 @@ clean shutdown exits 0), waiting `restart_backoff` first and twice as long after
 restart that failed to become ready, up to `restart_limit` restarts. With
 `target.memory_limit` every process it starts runs in a memory cgroup of that size
 (memory_cgroup.py), so an overrun is an OOM kill the supervisor answers like any other exit.
+With `target.private_repo` it serves a copy of its model's directory, made for the run in a
+directory of its own, so that a fault may change the files (a tampered artifact) without
+touching the repository other servers load.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -67,6 +71,7 @@ class ManagedServer:
         model: str | None = None,
         restart: RestartPolicy = RestartPolicy(),
         memory_limit: int | None = None,
+        private_repo: bool = False,
     ) -> None:
         self.port = free_port()
         self.memory_limit = memory_limit  # bytes; the kernel kills the server beyond it
@@ -82,12 +87,16 @@ class ManagedServer:
         token_file.chmod(0o600)
         self.command = [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", str(self.port),
                         "--admin-token-file", str(token_file)]
-        if model_repo is not None:
-            self.command += ["--model-repo", str(model_repo)]
+        self.source_repo = model_repo  # None: the server's demo repository
+        self._repo_dir = tempfile.TemporaryDirectory(prefix="slogate-repo-") if private_repo else None
+        self.private_repo = Path(self._repo_dir.name) / "models" if self._repo_dir is not None else None
+        if self.private_repo is not None or model_repo is not None:
+            self.command += ["--model-repo", str(self.private_repo or model_repo)]
         if model is not None and "--models" not in server_args:
             # only the scenario's model: the demo's LLM engine alone costs ~25 s and ~3 GB to start
             self.command += ["--models", model]
         self.command += list(server_args)
+        self.model = model
         self.process: subprocess.Popen | None = None
         self.info = TargetInfo(kind="reference", url=f"http://127.0.0.1:{self.port}", log_path=str(log_path))
         self.restart = restart
@@ -105,6 +114,8 @@ class ManagedServer:
             except CgroupError as exc:
                 raise TargetError(f"target.memory_limit: {exc}") from None
         try:
+            if self.private_repo is not None:
+                await self._copy_repo()
             self.info.time_to_ready_s = await self._launch()
         except (TimeoutError, RuntimeError) as exc:
             await self.stop()
@@ -112,6 +123,23 @@ class ManagedServer:
         await self._became_ready()
         self._supervise_if_asked()
         return self.info
+
+    async def _copy_repo(self) -> None:
+        """Fill the private repository: the model's directory (every model's without one) of the
+        given repository, or of the demo one, which the server's own CLI builds if need be."""
+        source = self.source_repo
+        if source is None:
+            built = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "reference_server.demo"],
+                                            capture_output=True, text=True)
+            if built.returncode != 0:
+                raise RuntimeError(f"building the demo repository failed: {built.stderr[-2000:]}")
+            source = Path(built.stdout.strip())
+        names = [self.model] if self.model is not None else [p.name for p in source.iterdir() if p.is_dir()]
+        try:
+            for name in names:  # real copies, never links: a fault rewrites them
+                await asyncio.to_thread(shutil.copytree, source / name, self.private_repo / name)
+        except OSError as exc:
+            raise RuntimeError(f"target.private_repo: copying {source} failed: {exc}") from None
 
     def _supervise_if_asked(self) -> None:
         if self.restart.when != "never":
@@ -217,6 +245,8 @@ class ManagedServer:
         if self.cgroup is not None:
             self.cgroup.remove()
         self._token_dir.cleanup()
+        if self._repo_dir is not None:
+            self._repo_dir.cleanup()
 
     def pause(self) -> None:
         self.send_signal(signal.SIGSTOP)
@@ -248,4 +278,4 @@ def reference_server(spec: TargetSpec, server_log: Path) -> ManagedServer:
     restart = RestartPolicy(spec.restart, spec.restart_backoff, spec.restart_limit)
     ready_timeout_s = MANAGED_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout
     return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, ready_timeout_s,
-                         headers, spec.model, restart, spec.memory_limit)
+                         headers, spec.model, restart, spec.memory_limit, spec.private_repo)

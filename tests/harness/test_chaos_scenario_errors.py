@@ -49,6 +49,10 @@ def load(tmp_path: Path, text: str):
      "greater than or equal to 1"),
     ("{action: kill, at: 10s, name: kill}", "{action: memory, at: 1s}", ":9: faults[0].mb:", "required"),
     ("  model: fraud\n", "  model: fraud\n  proxy: {listen: 0.0.0.0:8000}\n", ":5: target.proxy.listen:", "pattern"),
+    ("{action: kill, at: 10s, name: kill}", "{action: tamper, at: 1s, model: fraud, version: '2'}",
+     ":9: faults[0].action:", "set target.private_repo: true"),
+    ("{action: kill, at: 10s, name: kill}", "{action: tamper, at: 1s, model: fraud}", ":9: faults[0].version:",
+     "required"),
 ])
 def test_mistakes_name_file_line_and_field(tmp_path: Path, old: str, new: str, where: str, says: str) -> None:
     assert old in BASE

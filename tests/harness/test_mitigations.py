@@ -7,6 +7,9 @@ mitigation taken away by one override, fails the gates the shipped file passes.
 - OOM: without its supervisor the server the kernel killed never comes back.
 - Retry storm: a client that retries every timeout at once and without a budget keeps the
   stalled server's queue growing long after the stall: the storm outlives its cause.
+- Silent corruption: a server started with --no-verify-artifacts serves the tampered artifact
+  (every answer a 200, each probe's answer changed), and a client that does not check
+  outputs counts the NaN answers as successes.
 """
 
 from __future__ import annotations
@@ -63,6 +66,21 @@ def test_without_backoff_and_a_budget_the_retries_outlive_the_stall(tmp_path: Pa
     assert verdicts[("retry_amplification < 1.5", "run")] == "fail"
     retries = summary["retries"]
     assert retries["retry_amplification"]["estimate"] > 2 and retries["peak_retries_per_s"] > 100  # 50 req/s offered
+    assert code == 1, summary["slos"]
+
+
+@pytest.mark.integration
+@pytest.mark.chaos
+def test_without_artifact_and_output_checks_silent_corruption_fails_the_gate(tmp_path: Path) -> None:
+    code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_corruption.yaml",
+                                                     'target.server_args=["--no-verify-artifacts"]',
+                                                     "target.options.check_outputs=false")
+    assert verdicts[("tampered_loads_accepted <= 0", "run")] == "fail"
+    assert verdicts[("prediction_spread < 0.001", "run")] == "fail"  # the tampered weights answer otherwise
+    assert verdicts[("error_rate >= 5% in during(nan)", "during(nan)")] == "fail"  # NaN taken for answers
+    assert verdicts[("availability >= 98% in after(tamper)", "after(tamper)")] == "pass"  # silent: all 200s
+    tamper = next(fault for fault in summary["chaos"]["faults"] if fault["name"] == "tamper")
+    assert tamper["outcome"] == "accepted by the server"
     assert code == 1, summary["slos"]
 
 

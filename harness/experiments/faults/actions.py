@@ -15,7 +15,9 @@ Each action is a registered, typed model that validates its own arguments and ac
   the target's supervisor has restarted it and it is ready again (`target.restart`), or to
   the end of the run when it never comes back;
 - `cpu_hog` runs busy loops on `cores` cores, in processes of their own next to a managed
-  server, for `for`.
+  server, for `for`;
+- `network` (network.py) puts a toxic on the fault proxy; `tamper` (tamper.py) alters a
+  version's artifact and asks the server to reload it.
 
 Each action's `start` applies it, `until_over` waits for it to end (by default `for`
 after its start), and `end` undoes it; `end` also runs when the run ends first.
@@ -54,6 +56,7 @@ class FaultArgs(Strict):
     for_s: Seconds | None = Field(default=None, alias="for")  # None: until the run ends
     name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")  # for SLO windows: after(NAME)
     needs_managed_target: ClassVar[bool] = False
+    needs_private_repo: ClassVar[bool] = False  # it changes files of the server's repository
     ends_when_ready: ClassVar[bool] = False  # its end is the target being ready again
 
     def label(self) -> str:
@@ -65,6 +68,14 @@ class FaultArgs(Strict):
     async def start(self, session: Session) -> Any:
         """Apply the fault; returns what `end` needs to undo it. Raises FaultError."""
         raise NotImplementedError
+
+    def outcome(self, applied: Any) -> str | None:
+        """What the target answered to the fault (a tampered reload refused), for its span."""
+        return None
+
+    def counts(self, applied: Any) -> dict[str, int]:
+        """What the fault adds to run-level counts that SLOs name (`tampered_loads_accepted`)."""
+        return {}
 
     async def until_over(self, session: Session, applied: Any) -> None:
         """Return when the fault is over by itself; a fault without `for` lasts until the run ends."""
@@ -212,7 +223,7 @@ class OomFault(UntilReady):
 
 def _dropped(exc: AdminError) -> bool:
     """The admin call lost its connection (its server died), rather than being refused."""
-    return not str(exc).startswith("admin API answered")
+    return exc.status is None
 
 
 @fault_actions.register_model("pause")

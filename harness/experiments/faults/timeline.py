@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from harness.analysis.slo import parse_slo
 from harness.clock import wait_until
-from harness.contracts import FaultSpan
+from harness.contracts import FaultSpan, Scalar
 from harness.events import FaultEnded, FaultStarted
 from harness.experiments.base import BaseExperiment, Contribution, Problem, experiments
 from harness.experiments.faults.actions import FaultArgs, FaultError, fault_actions
@@ -47,11 +47,13 @@ class FaultTimeline(BaseExperiment):
         self.errors: list[str] = []
         self._active: dict[int, Any] = {}  # fault index → what its `end` needs
         self._spans: dict[int, FaultSpan] = {}
+        self._counts: dict[str, list[int]] = {}  # name → what each fault that counts added
         self.proxy: FaultProxy | None = None
 
     @classmethod
     def problems(cls, args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
-        return [*_unmanaged(args, scenario), *_duplicate_names(args), *_unknown_windows(args, scenario)]
+        return [*_unmanaged(args, scenario), *_unprivate(args, scenario), *_duplicate_names(args),
+                *_unknown_windows(args, scenario)]
 
     async def front(self, url: str, run_dir: Path) -> str:
         settings = self.scenario.target.proxy
@@ -80,7 +82,9 @@ class FaultTimeline(BaseExperiment):
             await self._end(session, index, self.faults[index], applied, lasted_to_the_end=True)
 
     def contribution(self) -> Contribution:
-        return Contribution(invalid_reasons=[f"fault injection failed: {error}" for error in self.errors],
+        counts = {name: Scalar(float(sum(added)), "count", n=len(added), method="observed")
+                  for name, added in self._counts.items()}
+        return Contribution(scalars=counts, invalid_reasons=[f"fault injection failed: {error}" for error in self.errors],
                             faults=[self._spans[index] for index in sorted(self._spans)])
 
     async def _run(self, session: Session, index: int, fault: FaultArgs) -> None:
@@ -91,9 +95,13 @@ class FaultTimeline(BaseExperiment):
         except FaultError as exc:
             self.errors.append(f"{fault.action} at {fault.at:g}s: {exc}")
             return
-        started = FaultStarted(fault_name(fault, index), fault.label(), issued_s)
+        outcome = fault.outcome(self._active[index])
+        label = fault.label() + (f": {outcome}" if outcome else "")
+        started = FaultStarted(fault_name(fault, index), label, issued_s)
         self._spans[index] = FaultSpan(started.name, fault.action, started.label, started.t_s,
-                                       ends_when_ready=fault.ends_when_ready)
+                                       ends_when_ready=fault.ends_when_ready, outcome=outcome)
+        for name, added in fault.counts(self._active[index]).items():
+            self._counts.setdefault(name, []).append(added)
         session.bus.publish(started)
         await fault.until_over(session, self._active[index])
         await self._end(session, index, fault, self._active[index])
@@ -122,6 +130,14 @@ def _unmanaged(args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
     return [Problem(("faults", index, "action"), f"{fault.action} needs a managed target (`server: reference`); "
                     "an external target's process is not slogate's to signal")
             for index, fault in enumerate(args) if fault.needs_managed_target]
+
+
+def _unprivate(args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
+    if scenario.target.private_repo:
+        return []
+    return [Problem(("faults", index, "action"), f"{fault.action} changes files of the server's model repository: "
+                    "set target.private_repo: true, so that they are a copy made for the run")
+            for index, fault in enumerate(args) if fault.needs_private_repo]
 
 
 def _duplicate_names(args: list[FaultArgs]) -> list[Problem]:
