@@ -23,6 +23,7 @@ from harness.targets.base import EXTERNAL, target_kinds
 from harness.targets.fault_proxy import ProxySettings
 from harness.workload.arrivals import Phase
 from harness.workload.payloads import PayloadArgs, PayloadSection, payload_args
+from harness.workload.security import SecurityMix
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -33,10 +34,27 @@ class Workload(Strict):
     payload: PayloadSection = Field(default_factory=lambda: payload_args({}))
     max_in_flight: int = Field(default=2000, gt=0, description="safety valve; hitting it invalidates the run")
     retries: RetryPolicy | None = None  # the client's retry policy; none: every request is sent once
+    security: SecurityMix | None = None  # bad requests among the good ones; needs target.auth
+
+    @model_validator(mode="after")
+    def _each_request_once(self) -> Workload:
+        if self.security is not None and not all(phase.arrival.open_loop for phase in self.phases):
+            raise ValueError("security: a closed loop sends its payloads again and again, each a replay; "
+                             "use open-loop phases")
+        return self
 
     @property
     def duration_s(self) -> float:
         return sum(phase.duration for phase in self.phases)
+
+
+class AuthSettings(Strict):
+    """A fresh API key and signing secret for the run: every request presents them, and the
+    managed server is started to check them as these say (false: a server deployed without
+    that protection)."""
+
+    api_keys: bool = True  # --api-keys
+    signing: bool = True  # --hmac-secret-file
 
 
 class TargetSpec(Strict):
@@ -59,6 +77,7 @@ class TargetSpec(Strict):
     restart_limit: int = Field(default=10, ge=0)
     memory_limit: ByteSize | None = Field(default=None, gt=0, description="a managed server runs in a memory cgroup "
                                           "of this size (1.5GiB, 800MiB): beyond it the kernel kills it")
+    auth: AuthSettings | None = None  # a managed server's credentials, made for the run
 
     @field_validator("server")
     @classmethod
@@ -90,6 +109,9 @@ class TargetSpec(Strict):
             raise ValueError("restart: only a managed server (`server: reference`) is slogate's to restart")
         if self.url is not None and self.memory_limit is not None:
             raise ValueError("memory_limit: only a managed server (`server: reference`) is slogate's to limit")
+        if self.url is not None and self.auth is not None:
+            raise ValueError("auth: credentials made for the run reach only a managed server (`server: reference`); "
+                             "an endpoint's key comes from api_key_env")
         return self
 
     @property
@@ -144,6 +166,12 @@ class Scenario(Strict):
     def _name_is_a_slug(self) -> Scenario:
         if not _NAME.match(self.name):
             raise ValueError("name: use letters, digits, '-', '_' or '.' (it names report folders)")
+        return self
+
+    @model_validator(mode="after")
+    def _credentials_for_the_mix(self) -> Scenario:
+        if self.workload.security is not None and self.target.auth is None:
+            raise ValueError("workload.security: bad requests are bad credentials: give `target.auth`")
         return self
 
     @property

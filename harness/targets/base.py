@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from harness.clients.signing import Credentials
 from slogate_common.registry import Registry
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class TargetInfo:
 class Target(Protocol):
     info: TargetInfo
     admin_headers: dict[str, str]  # for the reference server's /admin API (fault injection)
+    credentials: Credentials | None  # the API key and signing secret made for the run (target.auth)
 
     async def start(self) -> TargetInfo: ...
 

@@ -19,6 +19,7 @@ class ExternalTarget:
                  admin_headers: dict[str, str] | None = None) -> None:
         self.info = TargetInfo(kind="url", url=url.rstrip("/"))
         self.admin_headers = admin_headers or {}
+        self.credentials = None  # an endpoint's key comes from api_key_env
         self.protocol = protocol
         self.headers = headers
         self.ready_timeout_s = ready_timeout_s
