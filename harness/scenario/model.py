@@ -169,9 +169,12 @@ class Scenario(Strict):
         return self
 
     @model_validator(mode="after")
-    def _credentials_for_the_mix(self) -> Scenario:
+    def _credentials_fit_the_load(self) -> Scenario:
         if self.workload.security is not None and self.target.auth is None:
             raise ValueError("workload.security: bad requests are bad credentials: give `target.auth`")
+        if self.workload.retries is not None and self.target.auth is not None and self.target.auth.signing:
+            raise ValueError("workload.retries: a retry sends the request's bytes again, signed once with one "
+                             "nonce, and a signing server refuses it as a replay")
         return self
 
     @property

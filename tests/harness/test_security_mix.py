@@ -108,6 +108,7 @@ CANARY = "canary: {baseline: '1', candidate: '2', steps: [50%], step_duration: 2
     ("", "poisson", "rate: 10", "", r"workload.security: bad requests are bad credentials: give `target.auth`"),
     ("  auth: {}\n", "concurrency", "concurrency: 2", "", r"security: a closed loop sends its payloads again"),
     ("  auth: {}\n", "poisson", "rate: 10", CANARY, r":\d+: canary.cohort: each request has one cohort label"),
+    ("  auth: {}\n", "poisson", "rate: 10", "  retries: {max: 2}\n", r"workload.retries: a retry sends the request.s bytes again"),
 ])
 def test_a_mix_that_cannot_work_is_a_scenario_error(tmp_path, target, process, arrival, extra, message) -> None:
     with pytest.raises(ScenarioError, match=message):
