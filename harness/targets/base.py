@@ -69,6 +69,9 @@ target_kinds: Registry[TargetFactory] = Registry("target kind", builtins="harnes
 def build_target(spec: TargetSpec, server_log: Path, url: str | None = None) -> Target:
     """The scenario's target, or the endpoint at `url` (`--target-url`) instead of it."""
     if url is not None:
+        if spec.auth is not None:  # the endpoint holds none of them: bad requests would go out as good ones
+            raise TargetError("target.auth: credentials made for the run reach only the managed server, "
+                              "not --target-url")
         spec = spec.model_copy(update={"url": url, "server": None})
     if spec.kind is None:
         raise TargetError("the scenario names neither `target.server` nor `target.url`: give one, or --target-url")

@@ -15,6 +15,7 @@ from harness.clients.base import Endpoint, make_client
 from harness.clients.signing import Credentials
 from harness.contracts import Payload
 from harness.scenario.loader import ScenarioError, load_scenario
+from harness.targets.base import TargetError, build_target
 from harness.workload.security import SecurityMix, stamp_payloads
 from reference_server.auth import Authenticator, Scope
 from reference_server.errors import RequestError
@@ -120,3 +121,10 @@ def test_credentials_made_for_the_run_reach_only_a_managed_server(tmp_path) -> N
            "  phases: [{duration: 5s, arrival: {process: poisson, rate: 10}}]\n"
     with pytest.raises(ScenarioError, match=r"target: auth: credentials made for the run reach only a managed"):
         load_scenario(scenario(tmp_path, text))
+
+
+def test_a_run_with_credentials_of_its_own_is_not_sent_to_another_url(tmp_path) -> None:
+    text = BASE.format(target="  auth: {}\n", process="poisson", arrival="rate: 10", extra="")
+    spec = load_scenario(scenario(tmp_path, text)).target
+    with pytest.raises(TargetError, match="reach only the managed server, not --target-url"):
+        build_target(spec, tmp_path / "server.log", "http://127.0.0.1:9")
