@@ -14,6 +14,24 @@ from typing import Any
 Message = dict[str, str]  # one chat turn: {"role": ..., "content": ...}
 
 
+AUTH_COHORT = "auth:"  # a request's cohort under a security mix: auth:good, auth:no_key, ...
+
+
+@dataclass(frozen=True)
+class AuthStamp:
+    """How one request presents the run's credentials (harness/workload/security.py decides,
+    the client renders it): `kind` is `good` or the way it is wrong (no_key, wrong_key,
+    bad_signature, expired, replayed), signed as of `timestamp` (unix seconds) with `nonce`."""
+
+    kind: str
+    timestamp: float
+    nonce: str
+
+    @property
+    def cohort(self) -> str:
+        return AUTH_COHORT + self.kind
+
+
 @dataclass(frozen=True)
 class Payload:
     """One unit of work from the workload: protocol-neutral data plus provenance."""
@@ -22,6 +40,7 @@ class Payload:
     data: Any  # tabular: np.ndarray rows; prompts: PromptSpec; file: dict
     drift_tag: str | None = None
     label: float = math.nan  # the ground truth of a labelled sample's row (its first), NaN where none
+    auth: AuthStamp | None = None  # None: the client stamps it when it renders it (now, a fresh nonce)
 
 
 @dataclass(frozen=True)

@@ -15,5 +15,6 @@ from harness.experiments.cold_start import experiment as cold_start  # noqa: F40
 from harness.experiments.cost import experiment  # noqa: F401 - the `cost:` experiment
 from harness.experiments.drift import experiment as drift  # noqa: F401 - the `drift_monitor:` experiment
 from harness.experiments.faults import network, tamper, timeline  # noqa: F401 - the `faults:` experiment and its actions
+from harness.experiments.log_audit import experiment as log_audit  # noqa: F401 - the `log_audit:` experiment
 from harness.targets import external, managed  # noqa: F401 - target kinds
 from harness.workload import arrivals, jsonl, prompts, tabular  # noqa: F401 - arrival processes, payloads

@@ -59,6 +59,8 @@ class Objective:
 
     @classmethod
     def from_slo(cls, slo: SLO) -> Objective | None:
+        if slo.cohort is not None:
+            return None  # a budget is spent by every request; a cohort's SLO counts only some
         if slo.stat is None and slo.metric == "availability" and slo.op in (">", ">=") and slo.threshold < 1:
             return cls(slo.expr, 1.0 - slo.threshold)
         if slo.stat is None and slo.metric == "error_rate" and slo.op in ("<", "<=") and slo.threshold > 0:

@@ -13,13 +13,11 @@ from typing import Any
 
 from harness.analysis.errors import availability_scalars
 from harness.analysis.samples import RunSamples
-from harness.analysis.slo import SLO
+from harness.analysis.slo import REQUEST_SCALARS, SLO
 from harness.analysis.throughput import throughput_scalars
 from harness.analysis.verdicts import evaluate_slo
 from harness.analysis.windows import Timeline, Window
 from harness.contracts import Scalar
-
-WINDOWED_SCALARS = ("availability", "error_rate", "throughput", "goodput")
 
 
 def window_scalars(samples: RunSamples, slos: list[SLO], confidence: float) -> dict[str, Scalar]:
@@ -30,7 +28,7 @@ def window_scalars(samples: RunSamples, slos: list[SLO], confidence: float) -> d
 
 def judge_all(slos: list[SLO], samples: RunSamples, scalars: Mapping[str, Scalar], confidence: float,
               timeline: Timeline, judge_during: bool) -> list[dict[str, Any]]:
-    views: dict[str, tuple[RunSamples, Mapping[str, Scalar]]] = {"run": (samples, scalars)}
+    views: dict[tuple[str, str | None], tuple[RunSamples, Mapping[str, Scalar]]] = {("run", None): (samples, scalars)}
     results = []
     for index, slo in enumerate(slos):
         try:
@@ -39,12 +37,13 @@ def judge_all(slos: list[SLO], samples: RunSamples, scalars: Mapping[str, Scalar
             results.append({**_unknown_fault(slo, confidence, str(exc.args[0])), "slo": index})
             continue
         for window in windows:
-            if window.name not in views:
-                views[window.name] = _view(samples, window, slos, scalars, confidence)
-            source, window_values = views[window.name]
+            view = (window.name, slo.cohort)
+            if view not in views:
+                views[view] = _view(samples, window, slo.cohort, slos, scalars, confidence)
+            source, window_values = views[view]
             result = evaluate_slo(slo, source, window_values, confidence)
             results.append({**result, "slo": index, "window": window.name, "window_s": window.duration_s,
-                            "judged": window.judged})
+                            "judged": window.judged, "cohort": slo.cohort})
     return grouped_by_window(results)
 
 
@@ -55,12 +54,14 @@ def grouped_by_window(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _windowed(slo: SLO) -> bool:
-    return slo.stat is not None or slo.metric in WINDOWED_SCALARS
+    return slo.stat is not None or slo.metric in REQUEST_SCALARS
 
 
-def _view(samples: RunSamples, window: Window, slos: list[SLO], scalars: Mapping[str, Scalar],
+def _view(samples: RunSamples, window: Window, cohort: str | None, slos: list[SLO], scalars: Mapping[str, Scalar],
           confidence: float) -> tuple[RunSamples, Mapping[str, Scalar]]:
     inside = samples.within(window.intervals, window.in_flight_cut_s)
+    if cohort is not None:
+        inside = inside.of_cohort(cohort)
     return inside, {**scalars, **window_scalars(inside, slos, confidence)}
 
 

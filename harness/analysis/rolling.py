@@ -35,7 +35,9 @@ class Criterion:
 
     @classmethod
     def from_slo(cls, slo: SLO) -> Criterion | None:
-        """The rolling form of an SLO, where it has one."""
+        """The rolling form of an SLO, where it has one (a cohort's SLO judges only some requests: none)."""
+        if slo.cohort is not None:
+            return None
         if slo.stat is None and slo.metric in ("availability", "error_rate"):
             if slo.metric == "availability":  # availability >= A  <=>  failure share <= 1 - A
                 return cls(slo.expr, None, None, "<=" if slo.op in (">", ">=") else ">=", 1.0 - slo.threshold)

@@ -87,6 +87,11 @@ class RunSamples:
             inside &= ~((intended_s < cut) & (done_s >= cut))
         return RunSamples(self.records[inside], elapsed, self.confidence, (0.0, elapsed), times[inside])
 
+    def of_cohort(self, cohort: str) -> RunSamples:
+        """The requests of one cohort, over the same time: rates count its requests alone."""
+        mine = (self.records["cohort"] == cohort).to_numpy(dtype=bool)
+        return RunSamples(self.records[mine], self.duration_s, self.confidence, self.window_s, self.times_s[mine])
+
     def measured_in_time(self, per_row: np.ndarray) -> np.ndarray:
         """A per-row array's values for the measured requests, in their time order."""
         ordered = self.time_order[self.measured[self.time_order]]

@@ -2,11 +2,12 @@
 
 Grammar (whitespace is free between tokens):
 
-    slo    := (STAT "(" METRIC ")" | NAME) OP NUMBER [UNIT] ["in" WINDOW]
+    slo    := (STAT "(" METRIC ")" | NAME) OP NUMBER [UNIT] ["in" WINDOW] ["for" "cohort" COHORT]
     STAT   := "p" NUMBER (0 < N < 100: p50, p99, p99.9) | mean | max | rate | count
     OP     := "<" | "<=" | ">" | ">="
     UNIT   := ms | s | us | m | % | /s | req/s | tok/s      (absent: the metric's own unit)
     WINDOW := run | steady | (before | during | after) ["(" FAULT ")"]
+    COHORT := a label of the records' cohort column (auth:good, web, q4)
 
 Thresholds are converted to the metric's canonical unit: times to ms, `99.9%` to the
 ratio 0.999, rates to per second. Verdicts read the two one-sided bounds at the run's
@@ -15,6 +16,10 @@ confidence (harness/analysis/verdicts.py).
 A window scopes the SLO to part of a run with faults (harness/analysis/windows.py): the
 calm time `before` or `after` a fault (all faults, or the one named), the time `during`
 it, `steady` (outside every fault and its recovery allowance) or the whole `run`.
+
+A cohort scopes it to the requests of one cohort (a canary's slice, a security mix's
+good requests): per-request statistics and the request-counting values (REQUEST_SCALARS)
+are taken over those requests alone, as a run of their own.
 """
 
 from __future__ import annotations
@@ -53,7 +58,10 @@ _PERCENTILE = re.compile(r"p([0-9]+(?:\.[0-9]+)?)")
 _IN = re.compile(r"in\b")
 _WINDOW = re.compile(r"[a-z]+")
 _FAULT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(?:\[[0-9]+\])?")
+_FOR_COHORT = re.compile(r"for\s+cohort\b")
+_COHORT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*")
 WINDOWS = ("run", "steady", "before", "during", "after")
+REQUEST_SCALARS = ("availability", "error_rate", "throughput", "goodput")  # counted over a window's or cohort's requests
 FAULT_WINDOWS = ("before", "during", "after")
 
 
@@ -78,6 +86,7 @@ class SLO:
     unit: str  # canonical: "ms", "ratio", "req/s", "count", ...
     window: str | None = None  # one of WINDOWS; None: the run's default (see windows.py)
     fault: str | None = None  # the fault a before/during/after window is about; None: every fault
+    cohort: str | None = None  # judged over this cohort's requests only; None: every request
 
 
 class _Scanner:
@@ -127,11 +136,17 @@ def parse_slo(expr: str, scalars: Mapping[str, str] | None = None) -> SLO:
     unit_column = scan.skip_space()
     written_unit = scan.take(_UNIT)
     window, fault = _window(scan) if scan.take(_IN) else (None, None)
+    cohort_column = scan.skip_space()
+    cohort = scan.expect(_COHORT, "a cohort label, e.g. auth:good")[1] if scan.take(_FOR_COHORT) else None
     if scan.skip_space() < len(expr):
-        raise scan.error(scan.pos, f"expected {_UNIT_HELP}" + ("" if window else ", or `in WINDOW`"))
+        raise scan.error(scan.pos, f"expected {_UNIT_HELP}" + ("" if window else ", or `in WINDOW`")
+                         + ("" if cohort else ", or `for cohort LABEL`"))
+    if cohort is not None and stat is None and metric not in REQUEST_SCALARS:
+        raise scan.error(cohort_column, f"{metric} describes the whole run: only per-request statistics and "
+                         f"{', '.join(REQUEST_SCALARS)} can be scoped to a cohort")
     threshold = _threshold(scan, Decimal(number), written_unit, unit, number_column, unit_column)
     return SLO(expr=expr, metric=metric, stat=stat, q=q, op=op, threshold=threshold, unit=unit, window=window,
-               fault=fault)
+               fault=fault, cohort=cohort)
 
 
 def _window(scan: _Scanner) -> tuple[str, str | None]:

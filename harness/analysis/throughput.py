@@ -15,11 +15,13 @@ _PER_REQUEST_STATS = ("mean", "max")
 
 
 def per_request_criteria(slos: list[SLO]) -> list[SLO]:
-    """SLOs whose threshold a single request can meet or miss (vLLM's goodput criteria)."""
+    """SLOs whose threshold a single request can meet or miss (vLLM's goodput criteria); a
+    cohort's SLO says nothing of the other requests."""
     return [
         slo
         for slo in slos
         if slo.stat is not None
+        and slo.cohort is None
         and (slo.q is not None or slo.stat in _PER_REQUEST_STATS)
         and not get_metric(slo.metric).pooled
     ]

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import aiohttp
 from pydantic import TypeAdapter
 
+from harness.clients.signing import Credentials
 from harness.contracts import ModelInfo, Payload
 from harness.fields import Strict
 from harness.records import Outcome
@@ -30,6 +31,13 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 10.0
     options: Any = field(default_factory=dict)  # the protocol's ClientOptions (a mapping before validation)
+    credentials: Credentials | None = None  # the run's API key and signing secret (target.auth)
+
+    def headers_for(self, method: str, url: str) -> dict[str, str]:
+        """The headers of a body-less call (metadata): signed afresh for each call, since the
+        server refuses a nonce it has seen."""
+        signed = self.credentials.headers_for_url(method, url) if self.credentials else {}
+        return self.headers | signed
 
 
 class Client(Protocol):

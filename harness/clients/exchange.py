@@ -13,6 +13,7 @@ import orjson
 from harness.clients.base import Endpoint
 from harness.clients.errors import classify_exception
 from harness.clients.http1 import DeadlineExceeded, Http1Pool, Origin, Response, render_post
+from harness.contracts import AuthStamp
 from harness.records import NEVER, Outcome
 
 
@@ -72,8 +73,12 @@ class JsonPostClient:
         self.headers = {"content-type": "application/json", **endpoint.headers}
         self.pool = Http1Pool(self.origin)
 
-    def render(self, body: Any) -> bytes:
-        return render_post(self.origin, self.path, orjson.dumps(body), self.headers)
+    def render(self, body: Any, auth: AuthStamp | None = None) -> bytes:
+        """The whole request; with the run's credentials, presented as the payload's stamp says."""
+        raw = orjson.dumps(body)
+        credentials = self.endpoint.credentials
+        signed = credentials.headers(auth, "POST", self.origin.path_prefix + self.path, raw) if credentials else {}
+        return render_post(self.origin, self.path, raw, self.headers | signed)
 
     async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
         try:

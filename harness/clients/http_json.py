@@ -41,7 +41,7 @@ class HttpJsonClient(JsonPostClient):
     def encode(self, payload: Payload) -> bytes:
         data = payload.data.tolist() if hasattr(payload.data, "tolist") else payload.data
         body = data if self.template is None else _fill(self.template, data)
-        return self.render(body)
+        return self.render(body, payload.auth)
 
     def check(self, raw: bytes) -> Answer:
         answer = parse_json(raw)

@@ -32,7 +32,8 @@ class OipClient(JsonPostClient):
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo:
         timeout = aiohttp.ClientTimeout(total=self.endpoint.timeout_s)
-        async with session.get(self.model_url, headers=self.endpoint.headers, timeout=timeout) as response:
+        headers = self.endpoint.headers_for("GET", self.model_url)
+        async with session.get(self.model_url, headers=headers, timeout=timeout) as response:
             if response.status != 200:
                 text = (await response.text())[:200]
                 raise RuntimeError(f"GET {self.model_url} answered {response.status}: {text}")
@@ -60,7 +61,7 @@ class OipClient(JsonPostClient):
                 }
             ],
         }
-        return self.render(request)
+        return self.render(request, payload.auth)
 
     def check(self, raw: bytes) -> Answer:
         """A 2xx is only a success if it carries finite outputs: NaN is silent corruption.

@@ -9,3 +9,4 @@ from harness.report import correctness_section  # noqa: F401 - the `correctness`
 from harness.report import repeatability_section  # noqa: F401 - the `repeatability` section
 from harness.report import cold_start_section  # noqa: F401 - the `cold_start` section
 from harness.report import retries_section  # noqa: F401 - the `retries` section
+from harness.report import security_section  # noqa: F401 - the `security` section

@@ -23,6 +23,7 @@ from harness.targets.base import EXTERNAL, target_kinds
 from harness.targets.fault_proxy import ProxySettings
 from harness.workload.arrivals import Phase
 from harness.workload.payloads import PayloadArgs, PayloadSection, payload_args
+from harness.workload.security import SecurityMix
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -33,10 +34,27 @@ class Workload(Strict):
     payload: PayloadSection = Field(default_factory=lambda: payload_args({}))
     max_in_flight: int = Field(default=2000, gt=0, description="safety valve; hitting it invalidates the run")
     retries: RetryPolicy | None = None  # the client's retry policy; none: every request is sent once
+    security: SecurityMix | None = None  # bad requests among the good ones; needs target.auth
+
+    @model_validator(mode="after")
+    def _each_request_once(self) -> Workload:
+        if self.security is not None and not all(phase.arrival.open_loop for phase in self.phases):
+            raise ValueError("security: a closed loop sends its payloads again and again, each a replay; "
+                             "use open-loop phases")
+        return self
 
     @property
     def duration_s(self) -> float:
         return sum(phase.duration for phase in self.phases)
+
+
+class AuthSettings(Strict):
+    """A fresh API key and signing secret for the run: every request presents them, and the
+    managed server is started to check them as these say (false: a server deployed without
+    that protection)."""
+
+    api_keys: bool = True  # --api-keys
+    signing: bool = True  # --hmac-secret-file
 
 
 class TargetSpec(Strict):
@@ -61,6 +79,7 @@ class TargetSpec(Strict):
                                           "of this size (1.5GiB, 800MiB): beyond it the kernel kills it")
     private_repo: bool = Field(default=False, description="a managed server serves a copy of its model's directory "
                                "made for the run, which faults may change (tamper)")
+    auth: AuthSettings | None = None  # a managed server's credentials, made for the run
 
     @field_validator("server")
     @classmethod
@@ -94,6 +113,9 @@ class TargetSpec(Strict):
             raise ValueError("memory_limit: only a managed server (`server: reference`) is slogate's to limit")
         if self.url is not None and self.private_repo:
             raise ValueError("private_repo: only a managed server (`server: reference`) serves a repository slogate copies")
+        if self.url is not None and self.auth is not None:
+            raise ValueError("auth: credentials made for the run reach only a managed server (`server: reference`); "
+                             "an endpoint's key comes from api_key_env")
         return self
 
     @property
@@ -148,6 +170,15 @@ class Scenario(Strict):
     def _name_is_a_slug(self) -> Scenario:
         if not _NAME.match(self.name):
             raise ValueError("name: use letters, digits, '-', '_' or '.' (it names report folders)")
+        return self
+
+    @model_validator(mode="after")
+    def _credentials_fit_the_load(self) -> Scenario:
+        if self.workload.security is not None and self.target.auth is None:
+            raise ValueError("workload.security: bad requests are bad credentials: give `target.auth`")
+        if self.workload.retries is not None and self.target.auth is not None and self.target.auth.signing:
+            raise ValueError("workload.retries: a retry sends the request's bytes again, signed once with one "
+                             "nonce, and a signing server refuses it as a replay")
         return self
 
     @property

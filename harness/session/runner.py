@@ -97,7 +97,7 @@ async def _run(scenario: Scenario, target: Target, planned: list[Experiment], co
 async def _run_through(scenario: Scenario, target: Target, planned: list[Experiment], console: Console,
                        run_dir: Path, url: str) -> tuple[Session, RunMeta]:
     """The run, its load sent to `url` (the target, or a proxy in front of it)."""
-    endpoint = _endpoint(scenario, url)
+    endpoint = _endpoint(scenario, url, target)
     client = make_client(scenario.target.protocol, endpoint)
     metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
     # started before t0: its interpreter start-up must not compete with the first sends
@@ -107,7 +107,7 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
         async with aiohttp.ClientSession(connector=connector) as http:
             info = await _describe(client, http)
             meta = _run_meta(scenario, target, await served_versions(http, target.info.url, scenario.target.model,
-                                                                    endpoint.headers))
+                                                                    endpoint.headers_for))
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
             await client.warm(_expected_concurrency(scenario, schedules))
             cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
@@ -124,7 +124,7 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
         telemetry.stop()
 
 
-def _endpoint(scenario: Scenario, url: str) -> Endpoint:
+def _endpoint(scenario: Scenario, url: str, target: Target) -> Endpoint:
     spec = scenario.target
     return Endpoint(
         base_url=url,
@@ -133,6 +133,7 @@ def _endpoint(scenario: Scenario, url: str) -> Endpoint:
         headers=bearer_headers(spec.api_key_env) | dict(spec.headers),
         timeout_s=spec.request_timeout,
         options=_inherit_payload_settings(spec.options, scenario.payload),
+        credentials=target.credentials,
     )
 
 

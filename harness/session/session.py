@@ -7,6 +7,7 @@ they act on `target`, read `clock`, and publish or subscribe on `bus`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from harness.telemetry.process import TelemetryProcess
 from harness.workload.arrivals import PhaseSchedule
 from harness.workload.cohorts import cohort_labels
 from harness.workload.payloads import make_payload_generator
+from harness.workload.security import auth_cohort, stamp_payloads
 
 START_LEAD_NS = 300_000_000  # head start so the first sends are not late while the loop warms up
 CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
@@ -95,6 +97,11 @@ def prepare_payloads(scenario: Scenario, client: Client, info: ModelInfo, schedu
         cohorts = cohort_labels(payloads, info, cohort_feature) if cohort_feature else [None] * len(payloads)
     except ValueError as exc:  # the scenario names features the target's model does not take
         raise TargetError(f"workload.payload: {exc}") from None
+    if scenario.target.auth is not None:
+        # t0 is fixed right after the payloads are made: their stamps are off by that time (~1 s)
+        payloads = stamp_payloads(payloads, times_s, time.time() + START_LEAD_NS / NS_PER_S,
+                                  scenario.workload.security, rng)
+        cohorts = [cohort or auth_cohort(p) for cohort, p in zip(cohorts, payloads)]
     return PreparedPayloads(
         bodies=[client.encode(p) for p in payloads],
         ids=[p.payload_id for p in payloads],

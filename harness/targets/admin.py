@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import orjson
 
 from harness.targets.base import Target
 
@@ -22,8 +23,12 @@ class AdminError(RuntimeError):
 async def admin_call(http: aiohttp.ClientSession, target: Target, method: str, path: str,
                      body: dict[str, Any] | None = None) -> dict[str, Any]:
     url = target.info.url + path
+    data = b"" if body is None else orjson.dumps(body)
+    headers = {"content-type": "application/json", **target.admin_headers}
+    if target.credentials is not None:  # a signing server checks admin calls too
+        headers |= target.credentials.signature(None, method, path, data)
     try:
-        async with http.request(method, url, json=body, headers=target.admin_headers) as response:
+        async with http.request(method, url, data=data, headers=headers) as response:
             if response.status >= 300:
                 detail = (await response.text())[:300]
                 raise AdminError(f"admin API answered {response.status} to {method} {path}: {detail}",

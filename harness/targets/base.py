@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from harness.clients.signing import Credentials
 from slogate_common.registry import Registry
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class Target(Protocol):
     info: TargetInfo
     admin_headers: dict[str, str]  # for the reference server's /admin API (fault injection)
     private_repo: Path | None  # the copy of the model repository made for the run (target.private_repo), if any
+    credentials: Credentials | None  # the API key and signing secret made for the run (target.auth)
 
     async def start(self) -> TargetInfo: ...
 
@@ -68,6 +70,9 @@ target_kinds: Registry[TargetFactory] = Registry("target kind", builtins="harnes
 def build_target(spec: TargetSpec, server_log: Path, url: str | None = None) -> Target:
     """The scenario's target, or the endpoint at `url` (`--target-url`) instead of it."""
     if url is not None:
+        if spec.auth is not None:  # the endpoint holds none of them: bad requests would go out as good ones
+            raise TargetError("target.auth: credentials made for the run reach only the managed server, "
+                              "not --target-url")
         spec = spec.model_copy(update={"url": url, "server": None})
     if spec.kind is None:
         raise TargetError("the scenario names neither `target.server` nor `target.url`: give one, or --target-url")

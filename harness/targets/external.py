@@ -20,6 +20,7 @@ class ExternalTarget:
         self.info = TargetInfo(kind="url", url=url.rstrip("/"))
         self.admin_headers = admin_headers or {}
         self.private_repo = None  # its files are not slogate's
+        self.credentials = None  # an endpoint's key comes from api_key_env
         self.protocol = protocol
         self.headers = headers
         self.ready_timeout_s = ready_timeout_s

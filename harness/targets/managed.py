@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.clients.signing import Credentials
 from harness.targets.base import TargetError, TargetInfo, bearer_headers, target_kinds
 from harness.targets.memory_cgroup import CgroupError, MemoryCgroup
 from harness.targets.readiness import wait_ready
 
 if TYPE_CHECKING:
-    from harness.scenario.model import TargetSpec
+    from harness.scenario.model import AuthSettings, TargetSpec
 
 STOP_GRACE_S = 15.0
 EXIT_POLL_S = 0.02  # how soon the supervisor sees an exit; a poll costs microseconds
@@ -72,6 +73,7 @@ class ManagedServer:
         restart: RestartPolicy = RestartPolicy(),
         memory_limit: int | None = None,
         private_repo: bool = False,
+        auth: AuthSettings | None = None,
     ) -> None:
         self.port = free_port()
         self.memory_limit = memory_limit  # bytes; the kernel kills the server beyond it
@@ -81,12 +83,14 @@ class ManagedServer:
         self.ready_timeout_s = ready_timeout_s
         self.headers = headers or {}
         self.admin_token = secrets.token_urlsafe(24)
+        self.credentials = None if auth is None else Credentials()
         self._token_dir = tempfile.TemporaryDirectory(prefix="slogate-admin-")
-        token_file = Path(self._token_dir.name) / "admin.token"
-        token_file.write_text(self.admin_token)
-        token_file.chmod(0o600)
         self.command = [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", str(self.port),
-                        "--admin-token-file", str(token_file)]
+                        "--admin-token-file", self._secret_file("admin.token", self.admin_token)]
+        if auth is not None and auth.api_keys:
+            self.command += ["--api-keys", self._secret_file("api.keys", self.credentials.api_key)]
+        if auth is not None and auth.signing:
+            self.command += ["--hmac-secret-file", self._secret_file("hmac.secret", self.credentials.signing_secret)]
         self.source_repo = model_repo  # None: the server's demo repository
         self._repo_dir = tempfile.TemporaryDirectory(prefix="slogate-repo-") if private_repo else None
         self.private_repo = Path(self._repo_dir.name) / "models" if self._repo_dir is not None else None
@@ -105,6 +109,12 @@ class ManagedServer:
         self._ready: asyncio.Condition | None = None
         self._supervisor: asyncio.Task | None = None
         self._revival: asyncio.Task | None = None  # a spawned process on its way to ready
+
+    def _secret_file(self, name: str, secret: str) -> str:
+        path = Path(self._token_dir.name) / name
+        path.touch(mode=0o600)
+        path.write_text(secret)
+        return str(path)
 
     async def start(self) -> TargetInfo:
         self._ready = asyncio.Condition()
@@ -278,4 +288,4 @@ def reference_server(spec: TargetSpec, server_log: Path) -> ManagedServer:
     restart = RestartPolicy(spec.restart, spec.restart_backoff, spec.restart_limit)
     ready_timeout_s = MANAGED_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout
     return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, ready_timeout_s,
-                         headers, spec.model, restart, spec.memory_limit, spec.private_repo)
+                         headers, spec.model, restart, spec.memory_limit, spec.private_repo, spec.auth)

@@ -8,20 +8,23 @@ endpoint without the route (a plain OpenAI server) leaves both empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import orjson
 
 METADATA_TIMEOUT_S = 5.0
+HeadersFor = Callable[[str, str], dict[str, str]]  # (method, url) -> the call's headers (signed afresh)
 
 
 async def served_versions(http: aiohttp.ClientSession, base_url: str, model: str | None,
-                          headers: dict[str, str]) -> tuple[dict[str, float | None], dict[str, dict[str, Any]]]:
+                          headers_for: HeadersFor) -> tuple[dict[str, float | None], dict[str, dict[str, Any]]]:
     """(version → traffic share, version → what serves it), or empty mappings when unknown."""
     if not model:
         return {}, {}
-    meta = await _metadata(http, f"{base_url.rstrip('/')}/v2/models/{model}", headers)
+    url = f"{base_url.rstrip('/')}/v2/models/{model}"
+    meta = await _metadata(http, url, headers_for("GET", url))
     parameters = meta.get("parameters") or {}
     traffic = parameters.get("traffic") or {}
     served = parameters.get("served") or {}

@@ -10,6 +10,9 @@ mitigation taken away by one override, fails the gates the shipped file passes.
 - Silent corruption: a server started with --no-verify-artifacts serves the tampered artifact
   (every answer a 200, each probe's answer changed), and a client that does not check
   outputs counts the NaN answers as successes.
+- Auth breach: a server started without its API keys serves every request that presents
+  no key or a wrong one; one started without its signing secret serves the forged, the
+  expired and the replayed ones. Each time the other kinds are still refused.
 """
 
 from __future__ import annotations
@@ -94,3 +97,23 @@ def test_a_memory_cgroup_is_made_in_this_process_own_group(tmp_path: Path, monke
     assert group.oom_kills() == 2
     with pytest.raises(CgroupError, match="no memory controller"):
         MemoryCgroup.create("x", 1, proc_cgroup="1:cpu:/\n")
+
+
+KEY_KINDS, SIGNATURE_KINDS = ("no_key", "wrong_key"), ("bad_signature", "expired", "replayed")
+
+
+@pytest.mark.integration
+@pytest.mark.chaos
+@pytest.mark.parametrize("override, served, refused", [
+    ("target.auth.api_keys=false", KEY_KINDS, SIGNATURE_KINDS),
+    ("target.auth.signing=false", SIGNATURE_KINDS, KEY_KINDS),
+])
+def test_without_keys_or_signing_the_auth_breach_fails_its_gate(tmp_path: Path, override: str, served: tuple,
+                                                                 refused: tuple) -> None:
+    code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_auth.yaml", override)
+    kinds = summary["security"]["kinds"]
+    assert all(kinds[kind]["answered_2xx"] == kinds[kind]["requests"] > 50 for kind in served), kinds
+    assert all(kinds[kind]["refused_share"] == 1.0 for kind in refused), kinds
+    assert verdicts[("auth_bypass_count <= 0", "run")] == "fail"
+    assert verdicts[("secrets_in_log <= 0", "run")] == "pass"
+    assert code == 1, summary["slos"]

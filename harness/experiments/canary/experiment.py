@@ -60,6 +60,9 @@ class Canary(BaseExperiment):
             problems.append(Problem(("canary", "steps"), f"{len(args.steps)} steps of {args.step_duration:g}s from "
                                     f"{start:g}s need {needed:g}s of load; the workload lasts "
                                     f"{scenario.workload.duration_s:g}s"))
+        if args.cohort is not None and scenario.workload.security is not None:
+            problems.append(Problem(("canary", "cohort"), "each request has one cohort label, and workload.security "
+                                    "labels them by their credentials: judge the canary without a cohort"))
         return problems
 
     async def front(self, url: str, run_dir: Path) -> str:
