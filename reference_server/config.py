@@ -37,6 +37,7 @@ class ServerConfig:
     access_log: bool = False
     torch_threads: int = max(1, (os.cpu_count() or 2) // 2)
     models: list[str] | None = None  # load only these models of the repository at start
+    feature_store: str | None = None  # redis://host:port of the online feature store (features.py)
 
     def to_json(self) -> str:
         return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()})
@@ -107,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=_names, default=None, metavar="M1,M2",
                    help="load only these models at start (default: every model in the repository); "
                         "the admin API can load the others later")
+    p.add_argument("--feature-store", metavar="URL", default=None,
+                   help="the online feature store, redis://HOST:PORT, for models with a `features` section")
     return p
 
 
