@@ -10,3 +10,4 @@ from harness.analysis import cold_start  # noqa: F401 - the `cold_start` section
 from harness.analysis import repeatability  # noqa: F401 - the `repeatability` section
 from harness.analysis import serving  # noqa: F401 - the `serving` section
 from harness.analysis import retries  # noqa: F401 - the `retries` section
+from harness.analysis import feature_store  # noqa: F401 - the `feature_store` section
