@@ -11,7 +11,7 @@ Judged rows only (after warm-up), answered ones only: a failed request has no so
 - `fallback_rate`: fallback-served answers / answers, with its Wilson interval;
 - `fallback_latency_cost` (ms): the Hodges-Lehmann shift of the fallback-served answers'
   latency over the store-served ones', with its Moses interval (what a timeout costs);
-- the share per second of the run and within each fault of the timeline, and per reason.
+- per reason, the count, latency and cost; the share per second and within each fault.
 """
 
 from __future__ import annotations
@@ -80,9 +80,11 @@ def feature_store_section(inp: SectionInput) -> SectionOutput:
     latencies = latency(answered)
     rate = share(int(fell_back.sum()), len(answered), inp.spec.confidence)
     cost = _latency_cost(latencies[~fell_back], latencies[fell_back], inp.spec.confidence)
-    reasons = {str(reason).removeprefix(FALLBACK): {"n": int((sources == reason).sum()),
-                                                    "latency_ms": percentile_table(np.sort(latencies[sources == reason]))}
-               for reason in sorted(set(sources[fell_back]))}
+    reasons = {str(reason).removeprefix(FALLBACK): {
+        "n": int((sources == reason).sum()),
+        "latency_ms": percentile_table(np.sort(latencies[sources == reason])),
+        "latency_cost": _latency_cost(latencies[~fell_back], latencies[sources == reason], inp.spec.confidence),
+    } for reason in sorted(set(sources[fell_back]))}
     section = {
         "fallback": rate,
         "latency_cost": cost,
