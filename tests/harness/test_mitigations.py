@@ -7,6 +7,9 @@ mitigation taken away by one override, fails the gates the shipped file passes.
 - OOM: without its supervisor the server the kernel killed never comes back.
 - Retry storm: a client that retries every timeout at once and without a budget keeps the
   stalled server's queue growing long after the stall: the storm outlives its cause.
+- Feature store: fraud-online v2 looks its features up with neither a timeout nor a fallback,
+  so the dead store's requests are answered 503 and the paused store's are held until it
+  resumes (or refused once they hold every connection of the pool).
 """
 
 from __future__ import annotations
@@ -63,6 +66,18 @@ def test_without_backoff_and_a_budget_the_retries_outlive_the_stall(tmp_path: Pa
     assert verdicts[("retry_amplification < 1.5", "run")] == "fail"
     retries = summary["retries"]
     assert retries["retry_amplification"]["estimate"] > 2 and retries["peak_retries_per_s"] > 100  # 50 req/s offered
+    assert code == 1, summary["slos"]
+
+
+@pytest.mark.integration
+@pytest.mark.chaos
+def test_without_a_lookup_timeout_and_fallback_the_store_outage_fails_the_gate(tmp_path: Path) -> None:
+    code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_feature_store.yaml", 'target.version="2"')
+    assert verdicts[("availability >= 99% in run", "run")] == "fail"
+    assert verdicts[("p99(latency) < 80ms in run", "run")] == "fail"
+    assert summary["errors"]["by_status"].get("503", 0) > 200  # ~4 s of the kill at 60 req/s
+    section = summary["feature_store"]
+    assert section["fallback"]["k"] == 0 and section["store_latency_ms"]["max"] > 2000  # held through the pause
     assert code == 1, summary["slos"]
 
 
