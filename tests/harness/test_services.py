@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -101,3 +102,27 @@ def test_a_killed_store_comes_back_seeded_and_a_stopped_one_leaves_nothing(tmp_p
         assert not psutil.pid_exists(pid) and not workdir.exists()
 
     asyncio.run(scenario())
+
+
+def test_ctrl_c_mid_run_stops_the_services_too(sim_repo: Path, tmp_path: Path, make_scenario) -> None:
+    (tmp_path / "cards.csv").write_text(CARDS)
+    path = make_scenario(tmp_path, sim_repo, "const10", name="interrupted-store",
+                         services=[{"name": "features", "kind": "redis",
+                                    "seed": {"file": "cards.csv", "key": "card_id"}}],
+                         workload={"phases": [{"duration": "60s", "arrival": {"process": "poisson", "rate": 20}}]},
+                         faults=[{"action": "pause", "service": "features", "at": "2s", "for": "50s"}])
+    run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--out", str(tmp_path / "out")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    harness = psutil.Process(run.pid)
+    deadline = time.monotonic() + 60
+    while not any("harness.telemetry" in " ".join(c.cmdline()) for c in harness.children()):
+        assert time.monotonic() < deadline and run.poll() is None, "the run never started its load"
+        time.sleep(0.2)  # the sampler starts once the server and its store are up
+    children = harness.children(recursive=True)
+    assert any("redis-server" in " ".join(child.cmdline()) for child in children)
+    time.sleep(4.0)  # into the pause: the store is frozen when the run is stopped
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 3, stderr[-2000:]
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
