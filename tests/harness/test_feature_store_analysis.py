@@ -10,47 +10,51 @@ from harness.analysis.synthetic import synthetic_records
 from harness.clock import NS_PER_MS, NS_PER_S
 from harness.contracts import FaultSpan
 
-PAUSE = FaultSpan("store_paused", "pause", "pause features 4s", 10.0, 14.0)
+KILL = FaultSpan("store_killed", "kill", "kill features", 4.0, 8.0, ends_when_ready=True)
+PAUSE = FaultSpan("store_paused", "pause", "pause features 4s", 12.0, 16.0)
 
 
 def records(n: int = 2000):
-    """20 s at 100 req/s: the store serves, except while it is paused (10-14 s), where every
+    """20 s at 100 req/s: the store serves, except while it is dead (4-8 s), where the fallback
+    answers as fast (a refused connection), and while it is paused (12-16 s), where every
     answer is a timeout's fallback 20 ms later than it would have been."""
     frame = synthetic_records(n, rate=100.0, median_ms=3.0, sigma=0.3, seed=3)
     intended_s = frame["intended_ns"].to_numpy() / NS_PER_S
+    dead = (intended_s >= KILL.start_s) & (intended_s < KILL.end_s)
     paused = (intended_s >= PAUSE.start_s) & (intended_s < PAUSE.end_s)
-    frame["feature_source"] = np.where(paused, "fallback:timeout", "store")
+    frame["feature_source"] = np.where(paused, "fallback:timeout", np.where(dead, "fallback:unavailable", "store"))
     frame.loc[paused, "done_ns"] += 20 * NS_PER_MS
-    return frame, paused
+    return frame, dead | paused
 
 
 def spec(**changes) -> AnalysisSpec:
-    return AnalysisSpec(**{"slos": ["fallback_rate < 25%", "fallback_latency_cost < 25ms"],
-                           "phases": [PhaseSpec("steady", 0.0, 20.0, 100.0)], "faults": (PAUSE,), **changes})
+    return AnalysisSpec(**{"slos": ["fallback_rate < 50%", "fallback_latency_cost < 25ms"],
+                           "phases": [PhaseSpec("steady", 0.0, 20.0, 100.0)], "faults": (KILL, PAUSE), **changes})
 
 
 def test_the_fallback_rate_and_its_cost_are_the_planted_ones() -> None:
-    frame, paused = records()
+    frame, fell_back = records()
     result = analyze(frame, None, spec())
     section = result.summary["feature_store"]
-    assert section["fallback"]["k"] == paused.sum() == 400 and section["fallback"]["n"] == 2000
+    assert section["fallback"]["k"] == fell_back.sum() == 800 and section["fallback"]["n"] == 2000
     low, high = section["fallback"]["ci"]
-    assert low < 0.2 < high and high - low < 0.04
-    cost = section["latency_cost"]
-    assert cost["ci"][0] < 20 < cost["ci"][1] and cost["ci"][1] - cost["ci"][0] < 2  # the 20 ms timeout
-    assert section["reasons"]["timeout"]["n"] == 400 and set(section["reasons"]) == {"timeout"}
-    assert section["reasons"]["timeout"]["latency_cost"] == cost  # one reason: its cost is the whole cost
-    (fault,) = section["faults"]
-    assert fault["name"] == "store_paused" and fault["fallback"]["share"] == 1.0
+    assert low < 0.4 < high and high - low < 0.05
+    reasons = section["reasons"]
+    assert reasons["timeout"]["n"] == reasons["unavailable"]["n"] == 400 and set(reasons) == {"timeout", "unavailable"}
+    timeout, unavailable = reasons["timeout"]["latency_cost"]["ci"], reasons["unavailable"]["latency_cost"]["ci"]
+    assert timeout[0] < 20 < timeout[1] and timeout[1] - timeout[0] < 2  # the 20 ms timeout
+    assert unavailable[0] < 0 < unavailable[1]  # a refused connection costs nothing
+    cost = result.summary["slos"][1]
+    assert cost["estimate"] == reasons["timeout"]["latency_cost"]["shift_ms"] and cost["verdict"] == "pass"
+    assert [fault["fallback"]["share"] for fault in section["faults"]] == [1.0, 1.0]
     per_second = section["per_second"]
-    assert per_second["fallbacks"][10:14] == [100] * 4 and sum(per_second["fallbacks"]) == 400
-    verdicts = {slo["expr"]: slo["verdict"] for slo in result.summary["slos"]}
-    assert verdicts == {"fallback_rate < 25%": "pass", "fallback_latency_cost < 25ms": "pass"}
+    assert per_second["fallbacks"][4:8] == per_second["fallbacks"][12:16] == [100] * 4
+    assert sum(per_second["fallbacks"]) == 800 and result.summary["slos"][0]["verdict"] == "pass"
 
 
 def test_a_gate_tighter_than_the_fallback_fails() -> None:
     frame, _ = records()
-    result = analyze(frame, None, spec(slos=["fallback_rate < 10%", "fallback_latency_cost < 10ms"]))
+    result = analyze(frame, None, spec(slos=["fallback_rate < 30%", "fallback_latency_cost < 15ms"]))
     assert {slo["verdict"] for slo in result.summary["slos"]} == {"fail"}
 
 
