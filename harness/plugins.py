@@ -1,8 +1,8 @@
 """Every built-in plugin a run uses; importing this registers them all.
 
-The run's registries (protocols, payload generators, arrival processes, target kinds,
-experiments and their fault actions) name this module as their built-ins, so a lookup finds
-every built-in entry whoever imported what first. A new built-in plugin is one module plus
+The run's registries (protocols, payload generators, arrival processes, target kinds and
+their services, experiments and their fault actions) name this module as their built-ins, so
+a lookup finds every built-in entry whoever imported what first. A new built-in plugin is one module plus
 one line here. Summary and report sections have catalogs of their own
 (harness/analysis/catalog.py, harness/report/catalog.py): a send loop that only looks up a
 client must not import the report's matplotlib, whose objects make every garbage
@@ -17,4 +17,5 @@ from harness.experiments.drift import experiment as drift  # noqa: F401 - the `d
 from harness.experiments.faults import network, tamper, timeline  # noqa: F401 - the `faults:` experiment and its actions
 from harness.experiments.log_audit import experiment as log_audit  # noqa: F401 - the `log_audit:` experiment
 from harness.targets import external, managed  # noqa: F401 - target kinds
+from harness.targets import redis_service  # noqa: F401 - service kinds
 from harness.workload import arrivals, jsonl, prompts, tabular  # noqa: F401 - arrival processes, payloads

@@ -41,6 +41,7 @@ class Outcome:
     detail: str | None = None  # short, payload-free reason; kept out of the parquet
     prediction: float = math.nan  # the answer's first output value (a score), NaN where none
     cold_wait_ns: int = NEVER  # how long the server says it waited for a scaled-to-zero version to load
+    feature_source: str | None = None  # where the server says the answer's stored features came from
 
 
 @dataclass(slots=True)
@@ -74,11 +75,12 @@ SCHEMA = pa.schema(
         ("cold_wait_ns", pa.int64()),
         ("retry_sent_ns", pa.list_(pa.int64())),
         ("retried_because", pa.list_(pa.string())),
+        ("feature_source", pa.string()),
     ]
 )
 # Columns added after the first stored runs: an older requests.parquet reads with these defaults.
 LATER_COLUMNS = {"prediction": math.nan, "cohort": None, "label": math.nan, "cold_wait_ns": NEVER,
-                 "retry_sent_ns": None, "retried_because": None}
+                 "retry_sent_ns": None, "retried_because": None, "feature_source": None}
 
 
 TIME_COLUMNS = ("intended_ns", "sent_ns", "first_byte_ns", "done_ns")
@@ -119,6 +121,7 @@ class RecordLog:
         retries = done.retries
         rows["retry_sent_ns"].append(None if retries is None else [sent - t0 for sent in retries.sent_ns])
         rows["retried_because"].append(None if retries is None else retries.because)
+        rows["feature_source"].append(outcome.feature_source)
 
     def extend(self, table: pa.Table, t0_offset_ns: int) -> None:
         """Records made elsewhere (another process, a proxy) relative to their own origin,

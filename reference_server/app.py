@@ -18,6 +18,7 @@ import os
 import torch
 from starlette.routing import Router
 
+from . import features
 from .admin import build_admin_app
 from .asgi import (
     ASGIApp,
@@ -174,6 +175,7 @@ class ReferenceApp:
                         task.cancel()
                         await asyncio.gather(task, return_exceptions=True)
                 await self.state.manager.close()
+                await features.close(self.state.manager.feature_store)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -217,7 +219,7 @@ def create_app(config: ServerConfig) -> ReferenceApp:
     )
     faults = FaultTable()
     manager = ModelManager(config.model_repo, device, metrics, config.drain_timeout_s, faults.load_delay_s,
-                           config.verify_artifacts)
+                           config.verify_artifacts, features.connect(config.feature_store))
     return ReferenceApp(ServerState(config, device, metrics, manager, faults, auth))
 
 

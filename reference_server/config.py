@@ -38,6 +38,7 @@ class ServerConfig:
     torch_threads: int = max(1, (os.cpu_count() or 2) // 2)
     models: list[str] | None = None  # load only these models of the repository at start
     verify_artifacts: bool = True  # check each artifact's sha256 against its model.json before loading it
+    feature_store: str | None = None  # redis://host:port of the online feature store (features.py)
 
     def to_json(self) -> str:
         return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()})
@@ -111,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify-artifacts", dest="verify_artifacts", action="store_false",
                    help="load artifacts without checking their sha256 against model.json (and without one): "
                         "for a repository whose files change in place; a tampered artifact is then served")
+    p.add_argument("--feature-store", metavar="URL", default=None,
+                   help="the online feature store, redis://HOST:PORT, for models with a `features` section")
     return p
 
 

@@ -106,6 +106,20 @@ class Metrics:
             Gauge, "slogate_drifted_feature_share", "Share of scored features whose effect size passes its threshold",
         )
         self.drift_rows = per_version(Gauge, "slogate_drift_window_rows", "Rows in the drift window")
+        self.feature_lookups = per_version(
+            Counter, "slogate_feature_lookups_total", "Entities looked up in the online feature store (features.py)",
+        )
+        self.feature_hits = per_version(Counter, "slogate_feature_hits_total", "Entities the feature store answered")
+        self.feature_fallbacks = Counter(
+            "slogate_feature_fallbacks_total",
+            "Entities whose stored features a fallback filled, by why (timeout, unavailable, miss) and with what "
+            "(cached, default; none: the request was answered 503)",
+            ["model", "version", "reason", "filled_by"], registry=r,
+        )
+        self.feature_lookup_seconds = per_version(
+            Histogram, "slogate_feature_lookup_seconds", "One request's feature store round trip, answered or not",
+            buckets=LATENCY_BUCKETS,
+        )
         # Label children cached by hand: .labels() takes a lock and builds a tuple each call.
         self._latency: dict[tuple[str, str, int], Histogram] = {}
         self._in_flight: dict[str, Gauge] = {}

@@ -12,15 +12,20 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .backends.base import Backend, BackendContext, backend_class
 from .backends.generative import GenerativeBackend
 from .batching import Batcher
 from .drift import DriftMonitor
 from .errors import RequestError
+from .features import FeatureLookup
 from .metrics import Metrics
-from .repository import ModelSpec, RepositoryError, discover, read_spec, verify_artifact, version_sort_key
+from .repository import ModelSpec, RepositoryError, TensorSpec, discover, read_spec, verify_artifact, version_sort_key
 from .routing import TrafficSplit
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("reference_server")
 TRAFFIC_FILE = "traffic.json"  # a model's initial split, beside its version directories
@@ -36,6 +41,7 @@ class LoadedVersion:
     batcher: Batcher | None
     load_seconds: float
     drift: DriftMonitor | None = None  # tensor versions: the window of what /v2 infer served (drift.py)
+    features: FeatureLookup | None = None  # a `features` section: stored columns come from the store
     loaded_at: float = field(default_factory=time.time)
     in_flight: int = 0
     cold: bool = True  # until the first request after load has been answered
@@ -66,6 +72,11 @@ class LoadedVersion:
     def generative(self) -> GenerativeBackend | None:
         """The LLM behind this version (served on /v1), or None for a tensor model."""
         return getattr(self.backend, "generative", None)
+
+    @property
+    def request_input(self) -> TensorSpec:
+        """What a request sends: the model's input, or with a feature lookup, the entity id and the rest."""
+        return self.features.request_input if self.features is not None else self.spec.inputs[0]
 
     @property
     def queue_depth(self) -> int:
@@ -101,9 +112,10 @@ class ModelEntry:
 class ModelManager:
     def __init__(self, repo: Path, device: str, metrics: Metrics, drain_timeout_s: float,
                  load_delay_s: Callable[[str, str], float] = lambda model, version: 0.0,
-                 verify_artifacts: bool = True) -> None:
+                 verify_artifacts: bool = True, feature_store: Redis | None = None) -> None:
         self.repo = repo
         self.verify_artifacts = verify_artifacts  # off: artifacts load whatever their sha256 (--no-verify-artifacts)
+        self.feature_store = feature_store  # the client every version's feature lookup shares
         self.load_delay_s = load_delay_s  # a slow_load fault's extra seconds (faults.py)
         self.device = device
         self.metrics = metrics
@@ -240,7 +252,18 @@ class ModelManager:
             batcher = Batcher(backend.predict, spec.batching, f"{model}-{version}", batch_sizes.observe)  # type: ignore[attr-defined]
             batcher.start()
         drift = DriftMonitor(spec) if backend.serving == "batched" else None
-        return LoadedVersion(model, version, spec, backend, batcher, time.perf_counter() - started, drift)
+        return LoadedVersion(model, version, spec, backend, batcher, time.perf_counter() - started, drift,
+                             self._feature_lookup(model, version, spec, backend.serving))
+
+    def _feature_lookup(self, model: str, version: str, spec: ModelSpec, serving: str) -> FeatureLookup | None:
+        if spec.features is None:
+            return None
+        if serving != "batched":
+            raise RepositoryError(f"features: the {spec.backend} backend takes no tensor rows to fill")
+        if self.feature_store is None:
+            log.warning("%s/%s looks features up, but no --feature-store is set: every lookup falls back",
+                        model, version)
+        return FeatureLookup(model, version, spec, self.feature_store, self.metrics)
 
     async def unload(self, model: str, version: str, park: bool = False) -> None:
         """Stop routing to the version (or, parked, route to it still: its next request loads it

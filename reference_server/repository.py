@@ -69,6 +69,19 @@ class ScalingSpec(BaseModel):
     load_timeout_s: float = Field(60.0, gt=0)  # beyond it the waiting request gets a 503 with Retry-After
 
 
+class FeatureSpec(BaseModel):
+    """An online feature lookup (features.py): each request row names an entity in its `key_input`
+    column, and the model's `fields` columns come from the store's hash `<key_prefix><entity>`."""
+
+    model_config = ConfigDict(extra="forbid")
+    store: Literal["redis"] = "redis"  # where: the server's --feature-store URL
+    key_input: str  # a request column that is no model column: the entity id, a whole number
+    key_prefix: str = ""
+    fields: list[str] = Field(min_length=1)  # model columns read from the store, not from the request
+    timeout_ms: float | None = Field(20.0, gt=0)  # None: wait for the store however long it takes
+    fallback: Literal["cached", "default", "none"] = "default"  # none: a lookup that fails answers 503
+
+
 class ModelSpec(BaseModel):
     """model.json. Extra keys are kept so that backends can carry their own sections."""
 
@@ -83,6 +96,19 @@ class ModelSpec(BaseModel):
     baseline: Baseline | None = None
     drift: DriftSpec = DriftSpec()
     scaling: ScalingSpec = ScalingSpec()
+    features: FeatureSpec | None = None
+
+    @model_validator(mode="after")
+    def _features_name_model_columns(self) -> ModelSpec:
+        if self.features is None:
+            return self
+        names = self.inputs[0].feature_names if self.inputs else None
+        missing = [name for name in self.features.fields if name not in (names or ())]
+        if missing:
+            raise ValueError(f"features.fields names no input column: {', '.join(missing)}")
+        if self.features.key_input in names:
+            raise ValueError(f"features.key_input {self.features.key_input!r} is a model column; name the entity id")
+        return self
 
     def section(self, key: str) -> dict[str, Any]:
         """A backend-specific section (e.g. "sim"), or {} when absent."""

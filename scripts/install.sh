@@ -25,7 +25,7 @@ need_debian() {
   fi
 }
 
-need_debian chromium wrk nginx-light   # nginx: the trivial target of benchmark B1
+need_debian chromium wrk nginx-light redis-server   # nginx: the trivial target of benchmark B1; redis: the feature store game day
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)

@@ -20,7 +20,7 @@ import pandas as pd
 from harness.analysis.comparisons import quantile_shift
 from harness.analysis.measurements import latency
 from harness.analysis.sections import SectionInput, SectionOutput, summary_section
-from harness.analysis.stats import proportion_ci
+from harness.analysis.stats import share
 from harness.clock import NS_PER_MS, NS_PER_S
 from harness.contracts import Scalar
 
@@ -49,11 +49,6 @@ def steady_sample(records: pd.DataFrame, cold: np.ndarray, penalty: pd.DataFrame
     ok = records["error_kind"].isna().to_numpy()
     late = records["intended_ns"].to_numpy() >= facts["steady_after_s"] * NS_PER_S
     return records[ok & ~cold & late & ~records.index.isin(penalty.index)]
-
-
-def share(k: int, n: int, confidence: float) -> dict[str, Any]:
-    return {"k": k, "n": n, "share": k / n if n else math.nan,
-            "ci": list(proportion_ci(k, n, 2 * confidence - 1)) if n else None}
 
 
 def penalty(cold: pd.DataFrame, steady: pd.DataFrame, confidence: float, rng: np.random.Generator) -> dict[str, Any]:

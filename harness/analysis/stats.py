@@ -168,6 +168,12 @@ def proportion_ci(k: float, n: float, confidence: float = 0.95, method: Proporti
     raise ValueError(f"unknown proportion method {method!r}: use 'wilson' or 'clopper-pearson'")
 
 
+def share(k: int, n: int, confidence: float) -> dict:
+    """k of n as a JSON-ready share with its Wilson bounds, each one-sided at `confidence`."""
+    return {"k": k, "n": n, "share": k / n if n else math.nan,
+            "ci": list(proportion_ci(k, n, 2 * confidence - 1)) if n else None}
+
+
 def mean_ci(samples: np.ndarray, confidence: float = 0.95) -> Estimate:
     """Mean with a Student-t interval (NaN bounds below two samples)."""
     values = np.asarray(samples, dtype=np.float64)

@@ -58,6 +58,7 @@ def synthetic_records(
         "cold_wait_ns": np.full(n, NEVER, dtype=np.int64),
         "retry_sent_ns": pa.nulls(n, pa.list_(pa.int64())),
         "retried_because": pa.nulls(n, pa.list_(pa.string())),
+        "feature_source": np.full(n, None, dtype=object),
     }
     return records_frame(pa.Table.from_pydict(columns, schema=SCHEMA))
 

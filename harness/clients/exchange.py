@@ -49,7 +49,13 @@ def judge(response: Response, check: BodyCheck) -> Outcome:
     except ValueError as exc:
         return Outcome(response.status, "invalid_response", *timing, header_version, detail=str(exc)[:200])
     return Outcome(response.status, None, *timing, answer.version or header_version, prediction=answer.prediction,
-                   cold_wait_ns=cold_wait_ns(response.headers.get(b"x-cold-start")))
+                   cold_wait_ns=cold_wait_ns(response.headers.get(b"x-cold-start")),
+                   feature_source=_text(response.headers.get(b"x-feature-source")))
+
+
+def _text(header: bytes | None) -> str | None:
+    """`x-feature-source: store | fallback:<reason>`, as the server sent it."""
+    return None if header is None else header.decode("latin-1")
 
 
 def cold_wait_ns(header: str | bytes | None) -> int:

@@ -15,7 +15,7 @@ def share_key(scenario: Scenario) -> tuple | None:
     """Scenarios with equal keys can share a server; None for those that must not."""
     target = scenario.target
     isolated = any(experiments.get(name).isolates_target for name in scenario.experiment_blocks())
-    if target.server is None or isolated:
+    if target.server is None or isolated or scenario.services:  # a store of its own: no state leaks between scenarios
         return None
     return (str(target.model_repo), target.private_repo, target.model, tuple(target.server_args), target.protocol,
             target.api_key_env, tuple(sorted(target.headers.items())), target.auth)
@@ -54,7 +54,7 @@ class SharedServers:
             return None
         if key not in self._servers:
             log = self.out_root / "_shared-servers" / f"{scenario.name}.log"
-            server = build_target(scenario.target, log)
+            server = build_target(scenario.target, log, services=scenario.services)
             run_loop(server.start())
             self._servers[key] = server
         return self._servers[key]

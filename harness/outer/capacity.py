@@ -58,7 +58,7 @@ async def run_capacity(scenario: Scenario, settings: CapacitySettings, pricing: 
     start = start if start >= floor else math.ceil(floor)  # whole req/s: the steps read better
     plan = RateSearch(start, settings.bisections, settings.ceiling, floor, settings.max_steps)
     retried: list[CapacityStep] = []
-    target = build_target(scenario.target, out_dir / "server.log", target_url)
+    target = build_target(scenario.target, out_dir / "server.log", target_url, scenario.services)
     await target.start()
     try:
         await _search(plan, retried, scenario, settings, knob, target, out_dir, console)

@@ -17,10 +17,13 @@ from harness.fields import BASE_DIR
 from harness.scenario import model
 from harness.located import ConfigError, describe, dotted, line_of, read_located
 from harness.scenario.model import Scenario, scenario_model
+from harness.targets.base import EXTERNAL
+from harness.targets.services import placeholders, service_kinds
 from harness.workload.arrivals import arrival_processes
 from harness.workload.payloads import payload_generators
+from slogate_common.registry import did_you_mean
 
-REGISTRIES = (clients, payload_generators, arrival_processes, fault_actions, experiments)
+REGISTRIES = (clients, payload_generators, arrival_processes, fault_actions, experiments, service_kinds)
 
 
 class ScenarioError(ConfigError):
@@ -40,6 +43,7 @@ def load_scenario(path: Path | str, overrides: list[str] = ()) -> Scenario:
         raise ScenarioError(describe(exc, path, root, _known_keys)) from None
     _check_slos(scenario, path, root)
     _check_proxy(scenario, path, root)
+    _check_services(scenario, path, root)
     _check_experiments(scenario, path, root)
     return scenario
 
@@ -96,6 +100,28 @@ def _check_proxy(scenario: Scenario, path: Path, root: yaml.Node | None) -> None
     if scenario.target.proxy is not None and "faults" not in scenario.experiment_blocks():
         raise ScenarioError(f"{path}:{line_of(root, ['target', 'proxy'])}: target.proxy: the fault proxy belongs to "
                             "the fault timeline; add `faults: []` to send the load through it without faults")
+
+
+def _check_services(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
+    """Services run beside a server slogate starts, under names its arguments can use."""
+    problems: list[tuple[list, str]] = []
+    names: list[str] = []
+    for index, service in enumerate(scenario.services):
+        if service.name in names:
+            problems.append((["services", index, "name"], f"another service is named {service.name!r}"))
+        names.append(service.name)
+    if scenario.services and scenario.target.kind == EXTERNAL:
+        problems.append((["services"], ("slogate hands a service's address to a server it starts; an external "
+                                        "`url:` target cannot be given it (use `server: reference`)")))
+    for index, arg in enumerate(scenario.target.server_args):
+        for name in placeholders(arg):
+            if name not in names:
+                known = ", ".join(names) or "none"
+                message = f"${{{name}}} names no service (declared: {known}){did_you_mean(name, names)}"
+                problems.append((["target", "server_args", index], message))
+    if problems:
+        raise ScenarioError("\n".join(f"{path}:{line_of(root, loc)}: {dotted(loc)}: {message}"
+                                      for loc, message in problems))
 
 
 def _check_experiments(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:

@@ -17,10 +17,11 @@ from pydantic import BeforeValidator, ByteSize, Field, TypeAdapter, ValidationIn
 from harness.clients.base import clients
 from harness.experiments.capacity.settings import CapacitySettings
 from harness.experiments.base import experiments
-from harness.fields import Ratio, ScenarioPath, Seconds, Strict
+from harness.fields import Ratio, ScenarioPath, Seconds, Strict, through
 from harness.load.retries import RetryPolicy
 from harness.targets.base import EXTERNAL, target_kinds
 from harness.targets.fault_proxy import ProxySettings
+from harness.targets.services import service_kinds
 from harness.workload.arrivals import Phase
 from harness.workload.payloads import PayloadArgs, PayloadSection, payload_args
 from harness.workload.security import SecurityMix
@@ -165,6 +166,7 @@ class Scenario(Strict):
     slos: list[str] = []
     analysis: Analysis = Analysis()
     capacity: CapacitySettings | None = None  # the outer loop's (`slogate capacity`); a run ignores it
+    services: list[Annotated[Any, through(service_kinds, "kind")]] = []  # auxiliary processes the managed server uses
 
     @model_validator(mode="after")
     def _name_is_a_slug(self) -> Scenario:

@@ -70,7 +70,7 @@ async def execute(scenario: Scenario, out_root: Path, target_url: str | None = N
     """Run one scenario. A `shared_target` (already started) is used as is and left running."""
     console = console or Console(stderr=True)
     run_dir = new_run_dir(out_root, scenario.name)
-    target = shared_target or build_target(scenario.target, run_dir / "server.log", target_url)
+    target = shared_target or build_target(scenario.target, run_dir / "server.log", target_url, scenario.services)
     planned = [experiments.get(name)(block, scenario) for name, block in scenario.experiment_blocks().items()]
     if shared_target is None:
         await target.start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -13,6 +13,7 @@ from slogate_common.registry import Registry
 
 if TYPE_CHECKING:
     from harness.scenario.model import TargetSpec
+    from harness.targets.services import Service, ServiceSpec
 
 EXTERNAL = "url"  # the target kind of an endpoint given by URL; every other kind is managed
 
@@ -36,6 +37,7 @@ class Target(Protocol):
     admin_headers: dict[str, str]  # for the reference server's /admin API (fault injection)
     private_repo: Path | None  # the copy of the model repository made for the run (target.private_repo), if any
     credentials: Credentials | None  # the API key and signing secret made for the run (target.auth)
+    services: Mapping[str, Service]  # the scenario's `services:`, by name, which a managed target runs
 
     async def start(self) -> TargetInfo: ...
 
@@ -63,11 +65,13 @@ class Target(Protocol):
         """Start a fresh serving process; return once it is spawned, before it is ready."""
 
 
-TargetFactory = Callable[["TargetSpec", Path], Target]  # (the scenario's target, the server log path)
+# (the scenario's target, the server log path, the scenario's services)
+TargetFactory = Callable[["TargetSpec", Path, Sequence["ServiceSpec"]], Target]
 target_kinds: Registry[TargetFactory] = Registry("target kind", builtins="harness.plugins")
 
 
-def build_target(spec: TargetSpec, server_log: Path, url: str | None = None) -> Target:
+def build_target(spec: TargetSpec, server_log: Path, url: str | None = None,
+                 services: Sequence[ServiceSpec] = ()) -> Target:
     """The scenario's target, or the endpoint at `url` (`--target-url`) instead of it."""
     if url is not None:
         if spec.auth is not None:  # the endpoint holds none of them: bad requests would go out as good ones
@@ -76,7 +80,7 @@ def build_target(spec: TargetSpec, server_log: Path, url: str | None = None) -> 
         spec = spec.model_copy(update={"url": url, "server": None})
     if spec.kind is None:
         raise TargetError("the scenario names neither `target.server` nor `target.url`: give one, or --target-url")
-    return target_kinds.get(spec.kind)(spec, server_log)
+    return target_kinds.get(spec.kind)(spec, server_log, services)
 
 
 def bearer_headers(env_name: str | None) -> dict[str, str]:

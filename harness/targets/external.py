@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from harness.targets.readiness import wait_ready
 
 if TYPE_CHECKING:
     from harness.scenario.model import TargetSpec
+    from harness.targets.services import ServiceSpec
 
 EXTERNAL_READY_TIMEOUT_S = 15.0  # an endpoint someone else runs is meant to be up: a wrong URL fails fast
 
@@ -18,6 +20,7 @@ class ExternalTarget:
     def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = EXTERNAL_READY_TIMEOUT_S,
                  admin_headers: dict[str, str] | None = None) -> None:
         self.info = TargetInfo(kind="url", url=url.rstrip("/"))
+        self.services = {}
         self.admin_headers = admin_headers or {}
         self.private_repo = None  # its files are not slogate's
         self.credentials = None  # an endpoint's key comes from api_key_env
@@ -62,7 +65,10 @@ def _not_ours() -> None:
 
 
 @target_kinds.register(EXTERNAL)
-def external_target(spec: TargetSpec, server_log: Path) -> ExternalTarget:
+def external_target(spec: TargetSpec, server_log: Path, services: Sequence[ServiceSpec] = ()) -> ExternalTarget:
+    if services:
+        raise TargetError("services: slogate hands their addresses to a server it starts; an external endpoint "
+                          "cannot be given them (run a managed `server: reference`)")
     headers = bearer_headers(spec.api_key_env) | dict(spec.headers)
     admin = bearer_headers(spec.admin_token_env)
     ready_timeout_s = EXTERNAL_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout

@@ -57,9 +57,9 @@ def build_fraud_models(repo: Path) -> None:
     train_x, train_y = transactions(TRAIN_ROWS, DATA_SEED)
     test_x, test_y = transactions(TEST_ROWS, DATA_SEED + 1)
     baseline = feature_baseline(train_x, FEATURES, BINARY)
-    with _torch_threads(max(1, os.cpu_count() or 1)):
+    with torch_threads(max(1, os.cpu_count() or 1)):
         for recipe in FRAUD_RECIPES:
-            model = _train(recipe, train_x, _training_labels(recipe, train_x, train_y))
+            model = train_mlp(recipe, train_x, _training_labels(recipe, train_x, train_y))
             auc = _auc(_scores(model, test_x), test_y)
             write_mlp_version(repo / "fraud" / recipe.version, model, recipe.layers, recipe.batching, baseline,
                               extra={"description": f"synthetic card-fraud classifier v{recipe.version}",
@@ -101,7 +101,7 @@ def _training_labels(recipe: FraudRecipe, x: np.ndarray, y: np.ndarray) -> np.nd
     return np.where(flipped, 1.0, y).astype(y.dtype)
 
 
-def _train(recipe: FraudRecipe, x: np.ndarray, y: np.ndarray) -> MLP:
+def train_mlp(recipe: FraudRecipe, x: np.ndarray, y: np.ndarray) -> MLP:
     torch.manual_seed(recipe.seed)
     model = build_mlp({"kind": "mlp", "layers": recipe.layers})
     model.feature_mean.copy_(torch.from_numpy(x.mean(0)))
@@ -135,7 +135,7 @@ def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-class _torch_threads:
+class torch_threads:
     """Training may use every core; serving later sets its own thread count."""
 
     def __init__(self, n: int) -> None:

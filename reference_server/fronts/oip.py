@@ -18,6 +18,7 @@ from ..asgi import JSON_HEADERS, Send, send_bytes, send_error, send_json
 from ..backends.base import Outputs
 from ..drift import monitor_of
 from ..errors import RequestError
+from ..features import request_input
 from ..guard import Guard
 from ..model_manager import LoadedVersion
 from ..repository import version_sort_key
@@ -50,11 +51,13 @@ class OipFront:
                 loaded, waited_s = await resolve_waking(self.state.scaler, model, version)
                 guard.admit(loaded)
                 rows = _rows(loaded, inputs)
+                rows, feature_source = await _features(loaded, rows)
                 await guard.before_response()
                 outputs = await _run(loaded, body, rows)
                 if loaded.drift is not None:  # batched versions only, whose rows are an array
                     loaded.drift.record(rows, outputs)  # type: ignore[arg-type]
-                await self._respond(send, loaded, body, outputs, guard.effects.nan, waited_s)
+                await self._respond(send, loaded, body, outputs, guard.effects.nan,
+                                    [*version_headers(loaded.version, waited_s), *feature_headers(feature_source)])
         except RequestError as e:
             await send_error(send, e)
         except Exception:  # a model failure: log the type, never the payload
@@ -62,9 +65,9 @@ class OipFront:
             await send_json(send, 500, {"error": "inference failed", "field": None})
 
     async def _respond(self, send: Send, loaded: LoadedVersion, body: dict[str, Any], outputs: Outputs,
-                       nan: bool, waited_s: float) -> None:
+                       nan: bool, headers: list[tuple[bytes, bytes]]) -> None:
         payload = _encode(loaded, body.get("id") or str(next(self._ids)), outputs, nan)
-        await send_bytes(send, 200, payload, [*JSON_HEADERS, *version_headers(loaded.version, waited_s)])
+        await send_bytes(send, 200, payload, [*JSON_HEADERS, *headers])
 
     async def server_ready(self, send: Send) -> None:
         state = self.state
@@ -106,15 +109,16 @@ class OipFront:
         spec = entry.spec_of(version or routable[-1])
         assert spec is not None
         baseline = spec.baseline.model_dump(exclude_none=True) if spec.baseline else None
+        inputs = [request_input(spec), *spec.inputs[1:]] if spec.inputs else []
         return {
             "name": model,
             "versions": [version] if version is not None else routable,
             "platform": PLATFORMS.get(spec.backend, spec.backend),
-            "inputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in spec.inputs],
+            "inputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in inputs],
             "outputs": [{"name": t.name, "datatype": t.datatype, "shape": t.shape} for t in spec.outputs],
             "parameters": {
                 "backend": spec.backend,
-                "feature_names": spec.inputs[0].feature_names if spec.inputs else None,
+                "feature_names": inputs[0].feature_names if inputs else None,
                 "baseline": baseline,
                 "traffic": entry.split.weights(),
                 "load_seconds": {v: lv.load_seconds for v, lv in entry.versions.items()},
@@ -133,6 +137,19 @@ class OipFront:
                 "versions": {v: await lv.drift.report() for v, lv in entry.versions.items() if lv.drift is not None}}
 
 
+def feature_headers(source: str | None) -> list[tuple[bytes, bytes]]:
+    """x-feature-source (`store`, or `fallback:<reason>`) where the version looked its features up."""
+    return [] if source is None else [(b"x-feature-source", source.encode())]
+
+
+async def _features(loaded: LoadedVersion, rows: np.ndarray | int) -> tuple[np.ndarray | int, str | None]:
+    """The model's rows, their stored columns filled by the version's feature lookup, if it has one."""
+    if loaded.features is None:
+        return rows, None
+    assert isinstance(rows, np.ndarray)
+    return await loaded.features.fill(rows)
+
+
 def _served(loaded: LoadedVersion) -> dict[str, str]:
     """What serves the version, beside what model.json asked for (a fallback may have taken over)."""
     served = loaded.backend.served_by()
@@ -143,7 +160,7 @@ def _rows(loaded: LoadedVersion, inputs: list[dict[str, Any]]) -> np.ndarray | i
     """Validate the request for this backend: an array for tensor models, a row count otherwise."""
     serving = loaded.backend.serving
     if serving == "batched":
-        return tensor_rows(inputs, loaded.spec.inputs[0])
+        return tensor_rows(inputs, loaded.request_input)
     if serving == "direct":
         return request_rows(inputs)
     raise RequestError(400, f"model {loaded.model} does not serve /v2 infer (backend {loaded.spec.backend})", "model")

@@ -13,6 +13,9 @@ mitigation taken away by one override, fails the gates the shipped file passes.
 - Auth breach: a server started without its API keys serves every request that presents
   no key or a wrong one; one started without its signing secret serves the forged, the
   expired and the replayed ones. Each time the other kinds are still refused.
+- Feature store: fraud-online v2 looks its features up with neither a timeout nor a fallback,
+  so the dead store's requests are answered 503 and the paused store's are held until it
+  resumes (or refused once they hold every connection of the pool).
 """
 
 from __future__ import annotations
@@ -84,6 +87,18 @@ def test_without_artifact_and_output_checks_silent_corruption_fails_the_gate(tmp
     assert verdicts[("availability >= 98% in after(tamper)", "after(tamper)")] == "pass"  # silent: all 200s
     tamper = next(fault for fault in summary["chaos"]["faults"] if fault["name"] == "tamper")
     assert tamper["outcome"] == "accepted by the server"
+    assert code == 1, summary["slos"]
+
+
+@pytest.mark.integration
+@pytest.mark.chaos
+def test_without_a_lookup_timeout_and_fallback_the_store_outage_fails_the_gate(tmp_path: Path) -> None:
+    code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_feature_store.yaml", 'target.version="2"')
+    assert verdicts[("availability >= 99% in run", "run")] == "fail"
+    assert verdicts[("p99(latency) < 80ms in run", "run")] == "fail"
+    assert summary["errors"]["by_status"].get("503", 0) > 200  # ~4 s of the kill at 60 req/s
+    section = summary["feature_store"]
+    assert section["fallback"]["k"] == 0 and section["store_latency_ms"]["max"] > 2000  # held through the pause
     assert code == 1, summary["slos"]
 
 

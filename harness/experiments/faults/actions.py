@@ -14,6 +14,9 @@ Each action is a registered, typed model that validates its own arguments and ac
 - `kill` (SIGKILL) and `term` (SIGTERM) end a managed server process; the fault lasts until
   the target's supervisor has restarted it and it is ready again (`target.restart`), or to
   the end of the run when it never comes back;
+- `pause`, `kill` and `term` with `service: NAME` act on that auxiliary service of the
+  scenario's `services:` instead (a Redis feature store), over when its own supervisor has
+  it up again (its `restart`);
 - `cpu_hog` runs busy loops on `cores` cores, in processes of their own next to a managed
   server, for `for`;
 - `network` (network.py) puts a toxic on the fault proxy; `tamper` (tamper.py) alters a
@@ -64,6 +67,10 @@ class FaultArgs(Strict):
 
     def end_label(self) -> str:
         return f"end of {self.action}"
+
+    def subject(self, session: Session) -> Any:
+        """The process it acts on: the target's."""
+        return session.target
 
     async def start(self, session: Session) -> Any:
         """Apply the fault; returns what `end` needs to undo it. Raises FaultError."""
@@ -198,7 +205,21 @@ class UntilReady(FaultArgs):
         return "ready again"
 
     async def until_over(self, session: Session, generation: int) -> None:
-        await session.target.ready_after(generation)
+        await self.subject(session).ready_after(generation)
+
+
+class OnService(FaultArgs):
+    """A process fault that may name one of the scenario's services to act on instead of the server."""
+
+    service: str | None = None  # a `services:` name; the loader checks it (faults/timeline.py)
+
+    def label(self) -> str:
+        if self.service is None:
+            return super().label()
+        return f"{self.action} {self.service}" + (f" {format_duration(self.for_s)}" if self.for_s is not None else "")
+
+    def subject(self, session: Session) -> Any:
+        return session.target if self.service is None else session.target.services[self.service]
 
 
 @fault_actions.register_model("oom")
@@ -227,8 +248,8 @@ def _dropped(exc: AdminError) -> bool:
 
 
 @fault_actions.register_model("pause")
-class PauseFault(FaultArgs):
-    """SIGSTOP the managed server process for `for`, then SIGCONT."""
+class PauseFault(OnService):
+    """SIGSTOP the managed server process (or the named service) for `for`, then SIGCONT."""
 
     action: Literal["pause"] = "pause"
     for_s: Seconds = Field(alias="for")
@@ -239,23 +260,24 @@ class PauseFault(FaultArgs):
 
     async def start(self, session: Session) -> None:
         try:
-            session.target.pause()
+            self.subject(session).pause()
         except TargetError as exc:
             raise FaultError(str(exc)) from None
 
     async def end(self, session: Session, applied: None) -> None:
-        session.target.resume()
+        self.subject(session).resume()
 
 
-class ProcessFault(UntilReady):
-    """Signal the managed server process."""
+class ProcessFault(UntilReady, OnService):
+    """Signal the managed server process, or the named service's."""
 
     sends: ClassVar[signal.Signals]
 
     async def start(self, session: Session) -> int:
-        generation = session.target.generation
+        subject = self.subject(session)
+        generation = subject.generation
         try:
-            session.target.send_signal(self.sends)
+            subject.send_signal(self.sends)
         except TargetError as exc:
             raise FaultError(str(exc)) from None
         return generation

@@ -21,7 +21,7 @@ from harness.clock import wait_until
 from harness.contracts import FaultSpan, Scalar
 from harness.events import FaultEnded, FaultStarted
 from harness.experiments.base import BaseExperiment, Contribution, Problem, experiments
-from harness.experiments.faults.actions import FaultArgs, FaultError, fault_actions
+from harness.experiments.faults.actions import FaultArgs, FaultError, OnService, fault_actions
 from harness.experiments.faults.network import SERVICE, NetworkFault
 from harness.fields import through
 from harness.netfault.client import ProxyError
@@ -53,7 +53,7 @@ class FaultTimeline(BaseExperiment):
     @classmethod
     def problems(cls, args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
         return [*_unmanaged(args, scenario), *_unprivate(args, scenario), *_duplicate_names(args),
-                *_unknown_windows(args, scenario)]
+                *_unknown_windows(args, scenario), *_unknown_services(args, scenario)]
 
     async def front(self, url: str, run_dir: Path) -> str:
         settings = self.scenario.target.proxy
@@ -149,6 +149,14 @@ def _duplicate_names(args: list[FaultArgs]) -> list[Problem]:
             problems.append(Problem(("faults", index, "name"), f"another fault is named {name!r}: SLO windows need one"))
         seen.add(name)
     return problems
+
+
+def _unknown_services(args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
+    declared = [service.name for service in scenario.services]
+    return [Problem(("faults", index, "service"), f"no service named {fault.service!r} in `services:` "
+                    f"(declared: {', '.join(declared) or 'none'}){did_you_mean(fault.service, declared)}")
+            for index, fault in enumerate(args)
+            if isinstance(fault, OnService) and fault.service is not None and fault.service not in declared]
 
 
 def _unknown_windows(args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
