@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.targets.base import TargetError, TargetInfo, bearer_headers, target_kinds
-from harness.targets.memory_cgroup import CgroupError, MemoryCgroup
+from harness.targets.cgroups import CgroupError
+from harness.targets.memory_cgroup import MemoryCgroup
 from harness.targets.readiness import wait_ready
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class ManagedServer:
         self._ready = asyncio.Condition()
         if self.memory_limit is not None:
             try:
-                self.cgroup = MemoryCgroup.create(f"slogate-{os.getpid()}-{self.port}", self.memory_limit)
+                self.cgroup = MemoryCgroup.limited(f"slogate-{os.getpid()}-{self.port}", self.memory_limit)
             except CgroupError as exc:
                 raise TargetError(f"target.memory_limit: {exc}") from None
         try:

@@ -17,8 +17,6 @@ import pytest
 from test_chaos_runs import slogate_run
 from test_chaos_runs import verdicts as slo_verdicts
 
-from harness.targets.memory_cgroup import CgroupError, MemoryCgroup
-
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
@@ -65,14 +63,3 @@ def test_without_backoff_and_a_budget_the_retries_outlive_the_stall(tmp_path: Pa
     assert retries["retry_amplification"]["estimate"] > 2 and retries["peak_retries_per_s"] > 100  # 50 req/s offered
     assert code == 1, summary["slos"]
 
-
-def test_a_memory_cgroup_is_made_in_this_process_own_group(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("harness.targets.memory_cgroup.CGROUP_ROOT", tmp_path)
-    (tmp_path / "memory" / "job").mkdir(parents=True)
-    group = MemoryCgroup.create("slogate-test", 1 << 20, proc_cgroup="4:memory:/job\n0::/\n")
-    assert (group.version, group.path) == (1, tmp_path / "memory" / "job" / "slogate-test")
-    assert (group.path / "memory.limit_in_bytes").read_text() == str(1 << 20)
-    (group.path / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
-    assert group.oom_kills() == 2
-    with pytest.raises(CgroupError, match="no memory controller"):
-        MemoryCgroup.create("x", 1, proc_cgroup="1:cpu:/\n")
