@@ -47,6 +47,10 @@ def load(tmp_path: Path, text: str):
      ":9: faults[0].toxicity:", "less than or equal to 1"),
     ("{action: kill, at: 10s, name: kill}", "{action: cpu_hog, at: 1s, cores: 0}", ":9: faults[0].cores:",
      "greater than or equal to 1"),
+    ("{action: kill, at: 10s, name: kill}", "{action: cpu_hog, at: 1s, limit: 0.001}", ":9: faults[0].limit:",
+     "greater than or equal to 0.01"),
+    ("{action: kill, at: 10s, name: kill}", "{action: cpu_hog, at: 1s, weigth: 1}", ":9: faults[0].weigth:",
+     "did you mean 'weight'"),
     ("{action: kill, at: 10s, name: kill}", "{action: memory, at: 1s}", ":9: faults[0].mb:", "required"),
     ("  model: fraud\n", "  model: fraud\n  proxy: {listen: 0.0.0.0:8000}\n", ":5: target.proxy.listen:", "pattern"),
 ])

@@ -15,10 +15,11 @@ Each action is a registered, typed model that validates its own arguments and ac
   the target's supervisor has restarted it and it is ready again (`target.restart`), or to
   the end of the run when it never comes back;
 - `cpu_hog` runs busy loops on `cores` cores, in processes of their own next to a managed
-  server, for `for`.
+  server, for `for`; with `limit` or `weight` in a CPU cgroup of their own (cpu_cgroup.py).
 
-Each action's `start` applies it, `until_over` waits for it to end (by default `for`
-after its start), and `end` undoes it; `end` also runs when the run ends first.
+Each action's `preflight` checks, before any load, that this machine can apply it at all;
+`start` applies it, `until_over` waits for it to end (by default `for` after its start),
+and `end` undoes it; `end` also runs when the run ends first.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from harness.clock import wait_until
 from harness.fields import Ratio, Seconds, Strict
 from harness.targets.admin import AdminError, admin_call
 from harness.targets.base import TargetError
+from harness.targets.cgroups import Cgroup, CgroupError
+from harness.targets.cpu_cgroup import cpu_cgroup
 from harness.units import format_duration
 from slogate_common.registry import Registry
 
@@ -61,6 +64,9 @@ class FaultArgs(Strict):
 
     def end_label(self) -> str:
         return f"end of {self.action}"
+
+    def preflight(self) -> None:
+        """Before any load: raise FaultError where this machine cannot apply the fault at all."""
 
     async def start(self, session: Session) -> Any:
         """Apply the fault; returns what `end` needs to undo it. Raises FaultError."""
@@ -267,22 +273,45 @@ BUSY_LOOP = "while True: pass"
 
 @fault_actions.register_model("cpu_hog")
 class CpuHogFault(FaultArgs):
-    """Busy loops on `cores` cores beside the managed server: a noisy neighbour."""
+    """Busy loops on `cores` cores beside the managed server: a noisy neighbour. With `limit`
+    (cores) or `weight` the neighbour runs in a CPU cgroup of its own with that CFS quota or
+    weight, as a container with a CPU limit or request would."""
 
     action: Literal["cpu_hog"] = "cpu_hog"
     cores: int = Field(default=1, ge=1, le=256)
+    limit: float | None = Field(default=None, ge=0.01, le=256)  # the kernel's smallest quota is 1 ms a period
+    weight: int | None = Field(default=None, ge=1, le=10000)  # cgroup v2's cpu.weight, 100 the default
     needs_managed_target: ClassVar[bool] = True  # "beside the server" holds only for one slogate started
 
     def label(self) -> str:
-        return f"cpu_hog ×{self.cores}" + (f" {format_duration(self.for_s)}" if self.for_s is not None else "")
+        confined = "".join(f" {key} {value:g}" for key, value in (("limit", self.limit), ("weight", self.weight))
+                           if value is not None)
+        return f"cpu_hog ×{self.cores}{confined}" + (f" {format_duration(self.for_s)}" if self.for_s is not None else "")
 
-    async def start(self, session: Session) -> list[subprocess.Popen]:
+    def preflight(self) -> None:
+        self._group("probe").remove()
+
+    async def start(self, session: Session) -> tuple[list[subprocess.Popen], Cgroup | None]:
+        group = self._group("hog") if self.limit is not None or self.weight is not None else None
         # each in a process group of its own, so that ending one group ends every child it may have
-        return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP], process_group=0, stdin=subprocess.DEVNULL,
+        hogs = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP], process_group=0, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(self.cores)]
+        if group is not None:
+            for hog in hogs:  # before its interpreter is up (~20 ms), so the busy loop itself never runs unconfined
+                group.add(hog.pid)
+        return hogs, group
 
-    async def end(self, session: Session, hogs: list[subprocess.Popen]) -> None:
+    async def end(self, session: Session, applied: tuple[list[subprocess.Popen], Cgroup | None]) -> None:
+        hogs, group = applied
         for hog in hogs:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(hog.pid, signal.SIGKILL)
         await asyncio.gather(*(asyncio.to_thread(hog.wait) for hog in hogs))
+        if group is not None:
+            group.remove()
+
+    def _group(self, role: str) -> Cgroup:
+        try:
+            return cpu_cgroup(f"slogate-{role}-{os.getpid()}-{id(self)}", self.limit, self.weight)
+        except CgroupError as exc:
+            raise FaultError(str(exc)) from None
