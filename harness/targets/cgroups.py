@@ -9,6 +9,7 @@ Where neither can be written, `CgroupError` says why, for the caller to stop bef
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,10 +50,19 @@ class Cgroup:
     def add(self, pid: int) -> None:
         (self.path / "cgroup.procs").write_text(str(pid))
 
-    def remove(self) -> None:
-        """Once its processes are gone (a group still holding one cannot be removed: left as is)."""
-        with contextlib.suppress(OSError):
-            self.path.rmdir()
+    def remove(self, within_s: float = 0.0) -> None:
+        """Once its processes are gone, waiting up to `within_s` for them to leave (a group
+        still holding one cannot be removed: left as is)."""
+        deadline = time.monotonic() + within_s
+        while True:
+            try:
+                return self.path.rmdir()
+            except FileNotFoundError:
+                return None
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return None
+                time.sleep(0.01)
 
 
 def candidates(controller: str, proc_cgroup: str) -> list[tuple[int, Path]]:

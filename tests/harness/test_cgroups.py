@@ -1,15 +1,17 @@
 """Where slogate makes a cgroup and what it writes there: cgroup v2 in this process's own group
 where it offers the controller, else the controller's v1 hierarchy; a memory limit and a CPU
 quota and weight in each version's files. A fake /sys/fs/cgroup under tmp_path stands in for
-the kernel's, so each layout can be tried on any machine."""
+the kernel's, so each layout can be tried on any machine; the last test uses the real one."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from harness.entry.cli import main as slogate
+from harness.experiments.faults.actions import CpuHogFault, FaultError
 from harness.targets.cgroups import CgroupError
 from harness.targets.cpu_cgroup import cpu_cgroup
 from harness.targets.memory_cgroup import MemoryCgroup
@@ -74,3 +76,21 @@ def test_a_hog_confined_where_no_cpu_cgroup_is_writable_stops_the_run_before_any
     assert slogate(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "faults[0] (cpu_hog): no writable cpu cgroup" in capsys.readouterr().err
     assert not list((tmp_path / "out").glob("*/*/requests.parquet"))
+
+
+def test_every_loop_of_a_confined_hog_runs_in_its_group_and_the_group_goes_with_them() -> None:
+    hog = CpuHogFault(action="cpu_hog", at=0, cores=3, weight=1)
+    try:
+        hog.preflight()
+    except FaultError as exc:
+        pytest.skip(f"no writable CPU cgroup on this machine: {exc}")
+
+    async def run() -> tuple[list[str], bool]:
+        launcher, group = await hog.start(session=None)
+        await asyncio.sleep(0.3)  # the launcher forks its two siblings
+        loops = (group.path / "cgroup.procs").read_text().split()
+        await hog.end(None, (launcher, group))
+        return loops, group.path.exists()
+
+    loops, left = asyncio.run(run())
+    assert len(loops) == 3 and not left
