@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from harness.clients.signing import Credentials
 from harness.targets.base import TargetError, TargetInfo, bearer_headers, target_kinds
-from harness.targets.memory_cgroup import CgroupError, MemoryCgroup
+from harness.targets.cgroups import CgroupError
+from harness.targets.memory_cgroup import MemoryCgroup
 from harness.targets.readiness import wait_ready
 from harness.targets.services import Service, ServiceError, ServiceSpec, with_addresses
 from harness.targets.supervised import RestartPolicy, Supervised, cancelled, free_port, log_tail
@@ -102,7 +103,7 @@ class ManagedServer(Supervised):
             raise TargetError(str(exc)) from None
         if self.memory_limit is not None:
             try:
-                self.cgroup = MemoryCgroup.create(f"slogate-{os.getpid()}-{self.port}", self.memory_limit)
+                self.cgroup = MemoryCgroup.limited(f"slogate-{os.getpid()}-{self.port}", self.memory_limit)
             except CgroupError as exc:
                 raise TargetError(f"target.memory_limit: {exc}") from None
         try:

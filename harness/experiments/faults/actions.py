@@ -18,12 +18,13 @@ Each action is a registered, typed model that validates its own arguments and ac
   scenario's `services:` instead (a Redis feature store), over when its own supervisor has
   it up again (its `restart`);
 - `cpu_hog` runs busy loops on `cores` cores, in processes of their own next to a managed
-  server, for `for`;
+  server, for `for`; with `limit` or `weight` in a CPU cgroup of their own (cpu_cgroup.py);
 - `network` (network.py) puts a toxic on the fault proxy; `tamper` (tamper.py) alters a
   version's artifact and asks the server to reload it.
 
-Each action's `start` applies it, `until_over` waits for it to end (by default `for`
-after its start), and `end` undoes it; `end` also runs when the run ends first.
+Each action's `preflight` checks, before any load, that this machine can apply it at all;
+`start` applies it, `until_over` waits for it to end (by default `for` after its start),
+and `end` undoes it; `end` also runs when the run ends first.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from harness.clock import wait_until
 from harness.fields import Ratio, Seconds, Strict
 from harness.targets.admin import AdminError, admin_call
 from harness.targets.base import TargetError
+from harness.targets.cgroups import Cgroup, CgroupError
+from harness.targets.cpu_cgroup import cpu_cgroup
 from harness.units import format_duration
 from slogate_common.registry import Registry
 
@@ -71,6 +74,9 @@ class FaultArgs(Strict):
     def subject(self, session: Session) -> Any:
         """The process it acts on: the target's."""
         return session.target
+
+    def preflight(self) -> None:
+        """Before any load: raise FaultError where this machine cannot apply the fault at all."""
 
     async def start(self, session: Session) -> Any:
         """Apply the fault; returns what `end` needs to undo it. Raises FaultError."""
@@ -295,27 +301,82 @@ class TermFault(ProcessFault):
     sends: ClassVar[signal.Signals] = signal.SIGTERM
 
 
-BUSY_LOOP = "while True: pass"
+# One launcher per hog, which forks the other loops once slogate has closed its stdin: by then it
+# is in the hog's cgroup, so every loop is born there; and the run's event loop, which sends the
+# load, pays for one process start, not `cores` (16 of them stalled it ~150 ms).
+HOG = """import os, sys
+sys.stdin.read()
+for _ in range(int(sys.argv[1]) - 1):
+    if os.fork() == 0:
+        break
+while True:
+    pass
+"""
+GROUP_EMPTY_WITHIN_S = 2.0  # killed loops leave their cgroup within milliseconds
 
 
 @fault_actions.register_model("cpu_hog")
 class CpuHogFault(FaultArgs):
-    """Busy loops on `cores` cores beside the managed server: a noisy neighbour."""
+    """Busy loops on `cores` cores beside the managed server: a noisy neighbour. With `limit`
+    (cores) or `weight` the neighbour runs in a CPU cgroup of its own with that CFS quota or
+    weight, as a container with a CPU limit or request would."""
 
     action: Literal["cpu_hog"] = "cpu_hog"
     cores: int = Field(default=1, ge=1, le=256)
+    limit: float | None = Field(default=None, ge=0.01, le=256)  # the kernel's smallest quota is 1 ms a period
+    weight: int | None = Field(default=None, ge=1, le=10000)  # cgroup v2's cpu.weight, 100 the default
     needs_managed_target: ClassVar[bool] = True  # "beside the server" holds only for one slogate started
 
     def label(self) -> str:
-        return f"cpu_hog ×{self.cores}" + (f" {format_duration(self.for_s)}" if self.for_s is not None else "")
+        confined = "".join(f" {key} {value:g}" for key, value in (("limit", self.limit), ("weight", self.weight))
+                           if value is not None)
+        return f"cpu_hog ×{self.cores}{confined}" + (f" {format_duration(self.for_s)}" if self.for_s is not None else "")
 
-    async def start(self, session: Session) -> list[subprocess.Popen]:
-        # each in a process group of its own, so that ending one group ends every child it may have
-        return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP], process_group=0, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(self.cores)]
+    def preflight(self) -> None:
+        if self.confined:
+            self._group("probe").remove()
 
-    async def end(self, session: Session, hogs: list[subprocess.Popen]) -> None:
-        for hog in hogs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(hog.pid, signal.SIGKILL)
-        await asyncio.gather(*(asyncio.to_thread(hog.wait) for hog in hogs))
+    @property
+    def confined(self) -> bool:
+        return self.limit is not None or self.weight is not None
+
+    async def start(self, session: Session) -> tuple[subprocess.Popen, Cgroup | None]:
+        # off the event loop that sends the load: a fork of the harness takes 5-20 ms here
+        spawning = asyncio.ensure_future(asyncio.to_thread(self._spawn))
+        try:
+            return await asyncio.shield(spawning)
+        except asyncio.CancelledError:  # the run ended meanwhile: no loop may outlive it
+            with contextlib.suppress(FaultError):
+                await self.end(session, await spawning)
+            raise
+
+    def _spawn(self) -> tuple[subprocess.Popen, Cgroup | None]:
+        group = self._group("hog") if self.confined else None
+        # a process group of its own, so that ending it ends every loop
+        hog = subprocess.Popen([sys.executable, "-c", HOG, str(self.cores)], process_group=0, stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if group is not None:
+                group.add(hog.pid)
+        except OSError as exc:
+            os.killpg(hog.pid, signal.SIGKILL)
+            hog.wait()
+            group.remove(GROUP_EMPTY_WITHIN_S)
+            raise FaultError(f"cannot move the hog into {group.path}: {exc.strerror or exc}") from None
+        finally:
+            hog.stdin.close()
+        return hog, group
+
+    async def end(self, session: Session, applied: tuple[subprocess.Popen, Cgroup | None]) -> None:
+        hog, group = applied
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(hog.pid, signal.SIGKILL)
+        await asyncio.to_thread(hog.wait)
+        if group is not None:
+            await asyncio.to_thread(group.remove, GROUP_EMPTY_WITHIN_S)
+
+    def _group(self, role: str) -> Cgroup:
+        try:
+            return cpu_cgroup(f"slogate-{role}-{os.getpid()}-{id(self)}", self.limit, self.weight)
+        except CgroupError as exc:
+            raise FaultError(str(exc)) from None

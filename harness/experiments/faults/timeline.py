@@ -56,6 +56,11 @@ class FaultTimeline(BaseExperiment):
                 *_unknown_windows(args, scenario), *_unknown_services(args, scenario)]
 
     async def front(self, url: str, run_dir: Path) -> str:
+        for index, fault in enumerate(self.faults):
+            try:
+                fault.preflight()
+            except FaultError as exc:  # a scenario this machine cannot run: stopped before any load
+                raise TargetError(f"faults[{index}] ({fault.action}): {exc}") from None
         settings = self.scenario.target.proxy
         if settings is None and not any(isinstance(fault, NetworkFault) for fault in self.faults):
             return url
