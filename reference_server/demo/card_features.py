@@ -7,8 +7,8 @@ and a test checks that the shipped file is what this writes.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from .shipped_csv import write_shipped_csv
 from .synthetic_fraud import DATA_SEED, FEATURES, transactions
 
 CARDS = 1000  # card ids 0..999
@@ -27,11 +27,7 @@ def card_features_csv() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m reference_server.demo.card_features OUT.csv", file=sys.stderr)
-        return 2
-    Path(argv[0]).write_text(card_features_csv())
-    return 0
+    return write_shipped_csv(argv, "card_features", card_features_csv)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ that the shipped file is what this writes.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from .shipped_csv import write_shipped_csv
 from .synthetic_fraud import DATA_SEED, FEATURES, transactions
 
 SAMPLE_ROWS = 4000
@@ -25,11 +25,7 @@ def labelled_sample_csv(rows: int = SAMPLE_ROWS) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m reference_server.demo.labelled_sample OUT.csv", file=sys.stderr)
-        return 2
-    Path(argv[0]).write_text(labelled_sample_csv())
-    return 0
+    return write_shipped_csv(argv, "labelled_sample", labelled_sample_csv)
 
 
 if __name__ == "__main__":
