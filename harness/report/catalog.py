@@ -10,3 +10,4 @@ from harness.report import repeatability_section  # noqa: F401 - the `repeatabil
 from harness.report import cold_start_section  # noqa: F401 - the `cold_start` section
 from harness.report import retries_section  # noqa: F401 - the `retries` section
 from harness.report import security_section  # noqa: F401 - the `security` section
+from harness.report import feature_store_section  # noqa: F401 - the `feature_store` section
