@@ -1,8 +1,8 @@
 """`sim` backend: a model whose service time is drawn from a known distribution.
 
 The harness's measurement-truth tests need a server whose true latency is known, so the
-service time is an asyncio sleep (it never blocks the loop; measured overshoot on uvloop is
-~0.1–0.3 ms at 2–20 ms). A concurrency limit admits requests FIFO; the ones beyond it wait,
+service time is an asyncio sleep that never ends early (it never blocks the loop; measured
+overshoot on uvloop is ~0.1–0.3 ms at 2–20 ms). A concurrency limit admits requests FIFO; the ones beyond it wait,
 and beyond `max_queue_size` waiting requests the server answers 429.
 
 model.json "sim" section:
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ class SimBackend:
             service_ms = self._sample(self.settings, self._rng)
             if self._rng.random() < self.settings.extra_fraction:
                 service_ms += self.settings.extra_ms
-            await asyncio.sleep(service_ms / 1000.0)
+            await sleep_at_least(service_ms / 1000.0)
         finally:
             self._slots.release()
         return {self._output: np.full((rows, 1), service_ms, dtype=self._dtype)}
@@ -114,3 +115,14 @@ class SimBackend:
 
     def close(self) -> None:
         pass
+
+
+async def sleep_at_least(seconds: float) -> None:
+    """Sleep no less than `seconds` by the monotonic clock.
+
+    uvloop (libuv) rounds timers to whole milliseconds against a clock cached at the start of
+    each loop iteration, so one asyncio.sleep can wake up to ~1 ms early; a measurement-truth
+    backend must never serve faster than the service time it reports."""
+    deadline = time.perf_counter() + seconds
+    while (left := deadline - time.perf_counter()) > 0:
+        await asyncio.sleep(left)
