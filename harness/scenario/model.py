@@ -68,6 +68,8 @@ class TargetSpec(Strict):
     model_repo: ScenarioPath | None = None
     server_args: list[str] = []
     ready_timeout: Seconds | None = None  # None: the target kind's own (managed 120 s, external 15 s)
+    connect_timeout: Seconds | None = Field(default=None, description="an external endpoint that refuses every "
+                                            "connection this long (default 3 s) fails the run before any load")
     request_timeout: Seconds = 10.0
     api_key_env: str | None = Field(default=None, description="environment variable holding a Bearer key")
     admin_token_env: str | None = None
@@ -117,6 +119,9 @@ class TargetSpec(Strict):
         if self.url is not None and self.auth is not None:
             raise ValueError("auth: credentials made for the run reach only a managed server (`server: reference`); "
                              "an endpoint's key comes from api_key_env")
+        if self.server is not None and self.connect_timeout is not None:
+            raise ValueError("connect_timeout: a managed server refuses connections until it has started; its "
+                             "ready_timeout bounds the wait")
         return self
 
     @property

@@ -161,3 +161,14 @@ def test_ready_timeout_defaults_by_target_kind_and_can_be_set(tmp_path):
     assert external_target(external, tmp_path / "log").ready_timeout_s == 15.0
     pinned = load_scenario(write(tmp_path, GOOD.replace("model: fraud", "model: fraud\n  ready_timeout: 3s"))).target
     assert reference_server(pinned, tmp_path / "log").ready_timeout_s == 3.0
+
+
+def test_connect_timeout_is_for_external_endpoints_only(tmp_path):
+    from harness.targets.external import external_target
+
+    url = GOOD.replace("server: reference", "url: http://127.0.0.1:9")
+    assert external_target(load_scenario(write(tmp_path, url)).target, tmp_path / "log").connect_timeout_s == 3.0
+    pinned = load_scenario(write(tmp_path, url.replace("model: fraud", "model: fraud\n  connect_timeout: 500ms"))).target
+    assert external_target(pinned, tmp_path / "log").connect_timeout_s == 0.5
+    with pytest.raises(ScenarioError, match="connect_timeout: a managed server"):
+        load_scenario(write(tmp_path, GOOD.replace("model: fraud", "model: fraud\n  connect_timeout: 1s")))
