@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.session.runner import execute
+    from harness.session.runner import ReportWriteError, execute
 
     console = Console(stderr=True)
     worst = 0
@@ -84,6 +84,9 @@ def _run(args: argparse.Namespace) -> int:
             return USAGE_ERROR
         except TargetError as exc:
             print(f"target error: {exc}", file=sys.stderr)
+            return USAGE_ERROR
+        except ReportWriteError as exc:
+            print(f"slogate run: {exc}", file=sys.stderr)
             return USAGE_ERROR
         print_verdict(Console(), result.summary, result.run_dir)
         worst = _worse(worst, result.exit_code(args.inconclusive_ok))

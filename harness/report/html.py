@@ -10,6 +10,7 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
+from harness.atomic_write import atomic_path
 from harness.report.formatting import bounds, in_unit, number, target_line
 from harness.report.plots import render_plots
 from harness.report.sections import report_sections
@@ -36,7 +37,8 @@ def render_html(run_dir: Path, summary: dict[str, Any], series: dict[str, Any], 
         rate_rows=RATE_ROWS,
     )
     path = run_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    with atomic_path(path) as partial:
+        partial.write_text(page, encoding="utf-8")
     return path
 
 

@@ -243,7 +243,21 @@ def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict]) -> 
                    description=scenario.description, tags=tuple(scenario.tags))
 
 
+class ReportWriteError(Exception):
+    """The run finished but its files could not all be written (a full disk); str() says which were kept."""
+
+
 def _conclude(session: Session, meta: RunMeta, contributions: list[Contribution]) -> RunResult:
+    run_dir = session.run_dir
+    try:
+        return _write_and_judge(session, meta, contributions)
+    except OSError as exc:
+        kept = sorted(path.name for path in run_dir.iterdir() if not path.name.startswith("."))
+        raise ReportWriteError(f"cannot write the report into {run_dir}: {exc.strerror or exc} "
+                               f"({exc.filename or 'a file'}); kept: {', '.join(kept) or 'nothing'}") from None
+
+
+def _write_and_judge(session: Session, meta: RunMeta, contributions: list[Contribution]) -> RunResult:
     run_dir = session.run_dir
     table = session.log.to_table()
     write_records(table, run_dir / "requests.parquet", started_at=session.clock.started_at, t0_ns=session.clock.t0_ns)

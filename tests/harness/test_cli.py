@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -192,3 +193,21 @@ def test_serve_help_is_the_servers_help() -> None:
 def test_unknown_flags_of_other_commands_are_still_errors(tmp_path) -> None:
     done = slogate("validate", tmp_path / "none.yaml", "--bogus")
     assert done.returncode == 2 and "unrecognized arguments: --bogus" in done.stderr
+
+
+def test_a_report_that_cannot_be_written_exits_2_and_keeps_the_records(quick, tmp_path):
+    """A full disk, as RLIMIT_FSIZE makes one: writes past 100 KiB fail with EFBIG (Python ignores
+    SIGXFSZ). The records, ~13 kB, fit; the HTML report, ~230 kB, does not."""
+    limit = 100 * 1024
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    path = quick("full-disk", ["p50(latency) < 200ms"])
+    result = subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=180, preexec_fn=small_files)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "cannot write the report" in result.stderr and "File too large" in result.stderr
+    (records,) = (tmp_path / "out").rglob("requests.parquet")
+    assert len(pd.read_parquet(records)) == 240  # every request, readable
