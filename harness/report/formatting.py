@@ -39,12 +39,16 @@ def target_line(target: dict[str, Any]) -> str:
 
 def _target_value(key: str, value: Any) -> str:
     if key == "versions" and isinstance(value, dict):
-        return ", ".join(f"v{name} {MISSING if share is None else number(share) + '%'}" for name, share in value.items())
+        return ", ".join(f"v{name} {_share(share)}" for name, share in value.items())
     if key == "served" and isinstance(value, dict):
         return ", ".join(f"v{name} {_served_by(how)}" for name, how in value.items()) or MISSING
     if key.endswith("_s") and isinstance(value, (int, float)):
         return in_unit(value, "s")
     return readable(value)
+
+
+def _share(percent: float | None) -> str:
+    return MISSING if percent is None else f"{number(percent)}%"
 
 
 def _served_by(how: Any) -> str:

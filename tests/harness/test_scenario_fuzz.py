@@ -67,8 +67,8 @@ def mutated_texts(draw: st.DrawFn) -> str:
             places = _paths(tree)
             if not places:
                 break
-            _mutate(tree, draw(st.sampled_from(places)), draw(st.sampled_from(["delete", "replace", "misspell", "wrap"])),
-                    draw(junk))
+            operation = draw(st.sampled_from(["delete", "replace", "misspell", "wrap"]))
+            _mutate(tree, draw(st.sampled_from(places)), operation, draw(junk))
         return yaml.safe_dump(tree, sort_keys=False)
     lines = text.splitlines()
     at = draw(st.integers(0, len(lines) - 1))
