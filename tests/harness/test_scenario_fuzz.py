@@ -10,7 +10,6 @@ place.
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,6 @@ from harness.scenario.loader import ScenarioError, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
-WORKDIR = Path(tempfile.mkdtemp(prefix="scenario-fuzz-"))
-(WORKDIR / "data").symlink_to(SCENARIOS / "data")  # relative paths in the scenarios still resolve
 
 junk = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
@@ -83,10 +80,17 @@ def mutated_texts(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("scenario-fuzz")
+    (directory / "data").symlink_to(SCENARIOS / "data")  # relative paths in the scenarios still resolve
+    return directory
+
+
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(mutated_texts())
-def test_a_mutated_scenario_loads_or_names_file_line_and_field(text: str) -> None:
-    path = WORKDIR / "mutated.yaml"
+def test_a_mutated_scenario_loads_or_names_file_line_and_field(workdir: Path, text: str) -> None:
+    path = workdir / "mutated.yaml"
     path.write_text(text)
     try:
         load_scenario(path)
