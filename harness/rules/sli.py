@@ -65,8 +65,7 @@ def skip_reason(slo: SLO) -> str:
     """Why an SLO sets no budget of bad requests (Objective.from_slo gave None)."""
     if slo.cohort is not None:
         return "a cohort's SLO counts only its own requests, and the server's series do not say which those are"
-    return ("not a share of bad requests: only availability, error_rate and a percentile of a per-request time "
-            "below a threshold have a Prometheus SLI")
+    return "no Prometheus SLI: only availability, error_rate and `pN(time) < threshold` read as shares of bad requests"
 
 
 def sli_for(objective: Objective, profile: MetricProfile, model: str | None, version: str | None,

@@ -164,6 +164,14 @@ class Analysis(Strict):
     recovery: Recovery = Recovery()
     burn_rate: list[BurnPair] | WorkbookBurnRate = []  # empty: three SRE Workbook pairs, scaled to the run
 
+    @field_validator("burn_rate", mode="wrap")
+    @classmethod
+    def _pairs_or_workbook(cls, value: Any, handler: Any) -> list[BurnPair] | WorkbookBurnRate:
+        """A mapping asks for the Workbook's pairs, a list gives its own: one error, not one per reading."""
+        if isinstance(value, dict):
+            return TypeAdapter(WorkbookBurnRate).validate_python(value)
+        return TypeAdapter(list[BurnPair]).validate_python(value)
+
 
 class Scenario(Strict):
     name: str
