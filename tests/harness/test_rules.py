@@ -26,7 +26,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([need_binary("promtool"), *map(str, args)], capture_output=True, text=True, timeout=120,
+    return subprocess.run([need_binary("promtool"), *map(str, args)], capture_output=True, text=True, timeout=120, check=False,
                           cwd=cwd)
 
 
