@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s|m|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s|m|h|d)?\s*$")
 _SECONDS_PER_UNIT = {
     "ns": 1e-9,
     "us": 1e-6,
@@ -14,12 +14,13 @@ _SECONDS_PER_UNIT = {
     None: 1.0,
     "m": 60.0,
     "h": 3600.0,
+    "d": 86400.0,
 }
 _RATIO = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%)?\s*$")
 
 
 def parse_duration(value: str | float) -> float:
-    """Seconds from `30s`, `2m`, `300ms`, `1.5h` or a bare number of seconds."""
+    """Seconds from `30s`, `2m`, `300ms`, `1.5h`, `30d` or a bare number of seconds."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 30s or 300ms, got {value!r}")
     if isinstance(value, (int, float)):

@@ -152,13 +152,30 @@ class BurnPair(Strict):
         return self
 
 
+class WorkbookBurnRate(Strict):
+    """The four pairs `slogate rules` writes for Prometheus (harness/analysis/burn_windows.py),
+    for an SLO period, their windows divided by `window_scale`: a game day compressed 60×
+    gets the alerts an hour-long burn would."""
+
+    slo_period: Seconds = Field(default=30 * 86400.0, gt=0)
+    window_scale: float = Field(default=1.0, gt=0)
+
+
 class Analysis(Strict):
     confidence: Ratio = 0.95
     max_lag_p99: Seconds = 0.001
     rate_tolerance: Ratio = 0.02
     joint_confidence: bool = False
     recovery: Recovery = Recovery()
-    burn_rate: list[BurnPair] = []  # empty: the SRE Workbook's three pairs, scaled to the run
+    burn_rate: list[BurnPair] | WorkbookBurnRate = []  # empty: three SRE Workbook pairs, scaled to the run
+
+    @field_validator("burn_rate", mode="wrap")
+    @classmethod
+    def _pairs_or_workbook(cls, value: Any, handler: Any) -> list[BurnPair] | WorkbookBurnRate:
+        """A mapping asks for the Workbook's pairs, a list gives its own: one error, not one per reading."""
+        if isinstance(value, dict):
+            return TypeAdapter(WorkbookBurnRate).validate_python(value)
+        return TypeAdapter(list[BurnPair]).validate_python(value)
 
 
 class Scenario(Strict):

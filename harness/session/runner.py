@@ -20,6 +20,7 @@ import aiohttp
 from rich.console import Console
 
 from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
+from harness.analysis.burn_windows import workbook_pairs
 from harness.analysis.spec import BurnWindow, RecoverySpec
 from harness.clients.base import Client, ClientOptions, Endpoint, make_client
 from harness.contracts import FaultSpan, ModelInfo
@@ -32,7 +33,7 @@ from harness.records import write_records
 from harness.report import write_report
 from harness.report.meta import RunMeta, TargetMeta
 from harness.report.progress import ProgressLine
-from harness.scenario.model import Scenario
+from harness.scenario.model import BurnPair, Scenario, WorkbookBurnRate
 from harness.session.session import Session, open_session
 from harness.targets.base import Target, TargetError, bearer_headers, build_target
 from harness.targets.serving import served_versions
@@ -308,5 +309,11 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
         faults=tuple(sorted(faults, key=lambda fault: fault.start_s)),
         recovery=RecoverySpec(recovery.window, recovery.hold, recovery.allowance, recovery.judge_during,
                               tuple(recovery.healthy)),
-        burn_windows=tuple(BurnWindow(pair.burn, pair.long, pair.short) for pair in scenario.analysis.burn_rate),
+        burn_windows=_burn_windows(scenario.analysis.burn_rate),
     )
+
+
+def _burn_windows(configured: list[BurnPair] | WorkbookBurnRate) -> tuple[BurnWindow, ...]:
+    if isinstance(configured, WorkbookBurnRate):
+        return workbook_pairs(configured.slo_period, configured.window_scale)
+    return tuple(BurnWindow(pair.burn, pair.long, pair.short) for pair in configured)
