@@ -20,12 +20,12 @@ need_debian() {
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-      echo "note: Debian packages ${missing[*]} are missing (needed by the report-rendering and benchmark tests)" >&2
+      echo "note: Debian packages ${missing[*]} are missing (needed by the report-rendering, benchmark, feature-store and history tests)" >&2
     fi
   fi
 }
 
-need_debian chromium wrk nginx-light redis-server   # nginx: the trivial target of benchmark B1; redis: the feature store game day
+need_debian chromium wrk nginx-light redis-server postgresql   # nginx: the trivial target of benchmark B1; redis: the feature store game day; postgresql: the shared run history's tests
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
