@@ -123,7 +123,7 @@ def _settings(args: argparse.Namespace) -> JudgeSettings:
 
 
 def _print(console: Console, judgement: Judgement, decision: str, out: Path, baseline: str) -> None:
-    console.print(f"baseline: {baseline}", highlight=False)
+    console.print(f"baseline: {baseline}", highlight=False, soft_wrap=True)
     table = Table(title=f"{decision.upper()} · score {judgement.score:.4g} · {judgement.baseline_requests:,} vs "
                         f"{judgement.candidate_requests:,} requests")
     for column in ("metric", "label", "baseline", "candidate", "effect", "interval", "p-value"):

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 USAGE_ERROR = 2
 DEFAULT_LAST = 20
 DEFAULT_PLOT_LAST = 50
-TABLE_FIGURES = ("p50(latency)", "p99(latency)", "error_rate")
+TABLE_FIGURES = {"p50(latency)": "p50", "p99(latency)": "p99", "error_rate": "errors"}  # figure: column
 
 
 def add_history_url_option(parser: argparse.ArgumentParser, reports_option: str) -> None:
@@ -112,14 +112,21 @@ def _print_table(console: Console, runs: list[RunEntry], scenario: str | None) -
         console.print(f"no runs of {scenario!r} in the history" if scenario else "no runs in the history")
         return
     table = Table(title=f"history{f' of {scenario}' if scenario else ''}: {len(runs)} runs", title_justify="left")
-    for column in ("run", "started", "scenario", "verdict", "regression", "commit", "requests", *TABLE_FIGURES,
-                   "run directory"):
+    named = () if scenario else ("scenario",)
+    for column in ("run", "started (UTC)", *named, "verdict", "regression", "commit", "requests",
+                   *TABLE_FIGURES.values(), "run directory"):
         table.add_column(column, overflow="fold")
     for run in runs:
-        table.add_row(f"#{run.id}", (run.started_at or run.recorded_at or "")[:19].replace("T", " "), run.scenario,
-                      _badge(run.verdict), _regression(run), _commit(run), str(run.requests or ""),
-                      *(_figure(run, name) for name in TABLE_FIGURES), run.run_dir)
+        table.add_row(f"#{run.id}", (run.started_at or run.recorded_at or "")[:16].replace("T", " "),
+                      *((run.scenario,) if not scenario else ()), _badge(run.verdict), _regression(run), _commit(run),
+                      str(run.requests or ""), *(_figure(run, name) for name in TABLE_FIGURES), _near(run.run_dir))
     console.print(table)
+
+
+def _near(run_dir: str) -> str:
+    """The run directory relative to here where it lies below, else as stored."""
+    path = Path(run_dir)
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else run_dir
 
 
 def _badge(verdict: str | None) -> str:
@@ -135,7 +142,7 @@ def _regression(run: RunEntry) -> str:
 def _commit(run: RunEntry) -> str:
     if run.git_commit is None:
         return "-"
-    return run.git_commit[:10] + ("+" if run.git_dirty else "")
+    return run.git_commit[:8] + ("+" if run.git_dirty else "")
 
 
 def _figure(run: RunEntry, name: str) -> str:

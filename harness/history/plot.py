@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure as PlotFigure
 
 from harness.history.store import Figure, RunEntry
@@ -36,7 +37,7 @@ border-bottom:1px solid #ddd;text-align:left}td.num{text-align:right}.pass{color
 <td class="{{ run.verdict }}">{{ run.verdict }}</td>
 <td class="{{ run.regression or '' }}">{% if run.regression %}{{ run.regression }} vs #{{ run.baseline_id }}{% else %}-{% endif %}</td>
 <td class="num">{{ number(figure.estimate) }} {{ figure.unit }}</td>
-<td class="num">{% if figure.lo is not none and figure.hi is not none %}[{{ number(figure.lo) }}, {{ number(figure.hi) }}]{% else %}-{% endif %}</td>
+<td class="num">{% if figure.lo is not none or figure.hi is not none %}[{{ number(figure.lo) }}, {{ number(figure.hi) }}]{% else %}-{% endif %}</td>
 <td><a href="{{ link(run) }}">{{ run.run_dir }}</a></td></tr>
 {% endfor %}</table></body></html>
 """)
@@ -63,9 +64,7 @@ def trend_figure(scenario: str, name: str, points: list[Point]) -> PlotFigure:
     x = np.arange(len(points))
     estimate = _values([figure.estimate for _, figure in points])
     lo, hi = (_values([getattr(figure, bound) for _, figure in points]) for bound in ("lo", "hi"))
-    bounded = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(estimate)
-    ax.errorbar(x[bounded], estimate[bounded], yerr=[estimate[bounded] - lo[bounded], hi[bounded] - estimate[bounded]],
-                fmt="none", ecolor="grey", elinewidth=1, capsize=3, label="interval")
+    _intervals(ax, x, estimate, lo, hi)
     ax.plot(x, estimate, color="grey", linewidth=0.8, alpha=0.6)
     verdicts = np.array([run.verdict for run, _ in points])
     for verdict, colour in VERDICT_COLOURS.items():
@@ -86,6 +85,21 @@ def trend_figure(scenario: str, name: str, points: list[Point]) -> PlotFigure:
     ax.legend(loc="best", fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def _intervals(ax: Axes, x: np.ndarray, estimate: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Each run's interval as a bar; a side the run could not bound (too few requests for a
+    p99.9's upper bound) has no bar, and an open upper side is marked with a caret."""
+    below = np.where(np.isfinite(lo), estimate - lo, 0.0)
+    above = np.where(np.isfinite(hi), hi - estimate, 0.0)
+    shown = np.isfinite(estimate) & (np.isfinite(lo) | np.isfinite(hi))
+    if shown.any():
+        ax.errorbar(x[shown], estimate[shown], yerr=[below[shown], above[shown]], fmt="none", ecolor="grey",
+                    elinewidth=1, capsize=3, label="interval")
+    open_above = np.isfinite(estimate) & ~np.isfinite(hi)
+    if open_above.any():
+        ax.scatter(x[open_above], estimate[open_above], marker=2, s=80, color="grey", zorder=2,
+                   label="no upper bound")
 
 
 def _values(values: list[float | None]) -> np.ndarray:
