@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario field, e.g. workload.phases.0.arrival.rate=200")
     run.add_argument("--inconclusive-ok", action="store_true", help="exit 0 instead of 3 for inconclusive or invalid runs")
-    add_history_url_option(run, "--out")
+    add_history_url_option(run, "in the --out directory")
     run.set_defaults(handler=_run)
 
     report = commands.add_parser("report", help="rebuild report.html and plots from a run directory's records")

@@ -39,7 +39,7 @@ def add_compare_parser(commands: Any) -> None:
     parser.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="BASE_RUN CAND_RUN, or CAND_RUN with --baseline")
     parser.add_argument("--baseline", dest="stored_baseline", metavar="last-pass|RUN_ID",
                         help="judge CAND_RUN against a run from the history: the scenario's newest passing run, or an id")
-    add_history_url_option(parser, "CAND_RUN's reports")
+    add_history_url_option(parser, "in the reports directory CAND_RUN lies in (<reports>/<scenario>/<time>)")
     parser.add_argument("--metrics", default="latency,error_rate",
                         help=f"comma-separated metric groups (of {', '.join(METRIC_GROUPS)})")
     parser.add_argument("--allowed-increase", action="append", default=[], metavar="GROUP=RATIO",

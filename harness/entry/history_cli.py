@@ -33,10 +33,10 @@ DEFAULT_PLOT_LAST = 50
 TABLE_FIGURES = {"p50(latency)": "p50", "p99(latency)": "p99", "error_rate": "errors"}  # figure: column
 
 
-def add_history_url_option(parser: argparse.ArgumentParser, reports_option: str) -> None:
+def add_history_url_option(parser: argparse.ArgumentParser, default_place: str) -> None:
     parser.add_argument("--history-url", default=None, metavar="URL",
                         help="the history database (sqlite:///path, postgresql://user@host/db); default: "
-                             f"$SLOGATE_HISTORY_URL, else history.sqlite in the {reports_option} directory")
+                             f"$SLOGATE_HISTORY_URL, else history.sqlite {default_place}")
 
 
 def add_history_parser(commands: Any) -> None:
@@ -51,7 +51,7 @@ def add_history_parser(commands: Any) -> None:
     parser.add_argument("--reports", type=Path, default=Path("reports"), help="the reports directory (default: reports/)")
     parser.add_argument("--out", type=Path, default=None,
                         help="where --plot writes (default: the reports directory's trends/)")
-    add_history_url_option(parser, "--reports")
+    add_history_url_option(parser, "in the --reports directory")
     parser.set_defaults(handler=history_command)
 
 

@@ -13,10 +13,9 @@ skipped, never passed, while the history holds no baseline.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import warnings
 
 import pytest
 import yaml
@@ -225,6 +224,14 @@ class _ScenarioItem(pytest.Item):
     def reportinfo(self):
         return self.path, 0, f"{self.parent.scenario.name}: {self.name}"  # a line: skip reports need one
 
+    def settle_inconclusive(self, what: str, failure: str) -> None:
+        """An inconclusive result as --slogate-inconclusive says: pass, skip, or fail with `failure`."""
+        policy = self.config.getoption("slogate_inconclusive")
+        if policy == "skip":
+            pytest.skip(f"inconclusive: {what}")
+        if policy != "pass":
+            raise SLOVerdictError(failure)
+
 
 class ValidityItem(_ScenarioItem):
     def runtest(self) -> None:
@@ -249,13 +256,11 @@ class SLOItem(_ScenarioItem):
         if verdict == "pass":
             return
         worst = "; ".join(_describe(r) for r in judged if r["verdict"] != "pass")
+        failure = f"{verdict.upper()}: {worst} (report: {result.run_dir / 'report.html'})"
         if verdict == "inconclusive":
-            policy = self.config.getoption("slogate_inconclusive")
-            if policy == "pass":
-                return
-            if policy == "skip":
-                pytest.skip(f"inconclusive: {worst}")
-        raise SLOVerdictError(f"{verdict.upper()}: {worst} (report: {result.run_dir / 'report.html'})")
+            self.settle_inconclusive(worst, failure)
+            return
+        raise SLOVerdictError(failure)
 
 
 REGRESSION_PREFIX = "regression: "
@@ -289,12 +294,8 @@ class RegressionItem(_ScenarioItem):
         against = (f"baseline run #{baseline.id} ({baseline.started_at}, commit {(baseline.git_commit or '-')[:10]}, "
                    f"{baseline.run_dir}); {report}")
         if metric.label == "nodata":
-            policy = self.config.getoption("slogate_inconclusive")
-            if policy == "pass":
-                return
-            if policy == "skip":
-                pytest.skip(f"inconclusive: {describe(metric, settings)}")
-            raise SLOVerdictError(f"INCONCLUSIVE: {describe(metric, settings)}; {against}")
+            self.settle_inconclusive(describe(metric, settings), f"INCONCLUSIVE: {describe(metric, settings)}; {against}")
+            return
         raise SLOVerdictError(f"REGRESSION: {describe(metric, settings)}; {against}")
 
 

@@ -26,11 +26,6 @@ class Baseline:
     run: RunEntry | None
     reason: str = ""  # why there is none
 
-    @property
-    def run_dir(self) -> Path:
-        assert self.run is not None
-        return Path(self.run.run_dir)
-
 
 def parse_choice(text: str) -> Choice:
     if text == LAST_PASS:

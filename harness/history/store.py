@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import (
     JSON,
@@ -182,7 +182,7 @@ class HistoryStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> HistoryStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -191,7 +191,7 @@ class HistoryStore:
     def add(self, run: RunEntry) -> int:
         """Store a run and its figures in one transaction; its id."""
         recorded_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        row = {name: getattr(run, name) for name in RUNS.c.keys() if name not in ("id", "recorded_at")}
+        row = {column.key: getattr(run, column.key) for column in RUNS.c if column.key not in ("id", "recorded_at")}
         with self._connection(write=True) as connection:
             run_id = connection.execute(insert(RUNS).values(**row, recorded_at=recorded_at)).inserted_primary_key[0]
             if run.figures:
@@ -325,4 +325,4 @@ def _figure_row(run_id: int, figure: Figure) -> dict[str, Any]:
 
 
 def _entry(row: Any, figures: tuple[Figure, ...]) -> RunEntry:
-    return replace(RunEntry(**{name: row[name] for name in RUNS.c.keys()}), figures=figures)
+    return replace(RunEntry(**{column.key: row[column.key] for column in RUNS.c}), figures=figures)

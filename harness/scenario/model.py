@@ -12,11 +12,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ByteSize, Field, TypeAdapter, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ByteSize,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from harness.clients.base import clients
-from harness.experiments.capacity.settings import CapacitySettings
 from harness.experiments.base import experiments
+from harness.experiments.capacity.settings import CapacitySettings
 from harness.fields import Ratio, ScenarioPath, Seconds, Strict, through
 from harness.history.regression_block import RegressionSettings
 from harness.load.retries import RetryPolicy
