@@ -176,7 +176,7 @@ def test_a_regression_block_reads_its_allowances(tmp_path):
     ("latency: +10%\n  error_rate: +0.1%", 13, "regression.error_rate", "ambiguous for a rate: write percentage points"),
     ("latency: +1pp", 12, "regression.latency", "a level takes a relative increase"),
     ("latncy: +10%", 12, "regression.latncy", "did you mean 'latency'?"),
-    ("confidence: 0.9", 11, "regression", "give `latency:` (e.g. +10%), `error_rate:` (e.g. +0.1pp) or both"),
+    ("confidence: 0.9", 12, "regression", "give `latency:` (e.g. +10%), `error_rate:` (e.g. +0.1pp) or both"),
 ])
 def test_a_bad_regression_block_names_file_line_and_field(tmp_path, block, line, where, message):
     path = write(tmp_path, GOOD + f"regression:\n  {block}\n")
