@@ -2,7 +2,8 @@
 SLOs passed and that no regression gate failed, with its records still on this machine) or
 a run id from `slogate history`.
 
-No baseline is an answer, not an error: a gate with none says why and judges nothing.
+No last-pass yet is an answer, not an error: a gate with none says why and judges nothing.
+A run id that names no usable run of the scenario is the user's error (BaselineError).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ Choice = str | int  # LAST_PASS or a run id
 
 
 class BaselineError(ValueError):
-    """A baseline that cannot be meant: a run of another scenario, or a malformed choice."""
+    """A baseline that cannot be used: no such run, a run of another scenario, one whose records
+    are gone, or a malformed choice."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,11 @@ def find_baseline(store: HistoryStore, scenario: str, choice: Choice, candidate_
         return _last_pass(store, scenario, candidate)
     run = store.run(int(choice))
     if run is None:
-        return Baseline(None, f"no run #{choice} in the history")
+        raise BaselineError(f"no run #{choice} in the history")
     if run.scenario != scenario:
         raise BaselineError(f"baseline run #{choice} is a run of {run.scenario!r}, not of {scenario!r}")
     if not _has_records(run):
-        return Baseline(None, f"baseline run #{choice}'s records are gone ({run.run_dir})")
+        raise BaselineError(f"baseline run #{choice}'s records are gone ({run.run_dir})")
     return Baseline(run)
 
 

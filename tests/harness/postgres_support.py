@@ -47,7 +47,8 @@ class PostgresCluster:
             owner = pwd.getpwnam("postgres")  # Debian's package creates it; KeyError names what is missing
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
             self._as_owner = ["runuser", "-u", "postgres", "--"]
-        self._run("initdb", "-D", str(self.data), "-U", "slogate", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self._run("initdb", "-D", str(self.data), "-U", "slogate", "--auth=trust", "-E", "UTF8", "--no-locale",
+                  "--no-sync")
         options = f"-k {self.root} -c listen_addresses=127.0.0.1 -p {self.port} -c fsync=off -c max_connections=50"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t",
                   str(START_TIMEOUT_S), "-o", options, "start")
