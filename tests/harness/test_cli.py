@@ -39,7 +39,8 @@ def quick(sim_repo, tmp_path, make_scenario):
     return make
 
 
-def test_pass_writes_every_artifact_and_exits_0(quick, tmp_path):
+def test_pass_writes_every_artifact_and_exits_0(quick, tmp_path, monkeypatch):
+    monkeypatch.delenv("SLOGATE_HISTORY_URL", raising=False)  # the default history: SQLite in --out
     path = quick("passes", ["p50(latency) < 200ms", "error_rate < 10%"])
     result = slogate("run", path, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stdout + result.stderr

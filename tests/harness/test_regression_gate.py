@@ -46,7 +46,8 @@ def outcomes(junit: Path) -> dict[tuple[str, str], tuple[str, str]]:
     return found
 
 
-def test_a_slower_server_fails_the_regression_gate(sim_repo, tmp_path, capsys):
+def test_a_slower_server_fails_the_regression_gate(sim_repo, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SLOGATE_HISTORY_URL", raising=False)  # the default: history.sqlite in --slogate-out
     scenarios, out, junit = tmp_path / "scenarios", tmp_path / "out", tmp_path / "junit.xml"
     scenarios.mkdir()
     server = ServerProcess(["--model-repo", str(sim_repo)], tmp_path / "server.log").start()
