@@ -19,6 +19,7 @@ from harness.entry.capacity_cli import add_capacity_parser
 from harness.entry.compare_cli import add_compare_parser
 from harness.entry.console import print_verdict
 from harness.entry.eventloop import run as run_loop
+from harness.entry.history_cli import add_history_parser, add_history_url_option
 from harness.entry.rules_cli import add_rules_parser
 from harness.scenario.loader import ScenarioError, load_scenario
 from harness.targets.base import TargetError
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario field, e.g. workload.phases.0.arrival.rate=200")
     run.add_argument("--inconclusive-ok", action="store_true", help="exit 0 instead of 3 for inconclusive or invalid runs")
+    add_history_url_option(run, "in the --out directory")
     run.set_defaults(handler=_run)
 
     report = commands.add_parser("report", help="rebuild report.html and plots from a run directory's records")
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     add_capacity_parser(commands)
     add_compare_parser(commands)
     add_rules_parser(commands)
+    add_history_parser(commands)
 
     serve = commands.add_parser("serve", help="start the reference server (same flags as python -m reference_server)",
                                 add_help=False)
@@ -92,8 +95,20 @@ def _run(args: argparse.Namespace) -> int:
             print(f"slogate run: {exc}", file=sys.stderr)
             return USAGE_ERROR
         print_verdict(Console(), result.summary, result.run_dir)
+        _record(result.run_dir, path, args)
         worst = _worse(worst, result.exit_code(args.inconclusive_ok))
     return worst
+
+
+def _record(run_dir: Path, scenario_file: Path, args: argparse.Namespace) -> None:
+    """Store the finished run in the history; a failure is a warning and the exit code stands."""
+    from harness.history.recording import record_run
+    from harness.history.store import history_url, shown
+
+    url = history_url(args.history_url, args.out)
+    recorded = record_run(run_dir, scenario_file, args.overrides, url, warn=lambda text: print(text, file=sys.stderr))
+    if recorded.run_id is not None:
+        print(f"history: run #{recorded.run_id} in {shown(url)}")
 
 
 def _worse(a: int, b: int) -> int:

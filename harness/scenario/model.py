@@ -12,12 +12,22 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ByteSize, Field, TypeAdapter, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ByteSize,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from harness.clients.base import clients
-from harness.experiments.capacity.settings import CapacitySettings
 from harness.experiments.base import experiments
+from harness.experiments.capacity.settings import CapacitySettings
 from harness.fields import Ratio, ScenarioPath, Seconds, Strict, through
+from harness.history.regression_block import RegressionSettings
 from harness.load.retries import RetryPolicy
 from harness.targets.base import EXTERNAL, target_kinds
 from harness.targets.fault_proxy import ProxySettings
@@ -189,6 +199,7 @@ class Scenario(Strict):
     analysis: Analysis = Analysis()
     capacity: CapacitySettings | None = None  # the outer loop's (`slogate capacity`); a run ignores it
     services: list[Annotated[Any, through(service_kinds, "kind")]] = []  # auxiliary processes the managed server uses
+    regression: RegressionSettings | None = None  # the gate against a stored baseline run (pytest --slogate-baseline)
 
     @model_validator(mode="after")
     def _name_is_a_slug(self) -> Scenario:

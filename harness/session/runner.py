@@ -36,7 +36,7 @@ from harness.report.progress import ProgressLine
 from harness.scenario.model import BurnPair, Scenario, WorkbookBurnRate
 from harness.session.session import Session, open_session
 from harness.targets.base import Target, TargetError, bearer_headers, build_target
-from harness.targets.serving import served_versions
+from harness.targets.serving import served_versions, server_metadata
 from harness.telemetry.process import TelemetryProcess, write_telemetry
 from harness.workload.arrivals import PhaseSchedule, build_schedule, peak_arrivals
 from harness.workload.payloads import PayloadArgs
@@ -107,8 +107,9 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
             info = await _describe(client, http)
-            meta = _run_meta(scenario, target, await served_versions(http, target.info.url, scenario.target.model,
-                                                                    endpoint.headers_for))
+            served = await served_versions(http, target.info.url, scenario.target.model, endpoint.headers_for)
+            meta = _run_meta(scenario, target, served, await server_metadata(http, target.info.url,
+                                                                              endpoint.headers_for))
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
             await client.warm(_expected_concurrency(scenario, schedules))
             cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
@@ -235,11 +236,11 @@ def _interrupts_stop(session: Session):
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict]) -> RunMeta:
+def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict], server: dict[str, str]) -> RunMeta:
     info = target.info
     versions, backends = served
     target_meta = TargetMeta(info.kind, info.url, scenario.target.model, scenario.target.protocol, versions, backends,
-                             info.time_to_ready_s)
+                             info.time_to_ready_s, server)
     return RunMeta(scenario.name, target_meta, duration_s=scenario.workload.duration_s,
                    description=scenario.description, tags=tuple(scenario.tags))
 
