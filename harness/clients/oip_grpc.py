@@ -19,6 +19,7 @@ raised for a connection it could not make (`connect`) or lost (`reset`).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -181,8 +182,8 @@ class OipGrpcClient:
     async def warm(self, connections: int) -> None:
         """Connect before the run: one HTTP/2 connection carries every call."""
         try:
-            await self.channel.channel_ready()
-        except grpc.aio.AioRpcError:
+            await asyncio.wait_for(self.channel.channel_ready(), self.endpoint.timeout_s)
+        except TimeoutError:
             pass  # the first calls will say what is wrong, as records
 
     async def close(self) -> None:

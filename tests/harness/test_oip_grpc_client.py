@@ -56,9 +56,10 @@ async def exchange(endpoint: Endpoint, payloads: list[Payload]) -> list[Outcome]
 
 
 async def send_one(endpoint: Endpoint) -> Outcome:
-    """One payload sent without describing the model first (the sim models take any input name)."""
+    """One payload sent after warming, without describing the model (the sim models take any input name)."""
     client = make_client("oip-v2-grpc", endpoint)
     try:
+        await client.warm(1)  # connects, or gives up after the request timeout
         return await client.send(None, client.encode(Payload(1, ROWS)))
     finally:
         await client.close()
@@ -134,7 +135,8 @@ def test_a_deadline_is_a_timeout_and_an_unknown_model_a_404(server: ManagedServe
 
 
 def test_nothing_listening_is_a_connect_error() -> None:
-    outcome = asyncio.run(send_one(Endpoint(f"grpc://127.0.0.1:{free_port()}", model="m", options=OipGrpcOptions())))
+    nowhere = Endpoint(f"grpc://127.0.0.1:{free_port()}", model="m", timeout_s=0.5, options=OipGrpcOptions())
+    outcome = asyncio.run(send_one(nowhere))
     assert (outcome.status, outcome.error_kind) == (0, "connect"), outcome.detail
 
 
