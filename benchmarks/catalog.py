@@ -9,4 +9,5 @@ from benchmarks import (  # noqa: F401
     b6_analysis,
     b7_fault_proxy,
     b9_drift_scores,
+    b10_grpc,
 )

@@ -9,7 +9,7 @@ client must not import the report's matplotlib, whose objects make every garbage
 collection pause the loop longer (a full collection took 122 ms with it, 49 ms without).
 """
 
-from harness.clients import http_json, oip, openai  # noqa: F401 - protocols
+from harness.clients import http_json, oip, oip_grpc, openai  # noqa: F401 - protocols
 from harness.experiments.canary import experiment as canary  # noqa: F401 - the `canary:` experiment
 from harness.experiments.cold_start import experiment as cold_start  # noqa: F401 - the `cold_start:` experiment
 from harness.experiments.cost import experiment  # noqa: F401 - the `cost:` experiment

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 
+import grpc
 from starlette.routing import Router
 
 from . import features
@@ -40,6 +41,7 @@ from .extensions import PREFIX as EXTENSION_PREFIX
 from .extensions import extension_routes
 from .faults import FaultTable, StreamCut
 from .fronts.oip import OipFront
+from .grpc_listener import GrpcBindError, start_grpc
 from .metrics import Metrics
 from .model_manager import ModelManager
 from .placement import Placement
@@ -57,6 +59,7 @@ class ReferenceApp:
         self.extensions: ASGIApp | None = Router(routes=routes) if routes else None
         self._loader: asyncio.Task[None] | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self._grpc: grpc.aio.Server | None = None  # --grpc-port
 
     def begin_drain(self) -> None:
         """SIGTERM: readiness answers 503 from now on; the server stops accepting and drains."""
@@ -166,10 +169,18 @@ class ReferenceApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.state.config.grpc_port is not None:
+                    try:
+                        self._grpc = await start_grpc(self.state, self.oip)
+                    except GrpcBindError as exc:
+                        await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                        return
                 # Load in the background: live answers at once, ready once everything is warm.
                 self._loader = asyncio.get_running_loop().create_task(self._load_models())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._grpc is not None:  # HTTP has drained; calls in flight get the same grace
+                    await self._grpc.stop(self.state.config.drain_timeout_s)
                 for task in (self._loader, self._reaper):
                     if task is not None:
                         task.cancel()
@@ -190,7 +201,9 @@ class ReferenceApp:
         self._reaper = asyncio.get_running_loop().create_task(state.scaler.reap_idle())
         served = {m: list(e.versions) for m, e in state.manager.models.items()}
         cfg = state.config
-        log.info("slogate reference server ready on http://%s:%d serving %s", cfg.host, cfg.port, json.dumps(served))
+        grpc_at = "" if cfg.grpc_port is None else f" and grpc://{cfg.host}:{cfg.grpc_port}"
+        log.info("slogate reference server ready on http://%s:%d%s serving %s", cfg.host, cfg.port, grpc_at,
+                 json.dumps(served))
 
 
 def _not_found() -> RequestError:

@@ -23,6 +23,7 @@ class ServerConfig:
     cache_dir: Path = Path(platformdirs.user_cache_dir("slogate"))
     host: str = "127.0.0.1"
     port: int = 8000
+    grpc_port: int | None = None  # the OIP v2 gRPC service on this port too (fronts/oip_grpc.py); None: off
     device: str = "auto"
     api_keys_file: Path | None = None
     admin_token_file: Path | None = None
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where the demo repository is built")
     p.add_argument("--host", default=d.host)
     p.add_argument("--port", type=int, default=d.port)
+    p.add_argument("--grpc-port", type=int, default=None, metavar="PORT",
+                   help="also serve the OIP v2 gRPC service (inference.GRPCInferenceService) on this port of "
+                        "--host, with the same auth, faults and metrics (default: off)")
     p.add_argument("--device", choices=DEVICES, default=d.device)
     p.add_argument("--api-keys", dest="api_keys_file", type=Path, help="file with one API key per line")
     p.add_argument("--admin-token-file", type=Path, help="file holding the /admin bearer token")

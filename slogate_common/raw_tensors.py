@@ -58,7 +58,7 @@ def decode(raw: bytes | memoryview, datatype: str, shape: Sequence[int]) -> np.n
 def encode(array: np.ndarray, datatype: str) -> bytes:
     """The raw bytes of `array` as `datatype` (values are cast; BYTES takes bytes or str elements)."""
     if datatype == "BYTES":
-        return b"".join(_LENGTH.pack(len(b)) + b for b in map(_as_bytes, np.asarray(array, dtype=object).ravel()))
+        return b"".join(_LENGTH.pack(len(b)) + b for b in map(as_bytes, np.asarray(array, dtype=object).ravel()))
     return np.ascontiguousarray(array, dtype=_fixed_dtype(datatype)).tobytes()
 
 
@@ -86,5 +86,6 @@ def _decode_bytes(raw: memoryview, count: int) -> np.ndarray:
     return elements
 
 
-def _as_bytes(value: object) -> bytes:
+def as_bytes(value: object) -> bytes:
+    """A BYTES element as bytes (a str as its UTF-8 encoding)."""
     return value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[arg-type]

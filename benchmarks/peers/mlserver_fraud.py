@@ -8,12 +8,12 @@ MLServer's own handlers.
 
 Run with the mlserver peer venv's python (benchmarks/peers/venvs.py):
 `python benchmarks/peers/mlserver_fraud.py --model /tmp/peerwork/fraud.pt --port 8101
-[--max-batch-size 0] [--max-batch-time-ms 0]`.
+[--grpc-port 8102] [--max-batch-size 0] [--max-batch-time-ms 0]`.
 
 Settings that are not obvious:
 - host 127.0.0.1: MLServer binds every server it starts (REST, gRPC, metrics) to this one host.
-- grpc_port: the gRPC server cannot be turned off, only moved; a free loopback port keeps it out of
-  the way of --port and of a second instance.
+- grpc_port: the gRPC server cannot be turned off, only moved; unless --grpc-port names one (to load
+  it over gRPC), a free loopback port keeps it out of the way of --port and of a second instance.
 - metrics_endpoint null: no metrics server, and no Prometheus middleware on the REST path.
 - debug false: no uvicorn access log (a line per request) and INFO rather than DEBUG logging.
 - parallel_workers 0: the model runs in the server process; the default pool of worker processes
@@ -65,8 +65,9 @@ class FraudRuntime(MLModel):
                                  outputs=[NumpyCodec.encode_output(OUTPUT_NAME, probability)])
 
 
-def write_repository(folder: Path, model: Path, port: int, max_batch_size: int, max_batch_time_ms: float) -> None:
-    settings = {"host": LOOPBACK, "http_port": port, "grpc_port": free_port(), "metrics_endpoint": None,
+def write_repository(folder: Path, model: Path, port: int, max_batch_size: int, max_batch_time_ms: float,
+                     grpc_port: int | None = None) -> None:
+    settings = {"host": LOOPBACK, "http_port": port, "grpc_port": grpc_port or free_port(), "metrics_endpoint": None,
                 "debug": False, "parallel_workers": 0}
     model_settings = {
         "name": MODEL_NAME,
@@ -99,12 +100,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="TorchScript export of the fraud model")
     parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument("--grpc-port", type=int, default=None, help="MLServer's OIP v2 gRPC port (default: a free one)")
     parser.add_argument("--max-batch-size", type=int, default=0)
     parser.add_argument("--max-batch-time-ms", type=float, default=0.0)
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     with tempfile.TemporaryDirectory(prefix="mlserver-fraud-") as folder:
-        write_repository(Path(folder), args.model, args.port, args.max_batch_size, args.max_batch_time_ms)
+        write_repository(Path(folder), args.model, args.port, args.max_batch_size, args.max_batch_time_ms,
+                         args.grpc_port)
         configure_logger()
         install_uvloop_event_loop()
         asyncio.run(serve(Path(folder)))

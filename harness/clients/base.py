@@ -45,10 +45,11 @@ class Client(Protocol):
 
     async def describe(self, session: aiohttp.ClientSession) -> ModelInfo: ...
 
-    def encode(self, payload: Payload) -> bytes:
-        """Everything the send needs, rendered before the run (for lean clients: the whole request)."""
+    def encode(self, payload: Payload) -> Any:
+        """Everything the send needs, rendered before the run (for lean clients: the whole request):
+        bytes for the HTTP clients, whatever the client's own `send` takes for others."""
 
-    async def send(self, session: aiohttp.ClientSession, body: bytes) -> Outcome: ...
+    async def send(self, session: aiohttp.ClientSession, body: Any) -> Outcome: ...
 
     async def warm(self, connections: int) -> None:
         """Open about this many connections before the run (the expected peak concurrency)."""

@@ -12,6 +12,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -25,7 +26,7 @@ DRAIN_POLL_S = 0.01
 
 @dataclass
 class PreparedPayloads:
-    bodies: list[bytes]
+    bodies: list[Any]  # each a request as the client's encode rendered it (bytes for HTTP clients)
     ids: list[int]
     drift_tags: list[str | None]
     cohorts: list[str | None]
@@ -92,7 +93,7 @@ class Dispatcher:
             raise
         self._answered(intended_ns, sent_ns, outcome, phase, slot, retries)
 
-    async def _attempts(self, body: bytes, retries: Retries | None) -> Outcome:
+    async def _attempts(self, body: Any, retries: Retries | None) -> Outcome:
         """The first attempt, and as many more as the retry policy grants (each noted in `retries`)."""
         outcome = await self.client.send(self.session, body)
         retrier = self.retrier

@@ -86,7 +86,7 @@ async def execute(scenario: Scenario, out_root: Path, target_url: str | None = N
 async def _run(scenario: Scenario, target: Target, planned: list[Experiment], console: Console,
                run_dir: Path) -> tuple[Session, RunMeta]:
     try:
-        url = target.info.url
+        url = target.info.load_url or target.info.url
         for experiment in planned:
             url = await experiment.front(url, run_dir)
         return await _run_through(scenario, target, planned, console, run_dir, url)

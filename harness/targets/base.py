@@ -26,6 +26,7 @@ class TargetError(Exception):
 class TargetInfo:
     kind: str  # "reference" | "url"
     url: str
+    load_url: str | None = None  # where the load goes when not to `url`: a managed server's gRPC port
     pid: int | None = None
     time_to_ready_s: float | None = None
     log_path: str | None = None

@@ -35,6 +35,8 @@ class ExternalTarget:
         try:
             self.info.time_to_ready_s = await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s,
                                                          unreachable_s=self.connect_timeout_s)
+        except ValueError as exc:  # a URL the protocol cannot reach
+            raise TargetError(f"target.url: {exc}") from None
         except (TimeoutError, RuntimeError, ConnectionError) as exc:
             raise TargetError(f"target {self.info.url} is not reachable or not ready: {exc}") from None
         return self.info

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.clients import oip_grpc
 from harness.clients.signing import Credentials
 from harness.targets.base import TargetError, TargetInfo, bearer_headers, target_kinds
 from harness.targets.cgroups import CgroupError
@@ -85,6 +86,10 @@ class ManagedServer(Supervised):
         self.command += with_addresses(list(server_args), self.services)
         self.model = model
         self.info = TargetInfo(kind="reference", url=f"http://127.0.0.1:{self.port}", log_path=str(log_path))
+        if protocol == oip_grpc.PROTOCOL:  # /admin and /metrics stay on HTTP; the load goes to the gRPC port
+            grpc_port = free_port()
+            self.command += ["--grpc-port", str(grpc_port)]
+            self.info.load_url = f"grpc://127.0.0.1:{grpc_port}"
         self._revival: asyncio.Task | None = None  # a spawned process on its way to ready
 
     def _secret_file(self, name: str, secret: str) -> str:
@@ -141,7 +146,8 @@ class ManagedServer(Supervised):
         self._revival = None
 
     async def _await_ready(self) -> float:
-        return await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s, alive=self.alive)
+        return await wait_ready(self.info.load_url or self.info.url, self.protocol, self.headers, self.ready_timeout_s,
+                                alive=self.alive)
 
     def _popen(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

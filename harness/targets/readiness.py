@@ -6,29 +6,39 @@ import asyncio
 import errno
 import os
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
 
+from harness.clients import oip_grpc
+
 READY_PATHS = {"oip-v2": "/v2/health/ready", "openai": "/v1/models", "http-json": "/"}
+GRPC_READINESS = {oip_grpc.PROTOCOL: oip_grpc.readiness}  # protocols whose readiness is an RPC
+
 
 
 @dataclass(frozen=True)
 class Probe:
-    status: int | None  # None: nothing answered
-    error: str = ""  # why nothing answered, in the OS's words
+    ready: bool
+    answered: bool  # false: nothing answered at all (refused, reset, silent)
+    detail: str  # the answer (`HTTP 503`), or why there was none, in the OS's words
 
 
-async def probe(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> Probe:
+Poll = Callable[[], Awaitable[Probe]]
+
+
+async def probe(session: aiohttp.ClientSession, url: str, headers: dict[str, str], protocol: str) -> Probe:
     """One GET of the readiness path."""
     try:
         async with session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=2)) as response:
             await response.read()
-            return Probe(response.status)
+            return Probe(ready_status(protocol, response.status), True, f"HTTP {response.status}")
     except TimeoutError:
-        return Probe(None, "no answer within 2 s")
+        return Probe(False, False, "no answer within 2 s")
     except (aiohttp.ClientError, OSError) as exc:
-        return Probe(None, _os_reason(exc))
+        return Probe(False, False, _os_reason(exc))
 
 
 def _os_reason(exc: Exception) -> str:
@@ -52,27 +62,42 @@ async def wait_ready(base_url: str, protocol: str, headers: dict[str, str], time
                      unreachable_s: float | None = None) -> float:
     """Poll until ready; returns seconds waited.
 
-    Raises TimeoutError, RuntimeError if `alive()` turns false, or ConnectionError when nothing
-    has answered at all for `unreachable_s`: an endpoint someone else runs that refuses every
-    connection is a wrong address, not a slow start, and waiting out the ready timeout hides it."""
-    url = base_url.rstrip("/") + READY_PATHS[protocol]
+    Raises TimeoutError, RuntimeError if `alive()` turns false, ValueError for a URL the
+    protocol cannot reach, or ConnectionError when nothing has answered at all for
+    `unreachable_s`: an endpoint someone else runs that refuses every connection is a wrong
+    address, not a slow start, and waiting out the ready timeout hides it."""
     start = time.perf_counter()
     answered = False
-    async with aiohttp.ClientSession() as session:
+    async with _probe(base_url, protocol, headers) as (where, poll):
         while True:
-            result = await probe(session, url, headers)
-            if ready_status(protocol, result.status):
+            result = await poll()
+            if result.ready:
                 return time.perf_counter() - start
-            answered = answered or result.status is not None
+            answered = answered or result.answered
             waited = time.perf_counter() - start
             if not alive():
                 raise RuntimeError("the server process exited before it was ready")
             if not answered and unreachable_s is not None and waited > unreachable_s:
-                raise ConnectionError(f"{url} unreachable for {waited:.1f}s: {result.error}")
+                raise ConnectionError(f"{where} unreachable for {waited:.1f}s: {result.detail}")
             if waited > timeout_s:
-                raise TimeoutError(f"{url} not ready after {timeout_s:g}s (last answer: {_last_answer(result)})")
+                raise TimeoutError(f"{where} not ready after {timeout_s:g}s (last answer: {result.detail})")
             await asyncio.sleep(0.1)
 
 
-def _last_answer(result: Probe) -> str:
-    return f"HTTP {result.status}" if result.status is not None else result.error
+@asynccontextmanager
+async def _probe(base_url: str, protocol: str, headers: dict[str, str]) -> AsyncIterator[tuple[str, Poll]]:
+    """What is polled (for messages) and the poll: an RPC's answer, or a GET's status."""
+    if protocol in GRPC_READINESS:
+        async with GRPC_READINESS[protocol](base_url, headers) as server_ready:
+            async def rpc() -> Probe:
+                ready, unanswered = await server_ready()
+                return Probe(ready, unanswered is None, unanswered or f"ServerReady {str(ready).lower()}")
+
+            yield f"{base_url} (ServerReady)", rpc
+        return
+    url = base_url.rstrip("/") + READY_PATHS[protocol]
+    async with aiohttp.ClientSession() as session:
+        async def get() -> Probe:
+            return await probe(session, url, headers, protocol)
+
+        yield url, get

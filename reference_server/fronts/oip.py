@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,16 @@ DATATYPES = {np.dtype(np.float32): "FP32", np.dtype(np.float64): "FP64", np.dtyp
 PLATFORMS = {"torch": "pytorch_libtorch", "torchscript": "pytorch_libtorch"}
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One inference's answer, for its transport to encode."""
+
+    loaded: LoadedVersion
+    outputs: Outputs
+    nan: bool  # a nan fault fired: every output value goes out as NaN
+    headers: list[tuple[bytes, bytes]]  # x-model-version, x-cold-start, x-feature-source
+
+
 class OipFront:
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -47,22 +58,28 @@ class OipFront:
         try:
             async with guard:
                 body = parse_body(raw)
-                inputs = oip_inputs(body)
-                loaded, waited_s = await resolve_waking(self.state.scaler, model, version)
-                guard.admit(loaded)
-                rows = _rows(loaded, inputs)
-                rows, feature_source = await _features(loaded, rows)
-                await guard.before_response()
-                outputs = await _run(loaded, body, rows)
-                if loaded.drift is not None:  # batched versions only, whose rows are an array
-                    loaded.drift.record(rows, outputs)  # type: ignore[arg-type]
-                await self._respond(send, loaded, body, outputs, guard.effects.nan,
-                                    [*version_headers(loaded.version, waited_s), *feature_headers(feature_source)])
+                served = await self.serve(guard, model, version, body, oip_inputs(body))
+                await self._respond(send, served.loaded, body, served.outputs, served.nan, served.headers)
         except RequestError as e:
             await send_error(send, e)
         except Exception:  # a model failure: log the type, never the payload
             log.exception("inference failed for %s/%s", model, guard.loaded.version if guard.loaded else "?")
             await send_json(send, 500, {"error": "inference failed", "field": None})
+
+    async def serve(self, guard: Guard, model: str, version: str | None, body: dict[str, Any],
+                    inputs: list[dict[str, Any]]) -> Served:
+        """resolve → guard → run, for a request any transport has parsed into OIP inputs (each
+        with name, datatype, shape and data) inside the open `guard`."""
+        loaded, waited_s = await resolve_waking(self.state.scaler, model, version)
+        guard.admit(loaded)
+        rows = _rows(loaded, inputs)
+        rows, feature_source = await _features(loaded, rows)
+        await guard.before_response()
+        outputs = await _run(loaded, body, rows)
+        if loaded.drift is not None:  # batched versions only, whose rows are an array
+            loaded.drift.record(rows, outputs)  # type: ignore[arg-type]
+        return Served(loaded, outputs, guard.effects.nan,
+                      [*version_headers(loaded.version, waited_s), *feature_headers(feature_source)])
 
     async def _respond(self, send: Send, loaded: LoadedVersion, body: dict[str, Any], outputs: Outputs,
                        nan: bool, headers: list[tuple[bytes, bytes]]) -> None:
@@ -78,21 +95,22 @@ class OipFront:
             await send_json(send, 503, {"ready": False, "error": why, "field": None})
 
     async def model_ready(self, send: Send, model: str, version: str | None) -> None:
+        await send_json(send, *self.model_readiness(model, version))
+
+    def model_readiness(self, model: str, version: str | None) -> tuple[int, dict[str, Any]]:
+        """The status and body of a model's readiness; an unknown model raises its 404."""
         entry = self.state.manager.entry(model)
         picked = version if version is not None else entry.split.pick()
         if picked in entry.parked:
             # scaled to zero is servable: its next request loads it (KServe reports such a model ready too)
-            await send_json(send, 200, {"name": model, "version": picked, "ready": not self.state.draining,
-                                        "scaled_to_zero": True})
-            return
+            return 200, {"name": model, "version": picked, "ready": not self.state.draining, "scaled_to_zero": True}
         try:
             loaded = resolve(self.state.manager, model, picked)
         except RequestError as e:
             if e.status == 404 and e.field == "model":
                 raise
-            await send_json(send, 503, {"name": model, "ready": False, "error": e.error, "field": e.field})
-            return
-        await send_json(send, 200, {"name": model, "version": loaded.version, "ready": not self.state.draining})
+            return 503, {"name": model, "ready": False, "error": e.error, "field": e.field}
+        return 200, {"name": model, "version": loaded.version, "ready": not self.state.draining}
 
     @staticmethod
     def server_metadata() -> dict[str, Any]:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import torch
 from safetensors.torch import load_file
-from server_process import ServerProcess
+from server_process import ServerProcess, free_port
 
 from reference_server.backends.torch_mlp import build_mlp
 from reference_server.demo.fraud import write_mlp_version
@@ -97,9 +97,15 @@ def model_repo(demo_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 @pytest.fixture(scope="session")
-def server(model_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """The shared server: no auth (loopback), admin open, small body limit for the 413 test."""
-    proc = ServerProcess(["--model-repo", str(model_repo), "--max-body-bytes", "262144"],
+def grpc_port() -> int:
+    """The shared server's OIP v2 gRPC port (--grpc-port)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def server(model_repo: Path, grpc_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The shared server: no auth (loopback), admin open, small body limit for the 413 test, gRPC on too."""
+    proc = ServerProcess(["--model-repo", str(model_repo), "--max-body-bytes", "262144", "--grpc-port", str(grpc_port)],
                          tmp_path_factory.mktemp("logs") / "server.log").start()
     yield proc
     assert proc.stop() == 0, proc.log()

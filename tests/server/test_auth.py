@@ -10,11 +10,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
+import tritonclient.grpc
+from grpc_requests import fraud_request
 from server_process import REPO_ROOT, ServerProcess, free_port, infer_body
 
 from reference_server.auth import sign
+from slogate_common.oip_grpc import messages
 
 pytestmark = pytest.mark.integration
 
@@ -23,13 +27,19 @@ INFER = "/v2/models/fraud/infer"
 
 
 @pytest.fixture(scope="module")
-def secured(demo_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def secured_grpc_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def secured(demo_repo: Path, secured_grpc_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     d = tmp_path_factory.mktemp("secrets")
     (d / "keys").write_text(f"# API keys\n{API_KEY}\n\n{OTHER_KEY}\n")
     (d / "admin").write_text(ADMIN_TOKEN + "\n")
     (d / "hmac").write_text(SECRET + "\n")
     proc = ServerProcess(["--model-repo", str(demo_repo), "--api-keys", str(d / "keys"),
-                          "--admin-token-file", str(d / "admin"), "--hmac-secret-file", str(d / "hmac")],
+                          "--admin-token-file", str(d / "admin"), "--hmac-secret-file", str(d / "hmac"),
+                          "--grpc-port", str(secured_grpc_port)],
                          d / "server.log").start()
     yield proc
     assert proc.stop() == 0
@@ -99,6 +109,52 @@ def test_metadata_needs_a_key_but_health_and_metrics_are_public(secured: ServerP
     assert httpx.get(secured.url + "/metrics").status_code == 200
 
 
+GRPC_INFER = "/inference.GRPCInferenceService/ModelInfer"
+GRPC_BODY = fraud_request().SerializeToString()
+# (case, metadata made when the test runs, the details' start); a signature covers POST, the method path and the message
+GRPC_REJECTIONS = [
+    ("missing key", dict, "authorization: missing API key"),
+    ("wrong key", lambda: {**signed("POST", GRPC_INFER, GRPC_BODY), "authorization": "Bearer nope"},
+     "authorization: invalid API key"),
+    ("no signature", lambda: {"authorization": f"Bearer {API_KEY}"}, "x-slogate-signature: missing request signature"),
+    ("signature for another message", lambda: signed("POST", GRPC_INFER, b""), "x-slogate-signature: bad request"),
+    ("signature for another method", lambda: signed("POST", "/inference.GRPCInferenceService/ModelMetadata", GRPC_BODY),
+     "x-slogate-signature: bad request"),
+]
+
+
+@pytest.fixture(scope="module")
+def grpc_infer(secured: ServerProcess, secured_grpc_port: int) -> Iterator[Callable[..., bytes]]:
+    with grpc.insecure_channel(f"127.0.0.1:{secured_grpc_port}") as channel:
+        infer = channel.unary_unary(GRPC_INFER)
+        yield lambda metadata: infer(GRPC_BODY, metadata=tuple(metadata.items()), timeout=30)
+
+
+def test_a_grpc_call_signed_in_its_metadata_is_served(grpc_infer: Callable[..., bytes]) -> None:
+    metadata = {k: v for k, v in signed("POST", GRPC_INFER, GRPC_BODY).items() if k != "content-type"}
+    assert messages.ModelInferResponse.FromString(grpc_infer(metadata)).outputs
+    with pytest.raises(grpc.RpcError) as replayed:
+        grpc_infer(metadata)
+    assert replayed.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert replayed.value.details() == "x-slogate-nonce: replayed nonce"
+
+
+@pytest.mark.parametrize(("case", "make_metadata", "details"), GRPC_REJECTIONS, ids=[c for c, _, _ in GRPC_REJECTIONS])
+def test_grpc_rejections_are_unauthenticated_with_the_field(grpc_infer: Callable[..., bytes], case: str,
+                                                            make_metadata: Callable[[], dict[str, str]],
+                                                            details: str) -> None:
+    metadata = {k: v for k, v in make_metadata().items() if k != "content-type"}
+    with pytest.raises(grpc.RpcError) as refused:
+        grpc_infer(metadata)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED, case
+    assert refused.value.details().startswith(details), refused.value.details()
+
+
+def test_grpc_health_is_public_like_http_health(secured: ServerProcess, secured_grpc_port: int) -> None:
+    with tritonclient.grpc.InferenceServerClient(f"127.0.0.1:{secured_grpc_port}") as client:
+        assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("fraud")
+
+
 def test_admin_needs_the_admin_token(secured: ServerProcess) -> None:
     path = "/admin/faults"
     assert httpx.get(secured.url + path).status_code == 401
@@ -128,10 +184,11 @@ def test_admin_without_a_token_file_is_disabled_when_keys_are_set(demo_repo: Pat
         assert proc.stop() == 0
 
 
-def test_a_public_bind_without_keys_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("grpc_flags", [[], ["--grpc-port", "0"]], ids=["http", "with grpc"])
+def test_a_public_bind_without_keys_is_refused(tmp_path: Path, grpc_flags: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "reference_server", "--host", "0.0.0.0", "--port", str(free_port()),
-         "--cache-dir", str(tmp_path)],
+         "--cache-dir", str(tmp_path), *grpc_flags],
         capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
     )
     assert result.returncode != 0 and "refusing to bind 0.0.0.0 without --api-keys" in result.stderr
