@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -184,12 +185,13 @@ def test_a_full_queue_is_resource_exhausted(channel: grpc.Channel) -> None:
     assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes and grpc.StatusCode.OK in codes
 
 
-def test_a_taken_grpc_port_stops_the_server_at_start(demo_repo, tmp_path) -> None:
+def test_a_taken_grpc_port_stops_the_server_at_start(model_repo, tmp_path) -> None:
+    shutil.copytree(model_repo / "simlog", tmp_path / "repo" / "simlog")  # no torch model: a start without torch
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = ServerProcess(["--model-repo", str(demo_repo), "--grpc-port", str(port)], tmp_path / "server.log")
+        proc = ServerProcess(["--model-repo", str(tmp_path / "repo"), "--grpc-port", str(port)], tmp_path / "server.log")
         with pytest.raises(RuntimeError, match="server exited"):
             proc.start(ready_timeout_s=60)
     assert proc.process.returncode != 0
