@@ -80,8 +80,8 @@ def measure(rows: int, seconds: float) -> dict[str, float]:
 
 
 def table(results: list[dict[str, float]]) -> str:
-    lines = ["| rows | JSON bytes | binary bytes | encode JSON µs | encode binary µs | encode × | "
-             "server read JSON µs | server read binary µs | read × |",
+    lines = [("| rows | JSON bytes | binary bytes | encode JSON µs | encode binary µs | encode × | "
+              "server read JSON µs | server read binary µs | read × |"),
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
         lines.append(f"| {r['rows']:.0f} | {r['json_bytes']:.0f} | {r['binary_bytes']:.0f} | {r['json_encode_us']:.1f} | "
