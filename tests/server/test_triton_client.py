@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -106,3 +108,20 @@ def test_repository_refusals_name_the_model(triton_client: triton.InferenceServe
         triton_client.load_model("herd", config='{"backend": "sim"}')
     answer = client.post("/v2/repository/models/herd/unload", json={"parameters": {"unload_dependents": "yes"}})
     assert answer.status_code == 400 and answer.json()["field"] == "parameters.unload_dependents"
+
+
+def test_a_model_added_to_the_repository_loads_and_a_broken_one_is_refused(
+        triton_client: triton.InferenceServerClient, client: httpx.Client, model_repo: Path) -> None:
+    shutil.copytree(model_repo / "fraud" / "1", model_repo / "fraud-added" / "1")
+    shutil.copytree(model_repo / "fraudx" / "2", model_repo / "fraudx-broken" / "2")  # its sha256 no longer matches
+    try:
+        triton_client.load_model("fraud-added")
+        assert client.post("/v2/models/fraud-added/infer", json=infer_body()).status_code == 200
+        refused = client.post("/v2/repository/models/fraudx-broken/load")
+        assert refused.status_code == 422 and "sha256 mismatch" in refused.json()["error"]
+        row = next(r for r in triton_client.get_model_repository_index() if r["name"] == "fraudx-broken")
+        assert row["state"] == "UNAVAILABLE" and "sha256 mismatch" in row["reason"]
+    finally:
+        triton_client.unload_model("fraud-added")
+        shutil.rmtree(model_repo / "fraud-added")
+        shutil.rmtree(model_repo / "fraudx-broken")
