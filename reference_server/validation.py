@@ -54,7 +54,7 @@ def oip_inputs(body: dict[str, Any], binary: memoryview = NO_BINARY) -> list[dic
         shape = item.get("shape")
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise bad("shape must be a list of non-negative integers", f"{where}.shape")
-        array = binary_inputs.take(item, where)
+        array = binary_inputs.take(item, where) if "parameters" in item else None  # only parameters say binary
         if array is not None:
             item["data"] = array
         elif not isinstance(item.get("data"), list):
