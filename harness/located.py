@@ -29,12 +29,13 @@ def read_located(path: Path, error: type[ConfigError] = ConfigError) -> tuple[An
         raise error(f"{path}: cannot read: {exc.strerror}") from None
     try:
         root = yaml.compose(text)
+        data = yaml.safe_load(text)  # composes, then constructs: an unknown `!tag` fails only here
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise error(f"{path}:{line}: invalid YAML: {problem}") from None
-    return yaml.safe_load(text), root
+    return data, root
 
 
 def describe(exc: ValidationError, path: Path, root: yaml.Node | None,
@@ -42,10 +43,18 @@ def describe(exc: ValidationError, path: Path, root: yaml.Node | None,
     """One `file:line: field: message` line per validation error."""
     lines = []
     for error in exc.errors():
-        loc = [part for part in error["loc"] if not _is_union_tag(part)]
+        loc = _user_location(error)
         where = dotted(loc) or "(top level)"
         lines.append(f"{path}:{line_of(root, loc)}: {where}: {_message(error, loc, known_keys)}")
     return "\n".join(lines)
+
+
+def _user_location(error: dict) -> list:
+    """The error's path in the user's terms. An unknown or missing key ends the path as the user
+    wrote it, even when it looks like one of pydantic's tags (`n[ame`)."""
+    loc = list(error["loc"])
+    named_key = loc[-1:] if error["type"] in ("extra_forbidden", "missing") else []
+    return [part for part in loc[:len(loc) - len(named_key)] if not _is_union_tag(part)] + named_key
 
 
 def _is_union_tag(part: Any) -> bool:

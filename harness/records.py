@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from harness.atomic_write import atomic_path
+
 if TYPE_CHECKING:
     from harness.events import RequestDone
 
@@ -180,7 +182,8 @@ def records_frame(table: pa.Table) -> pd.DataFrame:
 
 def write_records(table: pa.Table, path: Path, *, started_at: str, t0_ns: int) -> None:
     meta = {b"slogate.started_at": started_at.encode(), b"slogate.t0_ns": str(t0_ns).encode()}
-    pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
+    with atomic_path(path) as partial:
+        pq.write_table(table.replace_schema_metadata(meta), partial, compression="zstd")
 
 
 def read_records(path: Path) -> pd.DataFrame:

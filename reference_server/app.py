@@ -15,7 +15,6 @@ import json
 import logging
 import os
 
-import torch
 from starlette.routing import Router
 
 from . import features
@@ -36,7 +35,7 @@ from .asgi import (
 from .auth import Authenticator, read_secrets
 from .auth import Scope as AuthScope
 from .binary_data import HEADER as BINARY_HEADER
-from .config import CONFIG_ENV, ServerConfig, configure_logging, resolve_device
+from .config import CONFIG_ENV, ServerConfig, configure_logging
 from .drift import drift_reports
 from .errors import RequestError
 from .extensions import PREFIX as EXTENSION_PREFIX
@@ -46,6 +45,7 @@ from .fronts.oip import OipFront
 from .fronts.repository import RepositoryFront
 from .metrics import Metrics
 from .model_manager import ModelManager
+from .placement import Placement
 from .state import ServerState
 
 log = logging.getLogger("reference_server")
@@ -208,8 +208,7 @@ class ReferenceApp:
         self._reaper = asyncio.get_running_loop().create_task(state.scaler.reap_idle())
         served = {m: list(e.versions) for m, e in state.manager.models.items()}
         cfg = state.config
-        log.info("slogate reference server ready on http://%s:%d (device %s) serving %s",
-                 cfg.host, cfg.port, state.device, json.dumps(served))
+        log.info("slogate reference server ready on http://%s:%d serving %s", cfg.host, cfg.port, json.dumps(served))
 
 
 def _not_found() -> RequestError:
@@ -225,8 +224,7 @@ def create_app(config: ServerConfig) -> ReferenceApp:
     """The app for a resolved config (model_repo set: the demo repository is built by then)."""
     if config.model_repo is None:
         raise ValueError("create_app needs a model repository; __main__ builds the demo one")
-    torch.set_num_threads(config.torch_threads)
-    device = resolve_device(config.device, torch.cuda.is_available())
+    placement = Placement(config.device, config.torch_threads)
     metrics = Metrics()
     auth = Authenticator(
         api_keys=read_secrets(config.api_keys_file) if config.api_keys_file else None,
@@ -236,9 +234,9 @@ def create_app(config: ServerConfig) -> ReferenceApp:
         protect_metrics=config.protect_metrics,
     )
     faults = FaultTable()
-    manager = ModelManager(config.model_repo, device, metrics, config.drain_timeout_s, faults.load_delay_s,
+    manager = ModelManager(config.model_repo, placement, metrics, config.drain_timeout_s, faults.load_delay_s,
                            config.verify_artifacts, features.connect(config.feature_store))
-    return ReferenceApp(ServerState(config, device, metrics, manager, faults, auth))
+    return ReferenceApp(ServerState(config, placement, metrics, manager, faults, auth))
 
 
 def app_from_env() -> ReferenceApp:

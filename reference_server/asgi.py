@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,29 +31,50 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole request body, refusing (413) past `limit` bytes before reading more than that."""
+    """The whole request body, refusing (413) past `limit` bytes without keeping more than that."""
     declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestError(413, f"body larger than {limit} bytes", None)
+        await _drain(receive, {"more_body": True})
+        raise _too_large(limit)
     message = await receive()
-    if message["type"] == "http.disconnect":
-        raise ClientDisconnected
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body"):
-        if len(body) > limit:
-            raise RequestError(413, f"body larger than {limit} bytes", None)
-        return body
-    chunks, size = [body], len(body)
-    while message.get("more_body"):
-        message = await receive()
+    chunks, size = [], 0
+    while True:
         if message["type"] == "http.disconnect":
             raise ClientDisconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise RequestError(413, f"body larger than {limit} bytes", None)
+            await _drain(receive, message)
+            raise _too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+        message = await receive()
+
+
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 5.0
+
+
+async def _drain(receive: Receive, message: Message) -> None:
+    """Read and drop the rest of a refused body, a bounded amount for a bounded time.
+
+    Clients such as urllib and requests send the whole body before they read any answer; if
+    the server answers and closes while that body is still arriving, the kernel resets the
+    connection and the client never sees the 413. nginx's lingering close reads on for the same
+    reason. The 413 closes the connection whether or not the drain finished."""
+    dropped = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while message.get("more_body") and dropped < DRAIN_BYTES:
+                message = await receive()
+                dropped += len(message.get("body", b""))
+    except TimeoutError:
+        pass
+
+
+def _too_large(limit: int) -> RequestError:
+    return RequestError(413, f"body larger than {limit} bytes", None, headers={"connection": "close"})
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

@@ -5,9 +5,9 @@ split has picked its version. From then on the version counts it in flight, so u
 SIGTERM wait for it. The fault table is rolled once, just before the model runs, and what
 fired acts where the reply's shape gives it a meaning (faults.py): a whole response is
 delayed, held, or answered with an error instead; a stream is delayed or refused before
-its first chunk, paused after it, or cut. On exit the guard records the request's latency
-by status, counts its failure (rejected, model, injected) and, for the first answer after
-a load, the cold start.
+its first chunk, paused after it, or cut. On exit the guard counts the request and records
+its latency by status, counts its failure (rejected, model, injected) and, for the first
+answer after a load, the cold start.
 """
 
 from __future__ import annotations
@@ -114,9 +114,9 @@ class Guard:
         metrics, loaded = self._state.metrics, self.loaded
         if loaded is None:
             if self._model in self._state.manager.models:  # unknown names stay out of label sets
-                metrics.latency_child(self._model, "", status).observe(latency)
+                metrics.request_answered(self._model, "", status, latency)
             return
-        metrics.latency_child(loaded.model, loaded.version, status).observe(latency)
+        metrics.request_answered(loaded.model, loaded.version, status, latency)
         if exc is None and loaded.cold:
             loaded.cold = False
             metrics.cold_start.labels(loaded.model, loaded.version).set(latency)

@@ -12,24 +12,37 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from slogate_common.exposition import (
+    CODE_LABEL,
+    LATENCY_BUCKETS,
+    MODEL_LABEL,
+    REQUEST_LATENCY,
+    REQUESTS_TOTAL,
+    STATUS_CLASS_LABEL,
+    TIME_TO_FIRST_TOKEN,
+    TTFT_BUCKETS,
+    VERSION_LABEL,
+)
+
 if TYPE_CHECKING:
     from .backends.base import ServedBy
     from .model_manager import ModelEntry
 
-# Seconds (the Prometheus base unit) with millisecond-scale resolution where SLOs live.
-LATENCY_BUCKETS = (
-    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05,
-    0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
-)
-# Time to first token: a tiny model answers in ms, a large one under load in seconds.
-TTFT_BUCKETS = (
-    0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
-    0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0,
-)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 DRIFT_METHODS = ("wasserstein_norm", "ks", "jensenshannon", "psi")  # p-values judge nothing: JSON only
-VERSION_LABELS = ("model", "version")
+VERSION_LABELS = (MODEL_LABEL, VERSION_LABEL)
 STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+# The statuses the server answers by itself (and an error fault's default, 500): their series
+# exist from a version's load, so an error ratio's rate sees the first error, not the second scrape.
+EXPECTED_STATUSES = (200, 400, 429, 500, 503)
+
+
+@dataclass(frozen=True)
+class RequestSeries:
+    """One (model, version, status)'s children: its latency histogram and its request counter."""
+
+    latency: Histogram
+    count: Counter
 
 
 @dataclass(frozen=True)
@@ -51,9 +64,12 @@ class Metrics:
             return kind(name, doc, VERSION_LABELS, registry=r, **options)
 
         self.request_latency = Histogram(
-            "slogate_request_latency_seconds",
-            "Server-side request latency, from request start to response sent",
-            ["model", "version", "status_class"], buckets=LATENCY_BUCKETS, registry=r,
+            REQUEST_LATENCY, "Server-side request latency, from request start to response sent",
+            [*VERSION_LABELS, STATUS_CLASS_LABEL], buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.requests = Counter(
+            REQUESTS_TOTAL, "Inference requests answered, by HTTP status code (error ratios are read from it)",
+            [*VERSION_LABELS, CODE_LABEL], registry=r,
         )
         self.in_flight = Gauge(
             "slogate_requests_in_flight", "Inference requests being served", ["model"], registry=r
@@ -85,7 +101,7 @@ class Metrics:
             ["model", "version", "reason"], registry=r,
         )
         self.ttft = per_version(
-            Histogram, "slogate_llm_time_to_first_token_seconds",
+            Histogram, TIME_TO_FIRST_TOKEN,
             "LLM requests: from the request reaching the model to its first generated chunk", buckets=TTFT_BUCKETS,
         )
         self.prompt_tokens = per_version(
@@ -121,7 +137,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
         )
         # Label children cached by hand: .labels() takes a lock and builds a tuple each call.
-        self._latency: dict[tuple[str, str, int], Histogram] = {}
+        self._requests: dict[tuple[str, str, int], RequestSeries] = {}
         self._in_flight: dict[str, Gauge] = {}
         self._llm: dict[tuple[str, str], LlmSeries] = {}
 
@@ -132,18 +148,26 @@ class Metrics:
         # Zero-valued series from the start, so rates and alerts work before the first event.
         self.rejected.labels(model, version)
         self.inference_errors.labels(model, version, "model")
+        for status in EXPECTED_STATUSES:
+            self.request_series(model, version, status)
 
     def version_unloaded(self, model: str, version: str, served: ServedBy) -> None:
         self.loaded.labels(model, version).set(0)
         self.served_on.remove(model, version, served.backend, served.device)
 
-    def latency_child(self, model: str, version: str, status: int) -> Histogram:
+    def request_series(self, model: str, version: str, status: int) -> RequestSeries:
         key = (model, version, status)
-        child = self._latency.get(key)
-        if child is None:
+        series = self._requests.get(key)
+        if series is None:
             status_class = STATUS_CLASSES.get(status // 100, "other")
-            child = self._latency[key] = self.request_latency.labels(model, version, status_class)
-        return child
+            series = self._requests[key] = RequestSeries(self.request_latency.labels(model, version, status_class),
+                                                         self.requests.labels(model, version, str(status)))
+        return series
+
+    def request_answered(self, model: str, version: str, status: int, latency_s: float) -> None:
+        series = self.request_series(model, version, status)
+        series.latency.observe(latency_s)
+        series.count.inc()
 
     def in_flight_child(self, model: str) -> Gauge:
         child = self._in_flight.get(model)

@@ -27,6 +27,8 @@ from .routing import TrafficSplit
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from .placement import Placement
+
 log = logging.getLogger("reference_server")
 TRAFFIC_FILE = "traffic.json"  # a model's initial split, beside its version directories
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # no path separators, no "..": names stay inside the repo
@@ -110,14 +112,14 @@ class ModelEntry:
 
 
 class ModelManager:
-    def __init__(self, repo: Path, device: str, metrics: Metrics, drain_timeout_s: float,
+    def __init__(self, repo: Path, placement: Placement, metrics: Metrics, drain_timeout_s: float,
                  load_delay_s: Callable[[str, str], float] = lambda model, version: 0.0,
                  verify_artifacts: bool = True, feature_store: Redis | None = None) -> None:
         self.repo = repo
         self.verify_artifacts = verify_artifacts  # off: artifacts load whatever their sha256 (--no-verify-artifacts)
         self.feature_store = feature_store  # the client every version's feature lookup shares
         self.load_delay_s = load_delay_s  # a slow_load fault's extra seconds (faults.py)
-        self.device = device
+        self.placement = placement
         self.metrics = metrics
         self.drain_timeout_s = drain_timeout_s
         self.models: dict[str, ModelEntry] = {}
@@ -262,7 +264,7 @@ class ModelManager:
         artifact = await asyncio.to_thread(verify_artifact, version_dir, spec, self.verify_artifacts)
         if (delay_s := self.load_delay_s(model, version)) > 0:
             await asyncio.sleep(delay_s)  # the artifact's fetch, slowed by a fault
-        ctx = BackendContext(model, version, spec, version_dir, artifact, self.device)
+        ctx = BackendContext(model, version, spec, version_dir, artifact, self.placement)
         try:
             backend: Backend = backend_class(spec.backend)(ctx)
             await _call(backend.load)

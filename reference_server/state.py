@@ -10,13 +10,14 @@ from .config import ServerConfig
 from .faults import FaultTable
 from .metrics import Metrics
 from .model_manager import ModelManager
+from .placement import Placement
 from .scaling import Scaler
 
 
 @dataclass
 class ServerState:
     config: ServerConfig
-    device: str
+    placement: Placement  # where torch models run, resolved when the first one loads
     metrics: Metrics
     manager: ModelManager
     faults: FaultTable

@@ -20,12 +20,19 @@ need_debian() {
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-      echo "note: Debian packages ${missing[*]} are missing (needed by the report-rendering and benchmark tests)" >&2
+      echo "note: Debian packages ${missing[*]} are missing (needed by the report-rendering, benchmark, feature-store, rules and history tests)" >&2
     fi
   fi
 }
 
-need_debian chromium wrk nginx-light redis-server   # nginx: the trivial target of benchmark B1; redis: the feature store game day
+had_prometheus=$(dpkg -s prometheus >/dev/null 2>&1 && echo yes || echo no)
+# nginx: the trivial target of benchmark B1; redis: the feature store game day; prometheus: promtool and a real
+# Prometheus for `slogate rules`; postgresql: the shared run history's tests
+need_debian chromium wrk nginx-light redis-server prometheus postgresql
+if [ "$had_prometheus" = no ] && [ "$(id -u)" = 0 ] && command -v systemctl >/dev/null; then
+  # the package starts a Prometheus service on :9090 where systemd runs; the tests start their own on loopback
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)

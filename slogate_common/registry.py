@@ -10,7 +10,9 @@ which a module imported twice under two names would otherwise break).
 
 Built-in entries register themselves when their module is imported. A registry may name
 the module that imports them (`builtins=`), so that a lookup never depends on who happened
-to import what first.
+to import what first. An entry whose module is dear to import (torch's ~3 s) may instead be
+declared lazily, by name and module (`add_lazy`): the module is imported on that name's
+first lookup, and a lookup of any other name never pays for it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self._builtins = builtins
         self._entries: dict[str, Entry[T]] = {}
+        self._lazy: dict[str, str] = {}  # name → the module that registers it, not yet imported
         self._loaded = builtins is None
 
     def register(self, name: str, *, args: type | None = None) -> Callable[[T], T]:
@@ -80,8 +83,14 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         self._entries[name] = Entry(name, value, args)
 
+    def add_lazy(self, name: str, module: str) -> None:
+        """`name` is registered by importing `module`, which its first lookup does."""
+        self._lazy[name] = module
+
     def entry(self, name: str) -> Entry[T]:
         self._load_builtins()
+        if isinstance(name, str) and name in self._lazy and name not in self._entries:
+            importlib.import_module(self._lazy.pop(name))
         try:
             return self._entries[name]
         except (KeyError, TypeError):
@@ -92,16 +101,18 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         self._load_builtins()
-        return sorted(self._entries)
+        return sorted({*self._entries, *self._lazy})
 
     def entries(self) -> list[Entry[T]]:
         """In registration order: sections render in the order their modules declare them."""
         self._load_builtins()
+        for name in list(self._lazy):
+            self.entry(name)
         return list(self._entries.values())
 
     def __contains__(self, name: object) -> bool:
         self._load_builtins()
-        return name in self._entries
+        return isinstance(name, str) and (name in self._entries or name in self._lazy)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

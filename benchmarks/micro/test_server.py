@@ -13,6 +13,7 @@ from reference_server.backends.base import Outputs
 from reference_server.batching import Batcher
 from reference_server.metrics import Metrics
 from reference_server.model_manager import ModelManager
+from reference_server.placement import Placement
 from reference_server.repository import BatchingSpec, TensorSpec
 from reference_server.validation import oip_inputs, parse_body, tensor_rows
 
@@ -69,11 +70,11 @@ def sim_repository(repo: Path) -> Path:
 
 def test_render_metrics_of_fifty_models(benchmark, loop, tmp_path) -> None:
     metrics = Metrics()
-    manager = ModelManager(sim_repository(tmp_path), "cpu", metrics, drain_timeout_s=1.0)
+    manager = ModelManager(sim_repository(tmp_path), Placement("cpu", 1), metrics, drain_timeout_s=1.0)
     loop.run_until_complete(manager.load_all())
     for model in manager.models:
         for status in (200, 400, 503):
-            metrics.latency_child(model, "1", status).observe(0.004)
-    page = benchmark(metrics.render, manager.models)
+            metrics.request_answered(model, "1", status, 0.004)
+    page = benchmark(metrics.render, manager.models, {})  # no drift reports
     loop.run_until_complete(manager.close())
     assert page.count(b'slogate_request_latency_seconds_count{model="model') == MODELS * 3

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from harness.analysis.errors import error_breakdown
+from harness.analysis.estimators import headline_intervals
 from harness.analysis.judging import judge_all, window_scalars
 from harness.analysis.load import CHECKED_LAG_QUANTILE, load_summary
 from harness.analysis.metrics import get_metric
@@ -62,6 +63,8 @@ def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: Analysi
     summary = {
         "load": load,
         "latency_ms": percentile_table(samples.judged("latency").ordered),
+        "latency_ci_ms": {"confidence": spec.confidence,
+                          **headline_intervals(samples.judged("latency"), spec.confidence)},
         "service_time_ms": percentile_table(samples.judged("service_time").ordered),
         "errors": error_breakdown(measured),
         **{name: _scalar_section(scalars[name], confidence) for name in SCALAR_SECTIONS},

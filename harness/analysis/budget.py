@@ -19,20 +19,23 @@ either drops back. Windows shorter than the time elapsed since measurement began
 there is, as a rate over a young Prometheus series does.
 
 The Workbook pages at 14.4× over 1 h and 5 min, and at 6× over 6 h and 30 min, and
-tickets at 1× over 3 d and 6 h, for a 30-day SLO. A run is the SLO period here, so the
-default pairs keep those long-to-short ratios, scaled to the measured duration D: 14.4×
-over D/5 and D/60, 6× over D/2 and D/24, 1× over D and D/12 (for a 5-minute game day:
-60 s and 5 s for the page). `analysis.burn_rate` sets them explicitly.
+tickets at 1× over 3 d and 6 h, for a 30-day SLO (burn_windows.py). A run is the SLO period
+here, so the default pairs keep those long-to-short ratios, scaled to the measured duration
+D: 14.4× over D/5 and D/60, 6× over D/2 and D/24, 1× over D and D/12 (for a 5-minute game
+day: 60 s and 5 s for the page). `analysis.burn_rate` sets them explicitly, or asks for the
+four pairs `slogate rules` writes for Prometheus, their windows compressed by a scale.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from harness.analysis.burn_windows import run_scaled_pairs
 from harness.analysis.errors import availability_scalars
 from harness.analysis.metrics import get_metric
 from harness.analysis.samples import RunSamples
@@ -41,7 +44,6 @@ from harness.analysis.slo import OPS, SLO
 from harness.analysis.spec import BurnWindow
 from harness.contracts import Scalar
 
-DEFAULT_PAIRS = ((14.4, 1 / 5, 1 / 60), (6.0, 1 / 2, 1 / 24), (1.0, 1.0, 1 / 12))  # (burn, long/D, short/D)
 STEPS_PER_SHORT_WINDOW = 4
 
 BUDGET_VALUES = ("error_budget_consumed", "max_burn_rate")
@@ -81,9 +83,7 @@ class Objective:
 
 
 def burn_pairs(configured: tuple[BurnWindow, ...], duration_s: float) -> list[BurnWindow]:
-    if configured:
-        return list(configured)
-    return [BurnWindow(burn, long * duration_s, short * duration_s) for burn, long, short in DEFAULT_PAIRS]
+    return list(configured or run_scaled_pairs(duration_s))
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,8 @@ def objective_budget(objective: Objective, inp: SectionInput, pairs: list[BurnWi
         with np.errstate(invalid="ignore"):
             firing = ready & (long_burn > pair.burn) & (short_burn > pair.burn)
         episodes = alert_episodes(timeline.grid, firing)
-        alerts.append({"burn": pair.burn, "long_s": pair.long_s, "short_s": pair.short_s, "episodes": episodes,
+        alerts.append({"burn": pair.burn, "long_s": pair.long_s, "short_s": pair.short_s, "severity": pair.severity,
+                       "episodes": episodes,
                        "time_to_page_ms": {f.name: _time_to_page(episodes, f.start_s) for f in inp.spec.faults},
                        "burn_long": long_burn})
     return {"expr": objective.expr, "budget": objective.budget, "consumed": share.value,
@@ -157,9 +158,10 @@ def _max(values: np.ndarray) -> float:
     return float(finite.max()) if finite.size else math.nan
 
 
-def _objectives(inp: SectionInput) -> list[Objective]:
+def objectives(slos: Iterable[SLO]) -> list[Objective]:
+    """The budgets these SLOs set, once each."""
     seen: dict[tuple, Objective] = {}
-    for slo in inp.slos:
+    for slo in slos:
         objective = Objective.from_slo(slo)
         key = (slo.stat, slo.metric, slo.op, slo.threshold)  # the same SLO scoped to several windows: one budget
         if objective is not None and key not in seen:
@@ -170,13 +172,13 @@ def _objectives(inp: SectionInput) -> list[Objective]:
 def _applies(inp: SectionInput) -> bool:
     """A game day (faults), or a run that asks: burn windows set, or an SLO on the budget."""
     asked = inp.spec.faults or inp.spec.burn_windows or any(slo.metric in BUDGET_VALUES for slo in inp.slos)
-    return bool(asked) and bool(_objectives(inp)) and inp.timeline.measured[1] > inp.timeline.measured[0]
+    return bool(asked) and bool(objectives(inp.slos)) and inp.timeline.measured[1] > inp.timeline.measured[0]
 
 
 @summary_section("budget", applies=_applies)
 def budget_section(inp: SectionInput) -> SectionOutput:
     pairs = burn_pairs(inp.spec.burn_windows, inp.samples.duration_s)
-    budgets = [objective_budget(objective, inp, pairs) for objective in _objectives(inp)]
+    budgets = [objective_budget(objective, inp, pairs) for objective in objectives(inp.slos)]
     worst = max(budgets, key=lambda b: b["consumed"] if not math.isnan(b["consumed"]) else -1.0)
     scalars = {
         "error_budget_consumed": Scalar(worst["consumed"], "ratio", None, worst["n"],
@@ -186,7 +188,7 @@ def budget_section(inp: SectionInput) -> SectionOutput:
     }
     section = {
         "objectives": [_json_ready(b) for b in budgets],
-        "pairs": [{"burn": p.burn, "long_s": p.long_s, "short_s": p.short_s} for p in pairs],
+        "pairs": [{"burn": p.burn, "long_s": p.long_s, "short_s": p.short_s, "severity": p.severity} for p in pairs],
         "error_budget_consumed": scalars["error_budget_consumed"].value,
         "max_burn_rate": scalars["max_burn_rate"].value,
     }

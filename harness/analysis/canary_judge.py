@@ -127,6 +127,19 @@ class Judgement:
                 "metrics": [m.to_dict() for m in self.metrics]}
 
 
+def quantile_metric(q: float) -> str:
+    """The name of the comparison of the q-quantile of latency: `latency_p99`."""
+    return f"latency_p{q * 100:g}"
+
+
+def metric_names(settings: JudgeSettings) -> list[str]:
+    """The comparisons `judge` makes of the groups with a fixed set of them (cohorts are known
+    only from the data): what a gate can name before it has judged."""
+    fixed = {"latency": ["latency", *map(quantile_metric, settings.quantiles)], "error_rate": ["error_rate"],
+             "prediction": ["prediction"]}
+    return [name for group in settings.metrics for name in fixed.get(group, [group])]
+
+
 def version_sample(records: pd.DataFrame, version: str) -> VersionSample:
     """A version's requests from a frame of records (already cut to the judged window)."""
     mine = records[records["model_version"] == version]
@@ -177,7 +190,7 @@ def _latency(baseline: VersionSample, candidate: VersionSample, settings: JudgeS
                                  and shift.effect > allowed * shift.baseline and shift.lo > settings.latency_slack_ms,
                                  low=False))
     for q in settings.quantiles:
-        name = f"latency_p{q * 100:g}"
+        name = quantile_metric(q)
         needed = min_samples_for_percentile(q, settings.confidence)
         if min(base.size, cand.size) < needed:
             results.append(_nodata(name, "latency", settings, base.size, cand.size, needed - min(base.size, cand.size)))

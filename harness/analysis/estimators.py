@@ -18,7 +18,16 @@ from scipy import stats as sps
 
 from harness.analysis.dependence import batch_means, indicator_effective_size, quantile_effective_sizes
 from harness.analysis.samples import Sample
-from harness.analysis.stats import NAN_ESTIMATE, Estimate, mean_ci, proportion_ci, quantile_cis, rate_ci, sorted_quantiles
+from harness.analysis.stats import (
+    HEADLINE_QUANTILES,
+    NAN_ESTIMATE,
+    Estimate,
+    mean_ci,
+    proportion_ci,
+    quantile_cis,
+    rate_ci,
+    sorted_quantiles,
+)
 
 ORDER_STATISTICS = "order statistics"
 
@@ -53,6 +62,15 @@ def quantile_estimate(sample: Sample, q: float, level: float) -> Estimate:
     return Estimate(float(values[0]), float(lo[0]), float(hi[0]), sample.units,
                     n_effective=None if effective is None else float(effective[0]),
                     method=f"{ORDER_STATISTICS}, {sample.dependence.method}")
+
+
+def headline_intervals(sample: Sample, level: float) -> dict[str, list[float]]:
+    """Two-sided intervals at `level` of the headline percentiles (p50 ... p99.9), by name:
+    what a run's history plots its trend with."""
+    if sample.size == 0:
+        return {name: [math.nan, math.nan] for name in HEADLINE_QUANTILES}
+    _, lo, hi, _ = quantile_estimates(sample, np.array(list(HEADLINE_QUANTILES.values())), level)
+    return {name: [float(a), float(b)] for name, a, b in zip(HEADLINE_QUANTILES, lo, hi, strict=True)}
 
 
 def share_beyond(sample: Sample, good: np.ndarray, level: float) -> Estimate:

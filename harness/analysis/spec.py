@@ -49,6 +49,7 @@ class BurnWindow:
     burn: float
     long_s: float
     short_s: float
+    severity: str | None = None  # page | ticket, for the SRE Workbook's pairs (burn_windows.py)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class AnalysisSpec:
     facts: dict[str, Any] = field(default_factory=dict)  # experiments' JSON-ready data for their sections
     faults: tuple[FaultSpan, ...] = ()  # as they happened: SLO windows and recovery figures read them
     recovery: RecoverySpec = RecoverySpec()
-    burn_windows: tuple[BurnWindow, ...] = ()  # empty: the SRE Workbook's three pairs, scaled to the run
+    burn_windows: tuple[BurnWindow, ...] = ()  # empty: three SRE Workbook pairs, scaled to the run
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1.0:

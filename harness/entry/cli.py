@@ -2,7 +2,8 @@
 
 Exit codes: 0 pass; 1 an SLO failed; 2 usage, scenario or target error;
 3 the run is invalid or inconclusive (`--inconclusive-ok` maps 3 to 0).
-`slogate capacity` and `slogate compare` have their own (capacity_cli.py, compare_cli.py).
+`slogate capacity`, `slogate compare` and `slogate rules` have their own (capacity_cli.py,
+compare_cli.py, rules_cli.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from harness.entry.capacity_cli import add_capacity_parser
 from harness.entry.compare_cli import add_compare_parser
 from harness.entry.console import print_verdict
 from harness.entry.eventloop import run as run_loop
+from harness.entry.history_cli import add_history_parser, add_history_url_option
+from harness.entry.rules_cli import add_rules_parser
 from harness.scenario.loader import ScenarioError, load_scenario
 from harness.targets.base import TargetError
 
@@ -50,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario field, e.g. workload.phases.0.arrival.rate=200")
     run.add_argument("--inconclusive-ok", action="store_true", help="exit 0 instead of 3 for inconclusive or invalid runs")
+    add_history_url_option(run, "in the --out directory")
     run.set_defaults(handler=_run)
 
     report = commands.add_parser("report", help="rebuild report.html and plots from a run directory's records")
@@ -62,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add_capacity_parser(commands)
     add_compare_parser(commands)
+    add_rules_parser(commands)
+    add_history_parser(commands)
 
     serve = commands.add_parser("serve", help="start the reference server (same flags as python -m reference_server)",
                                 add_help=False)
@@ -71,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.session.runner import execute
+    from harness.session.runner import ReportWriteError, execute
 
     console = Console(stderr=True)
     worst = 0
@@ -85,9 +91,24 @@ def _run(args: argparse.Namespace) -> int:
         except TargetError as exc:
             print(f"target error: {exc}", file=sys.stderr)
             return USAGE_ERROR
+        except ReportWriteError as exc:
+            print(f"slogate run: {exc}", file=sys.stderr)
+            return USAGE_ERROR
         print_verdict(Console(), result.summary, result.run_dir)
+        _record(result.run_dir, path, args)
         worst = _worse(worst, result.exit_code(args.inconclusive_ok))
     return worst
+
+
+def _record(run_dir: Path, scenario_file: Path, args: argparse.Namespace) -> None:
+    """Store the finished run in the history; a failure is a warning and the exit code stands."""
+    from harness.history.recording import record_run
+    from harness.history.store import history_url, shown
+
+    url = history_url(args.history_url, args.out)
+    recorded = record_run(run_dir, scenario_file, args.overrides, url, warn=lambda text: print(text, file=sys.stderr))
+    if recorded.run_id is not None:
+        print(f"history: run #{recorded.run_id} in {shown(url)}")
 
 
 def _worse(a: int, b: int) -> int:

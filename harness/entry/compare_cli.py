@@ -1,8 +1,13 @@
 """`slogate compare BASE_RUN CAND_RUN`: the canary judge on two stored runs (the same scenario
 against two builds). Every request after each run's warm-up is one version's sample.
 
+`slogate compare --baseline last-pass|RUN_ID CAND_RUN` takes the baseline from the run history:
+the scenario's newest passing run, or a run id that `slogate history` lists. The outcome is
+written back to the candidate's history entry, so a run that regressed is no later run's
+last-pass.
+
 Exit codes: 0 promote; 1 rollback (the candidate regressed); 2 usage error or unreadable
-run; 3 inconclusive (too few requests: it says how many more).
+run; 3 inconclusive (too few requests: it says how many more; or no baseline in the history yet).
 """
 
 from __future__ import annotations
@@ -17,26 +22,24 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.analysis.canary import next_action
-from harness.analysis.canary_judge import (
-    DEFAULT_ALLOWED,
-    METRIC_GROUPS,
-    Judgement,
-    JudgeSettings,
-    judge,
-    version_sample,
-)
-from harness.records import read_records
+from harness.analysis.canary_judge import DEFAULT_ALLOWED, METRIC_GROUPS, Judgement, JudgeSettings
+from harness.entry.history_cli import add_history_url_option
+from harness.history.baseline import Baseline, find_baseline, parse_choice
+from harness.history.regression import JUDGEMENT_FILE, gate_outcome, judge_runs, write_judgement
+from harness.history.store import HistoryError, HistoryStore, history_url
 from harness.units import parse_duration, parse_ratio
 
 USAGE_ERROR = 2
 EXIT_CODES = {"promote": 0, "rollback": 1, "inconclusive": 3}
-RECORDS = "requests.parquet"
 
 
 def add_compare_parser(commands: Any) -> None:
-    parser = commands.add_parser("compare", help="judge a candidate run against a baseline run (canary judge)")
-    parser.add_argument("baseline", type=Path, metavar="BASE_RUN")
-    parser.add_argument("candidate", type=Path, metavar="CAND_RUN")
+    parser = commands.add_parser("compare", help="judge a candidate run against a baseline run (canary judge)",
+                                 usage="slogate compare [options] (BASE_RUN | --baseline last-pass|RUN_ID) CAND_RUN")
+    parser.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="BASE_RUN CAND_RUN, or CAND_RUN with --baseline")
+    parser.add_argument("--baseline", dest="stored_baseline", metavar="last-pass|RUN_ID",
+                        help="judge CAND_RUN against a run from the history: the scenario's newest passing run, or an id")
+    add_history_url_option(parser, "in the reports directory CAND_RUN lies in (<reports>/<scenario>/<time>)")
     parser.add_argument("--metrics", default="latency,error_rate",
                         help=f"comma-separated metric groups (of {', '.join(METRIC_GROUPS)})")
     parser.add_argument("--allowed-increase", action="append", default=[], metavar="GROUP=RATIO",
@@ -52,19 +55,53 @@ def add_compare_parser(commands: Any) -> None:
 def compare_command(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
-        baseline, candidate = (_run_sample(path, label) for path, label in ((args.baseline, "baseline"),
-                                                                               (args.candidate, "candidate")))
-    except (OSError, ValueError, KeyError) as exc:
+        baseline_dir, candidate_dir, stored = _runs(args)
+        if baseline_dir is None:
+            print(f"slogate compare: {stored.reason}", file=sys.stderr)
+            return EXIT_CODES["inconclusive"]
+        judgement = judge_runs(baseline_dir, candidate_dir, settings)
+    except (OSError, ValueError, KeyError, HistoryError) as exc:
         print(f"slogate compare: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    judgement = judge(baseline, candidate, settings)
     decision = next_action(judgement.outcome, last=True)
-    out = args.out or args.candidate / "compare.json"
-    out.write_text(json.dumps({"baseline_run": str(args.baseline), "candidate_run": str(args.candidate),
-                               "decision": decision, "settings": settings.to_dict(), **judgement.to_dict()},
-                              indent=2, default=float))
-    _print(Console(), judgement, decision, out)
+    out = args.out or candidate_dir / JUDGEMENT_FILE
+    baseline_label = f"#{stored.run.id} {baseline_dir}" if stored else str(baseline_dir)
+    write_judgement(out, baseline_label, candidate_dir, decision, settings, judgement)
+    _print(Console(), judgement, decision, out, baseline_label)
+    if stored:
+        _record_outcome(stored, candidate_dir, args, judgement)
     return EXIT_CODES[decision]
+
+
+def _runs(args: argparse.Namespace) -> tuple[Path | None, Path, Baseline | None]:
+    """(baseline run directory or None, candidate run directory, the stored baseline looked up)."""
+    wanted = 1 if args.stored_baseline else 2
+    if len(args.runs) != wanted:
+        raise ValueError("give BASE_RUN CAND_RUN, or --baseline last-pass|RUN_ID CAND_RUN")
+    if not args.stored_baseline:
+        return args.runs[0], args.runs[1], None
+    candidate = args.runs[0]
+    choice = parse_choice(args.stored_baseline)
+    scenario = json.loads((candidate / "summary.json").read_text())["scenario"]
+    with HistoryStore.open(_history_url(args, candidate), create=False) as store:
+        stored = find_baseline(store, scenario, choice, candidate)
+    return (None if stored.run is None else Path(stored.run.run_dir)), candidate, stored
+
+
+def _history_url(args: argparse.Namespace, candidate: Path) -> str:
+    """Given, else $SLOGATE_HISTORY_URL, else the history beside the run: RUN_DIR is <reports>/<scenario>/<time>."""
+    return history_url(args.history_url, candidate.resolve().parent.parent)
+
+
+def _record_outcome(stored: Baseline, candidate: Path, args: argparse.Namespace, judgement: Judgement) -> None:
+    """Write the gate's outcome into the candidate's history entry; a failure is a warning."""
+    try:
+        with HistoryStore.open(_history_url(args, candidate), create=False) as store:
+            entry = store.run_at(candidate)
+            if entry is not None and entry.id is not None and stored.run is not None:
+                store.set_regression(entry.id, gate_outcome(judgement), stored.run.id)
+    except HistoryError as exc:
+        print(f"slogate compare: the outcome was not recorded in the history: {exc}", file=sys.stderr)
 
 
 def _settings(args: argparse.Namespace) -> JudgeSettings:
@@ -85,16 +122,8 @@ def _settings(args: argparse.Namespace) -> JudgeSettings:
                          latency_slack_ms=args.latency_slack * 1e3)
 
 
-def _run_sample(run_dir: Path, label: str):
-    path = run_dir / RECORDS
-    if not path.is_file():
-        raise OSError(f"{run_dir}: no {RECORDS} (is it a run directory?)")
-    records = read_records(path)
-    measured = records[~records["in_warmup"]].assign(model_version=label)
-    return version_sample(measured, label)
-
-
-def _print(console: Console, judgement: Judgement, decision: str, out: Path) -> None:
+def _print(console: Console, judgement: Judgement, decision: str, out: Path, baseline: str) -> None:
+    console.print(f"baseline: {baseline}", highlight=False, soft_wrap=True)
     table = Table(title=f"{decision.upper()} · score {judgement.score:.4g} · {judgement.baseline_requests:,} vs "
                         f"{judgement.candidate_requests:,} requests")
     for column in ("metric", "label", "baseline", "candidate", "effect", "interval", "p-value"):

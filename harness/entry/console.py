@@ -7,6 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.report.formatting import target_line
+
 STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow", "invalid": "magenta"}
 
 
@@ -23,6 +25,8 @@ def print_verdict(console: Console, summary: dict, run_dir: Path) -> None:
             _interval(slo.get("ci")), str(slo.get("n", "")), slo.get("reason") or "",
         )
     console.print(table)
+    if summary.get("target"):
+        console.print(f"target {target_line(summary['target'])}", highlight=False)
     load = summary.get("load", {})
     lag = load.get("schedule_lag_ms", {})
     console.print(

@@ -3,10 +3,17 @@
 Each file becomes one item per SLO (the id is the expression, so JUnit shows each) plus a
 `run-valid` item that fails when the generator fell behind or the run was cut short.
 Inconclusive SLOs fail by default: a gate that passes on too little evidence is no gate.
+
+Every run is stored in the run history (`--slogate-history-url`, $SLOGATE_HISTORY_URL, else
+history.sqlite in the --slogate-out directory). A scenario with a `regression:` block, or
+every scenario under `--slogate-baseline`, also gets one item per judged metric
+(`regression: p99(latency)`) that fails when the run regressed from its baseline run, and is
+skipped, never passed, while the history holds no baseline.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,10 +21,12 @@ import pytest
 import yaml
 
 from harness.entry.eventloop import run as run_loop
+from harness.history.regression_block import DEFAULT_REGRESSION, RegressionSettings
 from harness.scenario.loader import ScenarioError, load_scenario
 
 if TYPE_CHECKING:
     from harness.entry.shared_servers import SharedServers
+    from harness.history.recording import Recorded
 
 TAG_MARKERS = {
     "slow": "long-running scenario",
@@ -38,6 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="override a field in every scenario")
     group.addoption("--slogate-fresh-servers", action="store_true",
                     help="start a managed server per scenario instead of sharing one per configuration")
+    group.addoption("--slogate-history-url", default=None, metavar="URL",
+                    help="the run history (sqlite:///path, postgresql://user@host/db); default: $SLOGATE_HISTORY_URL, "
+                         "else history.sqlite in the --slogate-out directory")
+    group.addoption("--slogate-baseline", default=None, metavar="last-pass|RUN_ID",
+                    help="judge every scenario against this stored run (a `regression:` block's scenarios default "
+                         "to last-pass): one `regression: METRIC` item per judged metric")
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -90,6 +105,13 @@ def _shared_servers(config: pytest.Config) -> SharedServers | None:
 def pytest_configure(config: pytest.Config) -> None:
     for tag, text in TAG_MARKERS.items():
         config.addinivalue_line("markers", f"{tag}: {text}")
+    if config.getoption("slogate_baseline") is not None:
+        from harness.history.baseline import BaselineError, parse_choice
+
+        try:
+            parse_choice(config.getoption("slogate_baseline"))
+        except BaselineError as exc:
+            raise pytest.UsageError(f"--slogate-baseline: {exc}") from None
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path):
@@ -120,6 +142,7 @@ class ScenarioFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         self.scenario = scenario
         self._outcome = None
+        self.recorded: Recorded | None = None
         for tag in scenario.tags:
             if tag not in TAG_MARKERS:  # any tag is a marker, so `-m` selects by it without warnings
                 self.config.addinivalue_line("markers", f"{tag}: scenario tag")
@@ -130,6 +153,18 @@ class ScenarioFile(pytest.File):
         yield ValidityItem.from_parent(self, name="run-valid")
         for index, expr in enumerate(scenario.slos):
             yield SLOItem.from_parent(self, name=expr, index=index)
+        settings = self.regression_settings()
+        if settings is not None:
+            from harness.history.regression import gate_names
+
+            for metric in gate_names(settings.judge_settings(scenario.seed)):
+                yield RegressionItem.from_parent(self, name=f"{REGRESSION_PREFIX}{metric}", metric=metric)
+
+    def regression_settings(self) -> RegressionSettings | None:
+        """The scenario's `regression:` block; the judge's defaults under --slogate-baseline; else no gate."""
+        if self.scenario.regression is not None:
+            return self.scenario.regression
+        return DEFAULT_REGRESSION if self.config.getoption("slogate_baseline") is not None else None
 
     def outcome(self):
         """Run the scenario once, the first time any of its items asks."""
@@ -147,9 +182,27 @@ class ScenarioFile(pytest.File):
             finally:
                 if servers:
                     servers.release(self.scenario)
+            if not isinstance(self._outcome, Exception):
+                self.recorded = self._record(self._outcome.run_dir)
         if isinstance(self._outcome, Exception):
             raise ScenarioRunError(f"{type(self._outcome).__name__}: {self._outcome}")
         return self._outcome
+
+    def history_url(self) -> str:
+        from harness.history.store import history_url
+
+        return history_url(self.config.getoption("slogate_history_url"), Path(self.config.getoption("slogate_out")))
+
+    def _record(self, run_dir: Path) -> Recorded:
+        """Store the run in the history, judged against its baseline where a gate applies."""
+        from harness.history.baseline import LAST_PASS, parse_choice
+        from harness.history.recording import Gate, record_run
+
+        settings = self.regression_settings()
+        choice = self.config.getoption("slogate_baseline") or LAST_PASS
+        gate = None if settings is None else Gate(settings.judge_settings(self.scenario.seed), parse_choice(choice))
+        return record_run(run_dir, self.path, self.config.getoption("slogate_set"), self.history_url(),
+                          warn=lambda text: warnings.warn(text, pytest.PytestWarning, stacklevel=1), gate=gate)
 
 
 class ScenarioRunError(Exception):
@@ -170,6 +223,14 @@ class _ScenarioItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, f"{self.parent.scenario.name}: {self.name}"  # a line: skip reports need one
+
+    def settle_inconclusive(self, what: str, failure: str) -> None:
+        """An inconclusive result as --slogate-inconclusive says: pass, skip, or fail with `failure`."""
+        policy = self.config.getoption("slogate_inconclusive")
+        if policy == "skip":
+            pytest.skip(f"inconclusive: {what}")
+        if policy != "pass":
+            raise SLOVerdictError(failure)
 
 
 class ValidityItem(_ScenarioItem):
@@ -195,13 +256,47 @@ class SLOItem(_ScenarioItem):
         if verdict == "pass":
             return
         worst = "; ".join(_describe(r) for r in judged if r["verdict"] != "pass")
+        failure = f"{verdict.upper()}: {worst} (report: {result.run_dir / 'report.html'})"
         if verdict == "inconclusive":
-            policy = self.config.getoption("slogate_inconclusive")
-            if policy == "pass":
-                return
-            if policy == "skip":
-                pytest.skip(f"inconclusive: {worst}")
-        raise SLOVerdictError(f"{verdict.upper()}: {worst} (report: {result.run_dir / 'report.html'})")
+            self.settle_inconclusive(worst, failure)
+            return
+        raise SLOVerdictError(failure)
+
+
+REGRESSION_PREFIX = "regression: "
+
+
+class RegressionItem(_ScenarioItem):
+    """One metric of the run judged against its baseline run (see harness/history/regression.py)."""
+
+    def __init__(self, *, metric: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.metric = metric
+
+    def runtest(self) -> None:
+        from harness.history.regression import describe, metric_result
+
+        result = self.parent.outcome()
+        recorded = self.parent.recorded
+        report = f"report: {result.run_dir / 'report.html'}"
+        if recorded.error is not None:
+            raise SLOVerdictError(f"regression gate: {recorded.error} ({report})")
+        if recorded.judgement is None:
+            this_run = f"; this run is #{recorded.run_id}" if recorded.run_id is not None else ""
+            pytest.skip(f"{recorded.baseline.reason} in {self.parent.history_url()}{this_run}")
+        settings = self.parent.regression_settings().judge_settings(self.parent.scenario.seed)
+        metric = metric_result(recorded.judgement, self.metric)
+        if metric is None:
+            raise SLOVerdictError(f"regression gate: {self.metric} was not judged ({report})")
+        if metric.label == "pass":
+            return
+        baseline = recorded.baseline.run
+        against = (f"baseline run #{baseline.id} ({baseline.started_at}, commit {(baseline.git_commit or '-')[:10]}, "
+                   f"{baseline.run_dir}); {report}")
+        if metric.label == "nodata":
+            self.settle_inconclusive(describe(metric, settings), f"INCONCLUSIVE: {describe(metric, settings)}; {against}")
+            return
+        raise SLOVerdictError(f"REGRESSION: {describe(metric, settings)}; {against}")
 
 
 def _describe(slo: dict) -> str:

@@ -10,7 +10,8 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
-from harness.report.formatting import bounds, in_unit, number
+from harness.atomic_write import atomic_path
+from harness.report.formatting import bounds, in_unit, number, target_line
 from harness.report.plots import render_plots
 from harness.report.sections import report_sections
 from harness.report.template import TEMPLATE
@@ -20,7 +21,7 @@ COUNT_KEYS = ("n", "censored")
 RATE_ROWS = (("availability", "ratio"), ("error_rate", "ratio"), ("throughput", "req/s"), ("goodput", "req/s"))
 
 _ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
-_ENVIRONMENT.filters.update(num=number, unit=in_unit, bounds=bounds)
+_ENVIRONMENT.filters.update(num=number, unit=in_unit, bounds=bounds, target_line=target_line)
 _TEMPLATE = _ENVIRONMENT.from_string(TEMPLATE)
 
 
@@ -36,7 +37,8 @@ def render_html(run_dir: Path, summary: dict[str, Any], series: dict[str, Any], 
         rate_rows=RATE_ROWS,
     )
     path = run_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    with atomic_path(path) as partial:
+        partial.write_text(page, encoding="utf-8")
     return path
 
 

@@ -20,6 +20,7 @@ class TargetMeta:
     versions: dict[str, float | None] = field(default_factory=dict)  # version → traffic share (%), if known
     served: dict[str, dict[str, Any]] = field(default_factory=dict)  # version → backend, requested_backend, device
     time_to_ready_s: float | None = None
+    server: dict[str, str] = field(default_factory=dict)  # the server's own name and version, where it says
 
 
 @dataclass(frozen=True)

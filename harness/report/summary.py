@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from harness.atomic_write import atomic_path
 from harness.report.meta import RunMeta
 
 
@@ -21,4 +22,5 @@ def summary_json(summary: dict[str, Any]) -> bytes:
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
-    path.write_bytes(summary_json(summary))
+    with atomic_path(path) as partial:
+        partial.write_bytes(summary_json(summary))

@@ -12,12 +12,22 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ByteSize, Field, TypeAdapter, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ByteSize,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from harness.clients.base import clients
-from harness.experiments.capacity.settings import CapacitySettings
 from harness.experiments.base import experiments
+from harness.experiments.capacity.settings import CapacitySettings
 from harness.fields import Ratio, ScenarioPath, Seconds, Strict, through
+from harness.history.regression_block import RegressionSettings
 from harness.load.retries import RetryPolicy
 from harness.targets.base import EXTERNAL, target_kinds
 from harness.targets.fault_proxy import ProxySettings
@@ -68,6 +78,8 @@ class TargetSpec(Strict):
     model_repo: ScenarioPath | None = None
     server_args: list[str] = []
     ready_timeout: Seconds | None = None  # None: the target kind's own (managed 120 s, external 15 s)
+    connect_timeout: Seconds | None = Field(default=None, description="an external endpoint that refuses every "
+                                            "connection this long (default 3 s) fails the run before any load")
     request_timeout: Seconds = 10.0
     api_key_env: str | None = Field(default=None, description="environment variable holding a Bearer key")
     admin_token_env: str | None = None
@@ -117,6 +129,9 @@ class TargetSpec(Strict):
         if self.url is not None and self.auth is not None:
             raise ValueError("auth: credentials made for the run reach only a managed server (`server: reference`); "
                              "an endpoint's key comes from api_key_env")
+        if self.server is not None and self.connect_timeout is not None:
+            raise ValueError("connect_timeout: a managed server refuses connections until it has started; its "
+                             "ready_timeout bounds the wait")
         return self
 
     @property
@@ -147,13 +162,30 @@ class BurnPair(Strict):
         return self
 
 
+class WorkbookBurnRate(Strict):
+    """The four pairs `slogate rules` writes for Prometheus (harness/analysis/burn_windows.py),
+    for an SLO period, their windows divided by `window_scale`: a game day compressed 60×
+    gets the alerts an hour-long burn would."""
+
+    slo_period: Seconds = Field(default=30 * 86400.0, gt=0)
+    window_scale: float = Field(default=1.0, gt=0)
+
+
 class Analysis(Strict):
     confidence: Ratio = 0.95
     max_lag_p99: Seconds = 0.001
     rate_tolerance: Ratio = 0.02
     joint_confidence: bool = False
     recovery: Recovery = Recovery()
-    burn_rate: list[BurnPair] = []  # empty: the SRE Workbook's three pairs, scaled to the run
+    burn_rate: list[BurnPair] | WorkbookBurnRate = []  # empty: three SRE Workbook pairs, scaled to the run
+
+    @field_validator("burn_rate", mode="wrap")
+    @classmethod
+    def _pairs_or_workbook(cls, value: Any, handler: Any) -> list[BurnPair] | WorkbookBurnRate:
+        """A mapping asks for the Workbook's pairs, a list gives its own: one error, not one per reading."""
+        if isinstance(value, dict):
+            return TypeAdapter(WorkbookBurnRate).validate_python(value)
+        return TypeAdapter(list[BurnPair]).validate_python(value)
 
 
 class Scenario(Strict):
@@ -167,6 +199,7 @@ class Scenario(Strict):
     analysis: Analysis = Analysis()
     capacity: CapacitySettings | None = None  # the outer loop's (`slogate capacity`); a run ignores it
     services: list[Annotated[Any, through(service_kinds, "kind")]] = []  # auxiliary processes the managed server uses
+    regression: RegressionSettings | None = None  # the gate against a stored baseline run (pytest --slogate-baseline)
 
     @model_validator(mode="after")
     def _name_is_a_slug(self) -> Scenario:

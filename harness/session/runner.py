@@ -20,6 +20,7 @@ import aiohttp
 from rich.console import Console
 
 from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
+from harness.analysis.burn_windows import workbook_pairs
 from harness.analysis.spec import BurnWindow, RecoverySpec
 from harness.clients.base import Client, ClientOptions, Endpoint, make_client
 from harness.contracts import FaultSpan, ModelInfo
@@ -32,10 +33,10 @@ from harness.records import write_records
 from harness.report import write_report
 from harness.report.meta import RunMeta, TargetMeta
 from harness.report.progress import ProgressLine
-from harness.scenario.model import Scenario
+from harness.scenario.model import BurnPair, Scenario, WorkbookBurnRate
 from harness.session.session import Session, open_session
 from harness.targets.base import Target, TargetError, bearer_headers, build_target
-from harness.targets.serving import served_versions
+from harness.targets.serving import served_versions, server_metadata
 from harness.telemetry.process import TelemetryProcess, write_telemetry
 from harness.workload.arrivals import PhaseSchedule, build_schedule, peak_arrivals
 from harness.workload.payloads import PayloadArgs, make_payload_generator
@@ -107,7 +108,8 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
         async with aiohttp.ClientSession(connector=connector) as http:
             info = await _describe(client, http)
             served = await served_versions(http, target.info.url, scenario.target.model, endpoint.headers_for)
-            meta = _run_meta(scenario, target, served, _payload_source(scenario, info))
+            meta = _run_meta(scenario, target, served, await server_metadata(http, target.info.url, endpoint.headers_for),
+                             _payload_source(scenario, info))
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
             await client.warm(_expected_concurrency(scenario, schedules))
             cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
@@ -234,11 +236,12 @@ def _interrupts_stop(session: Session):
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict], payload: str) -> RunMeta:
+def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict], server: dict[str, str],
+              payload: str) -> RunMeta:
     info = target.info
     versions, backends = served
     target_meta = TargetMeta(info.kind, info.url, scenario.target.model, scenario.target.protocol, versions, backends,
-                             info.time_to_ready_s)
+                             info.time_to_ready_s, server)
     return RunMeta(scenario.name, target_meta, duration_s=scenario.workload.duration_s,
                    description=scenario.description, tags=tuple(scenario.tags), payload=payload)
 
@@ -251,7 +254,21 @@ def _payload_source(scenario: Scenario, info: ModelInfo) -> str:
         raise TargetError(f"workload.payload: {exc}") from None
 
 
+class ReportWriteError(Exception):
+    """The run finished but its files could not all be written (a full disk); str() says which were kept."""
+
+
 def _conclude(session: Session, meta: RunMeta, contributions: list[Contribution]) -> RunResult:
+    run_dir = session.run_dir
+    try:
+        return _write_and_judge(session, meta, contributions)
+    except OSError as exc:
+        kept = sorted(path.name for path in run_dir.iterdir() if not path.name.startswith("."))
+        raise ReportWriteError(f"cannot write the report into {run_dir}: {exc.strerror or exc} "
+                               f"({exc.filename or 'a file'}); kept: {', '.join(kept) or 'nothing'}") from None
+
+
+def _write_and_judge(session: Session, meta: RunMeta, contributions: list[Contribution]) -> RunResult:
     run_dir = session.run_dir
     table = session.log.to_table()
     write_records(table, run_dir / "requests.parquet", started_at=session.clock.started_at, t0_ns=session.clock.t0_ns)
@@ -302,5 +319,11 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
         faults=tuple(sorted(faults, key=lambda fault: fault.start_s)),
         recovery=RecoverySpec(recovery.window, recovery.hold, recovery.allowance, recovery.judge_during,
                               tuple(recovery.healthy)),
-        burn_windows=tuple(BurnWindow(pair.burn, pair.long, pair.short) for pair in scenario.analysis.burn_rate),
+        burn_windows=_burn_windows(scenario.analysis.burn_rate),
     )
+
+
+def _burn_windows(configured: list[BurnPair] | WorkbookBurnRate) -> tuple[BurnWindow, ...]:
+    if isinstance(configured, WorkbookBurnRate):
+        return workbook_pairs(configured.slo_period, configured.window_scale)
+    return tuple(BurnWindow(pair.burn, pair.long, pair.short) for pair in configured)

@@ -14,11 +14,13 @@ if TYPE_CHECKING:
     from harness.targets.services import ServiceSpec
 
 EXTERNAL_READY_TIMEOUT_S = 15.0  # an endpoint someone else runs is meant to be up: a wrong URL fails fast
+EXTERNAL_CONNECT_TIMEOUT_S = 3.0  # refused connections are retried this long (a restarting proxy), no longer
 
 
 class ExternalTarget:
     def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = EXTERNAL_READY_TIMEOUT_S,
-                 admin_headers: dict[str, str] | None = None) -> None:
+                 admin_headers: dict[str, str] | None = None,
+                 connect_timeout_s: float = EXTERNAL_CONNECT_TIMEOUT_S) -> None:
         self.info = TargetInfo(kind="url", url=url.rstrip("/"))
         self.services = {}
         self.admin_headers = admin_headers or {}
@@ -27,11 +29,13 @@ class ExternalTarget:
         self.protocol = protocol
         self.headers = headers
         self.ready_timeout_s = ready_timeout_s
+        self.connect_timeout_s = connect_timeout_s
 
     async def start(self) -> TargetInfo:
         try:
-            self.info.time_to_ready_s = await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s)
-        except (TimeoutError, RuntimeError) as exc:
+            self.info.time_to_ready_s = await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s,
+                                                         unreachable_s=self.connect_timeout_s)
+        except (TimeoutError, RuntimeError, ConnectionError) as exc:
             raise TargetError(f"target {self.info.url} is not reachable or not ready: {exc}") from None
         return self.info
 
@@ -72,4 +76,5 @@ def external_target(spec: TargetSpec, server_log: Path, services: Sequence[Servi
     headers = bearer_headers(spec.api_key_env) | dict(spec.headers)
     admin = bearer_headers(spec.admin_token_env)
     ready_timeout_s = EXTERNAL_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout
-    return ExternalTarget(spec.url, spec.protocol, headers, ready_timeout_s, admin)
+    connect_timeout_s = EXTERNAL_CONNECT_TIMEOUT_S if spec.connect_timeout is None else spec.connect_timeout
+    return ExternalTarget(spec.url, spec.protocol, headers, ready_timeout_s, admin, connect_timeout_s)

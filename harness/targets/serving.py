@@ -1,4 +1,5 @@
-"""What serves each version of a target's model, read from its OIP v2 model metadata.
+"""What serves each version of a target's model, read from its OIP v2 model metadata, and
+which server it is (name and version, from the OIP v2 server metadata).
 
 The reference server publishes, per version, its traffic share and the backend that
 actually serves it (an LLM version declared `vllm` may run on its `torch-lm` fallback,
@@ -30,6 +31,13 @@ async def served_versions(http: aiohttp.ClientSession, base_url: str, model: str
     served = parameters.get("served") or {}
     versions = [str(v) for v in meta.get("versions") or []] or list(traffic) or list(served)
     return {v: traffic.get(v) for v in versions}, {v: served[v] for v in versions if v in served}
+
+
+async def server_metadata(http: aiohttp.ClientSession, base_url: str, headers_for: HeadersFor) -> dict[str, str]:
+    """The server's `name` and `version` (`GET /v2`), or an empty mapping where it publishes none."""
+    url = f"{base_url.rstrip('/')}/v2"
+    meta = await _metadata(http, url, headers_for("GET", url))
+    return {key: meta[key] for key in ("name", "version") if isinstance(meta.get(key), str)}
 
 
 async def _metadata(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> dict[str, Any]:

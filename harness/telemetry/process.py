@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.atomic_write import atomic_path
 from harness.telemetry.sampler import HEADERS_ENV
 
 
@@ -51,4 +52,5 @@ class TelemetryProcess:
 
 
 def write_telemetry(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_parquet(path, index=False)
+    with atomic_path(path) as partial:
+        frame.to_parquet(partial, index=False)

@@ -34,10 +34,11 @@ from harness.workload.tabular_layout import FeatureLayout
 KINDS = ("shift", "scale", "frequencies", "missing", "schema")
 
 
-def _sd_amount(value: Any) -> float:
+def _sd_amount(value: Any) -> Any:
+    """`2sd` reads as 2; anything else is left to the float field's own check and message."""
     if isinstance(value, str) and value.strip().endswith("sd"):
         return float(value.strip()[:-2])
-    return float(value)
+    return value
 
 
 class SchemaChange(Strict):

@@ -26,6 +26,7 @@ import numpy as np
 
 from slogate_common.registry import Registry, UnknownEntry
 
+from ..placement import Placement
 from ..repository import ModelSpec, RepositoryError
 
 Serving = Literal["batched", "direct", "custom"]
@@ -42,7 +43,12 @@ class BackendContext:
     spec: ModelSpec
     version_dir: Path
     artifact: Path | None  # sha256 already verified
-    device: str  # "cpu" or "cuda", already resolved
+    placement: Placement  # `device` resolves it; a backend that never asks never imports torch
+
+    @property
+    def device(self) -> str:
+        """"cpu" or "cuda": --device, resolved."""
+        return self.placement.device
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,18 @@ def test_builtins_load_on_first_lookup(tmp_path, monkeypatch: pytest.MonkeyPatch
     assert "reg_builtins" not in sys.modules  # nothing imported it yet
     assert reg_host.REG.get("echo") == "the echo client"
     assert reg_host.REG.names() == ["echo"]
+
+
+def test_a_lazy_entry_imports_its_module_only_when_it_is_looked_up(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "lazy_host.py").write_text(
+        "from slogate_common.registry import Registry\nREG = Registry('backend')\n"
+        "REG.add('light', 'the light one')\nREG.add_lazy('heavy', 'lazy_heavy')\n")
+    (tmp_path / "lazy_heavy.py").write_text("from lazy_host import REG\nREG.add('heavy', 'the heavy one')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import lazy_host
+
+    assert lazy_host.REG.get("light") == "the light one"
+    assert lazy_host.REG.names() == ["heavy", "light"] and "heavy" in lazy_host.REG
+    assert "lazy_heavy" not in sys.modules  # listing and other lookups never import it
+    assert lazy_host.REG.get("heavy") == "the heavy one"
+    assert "lazy_heavy" in sys.modules

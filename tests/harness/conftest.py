@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,28 @@ def scenario_file(directory: Path, model_repo: Path | None, model: str, **overri
     path = directory / f"{data['name']}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A PostgreSQL of the tests' own. Missing binaries skip the tests that need it, except
+    under CI, where scripts/install.sh must have installed them: there they fail."""
+    from tests.harness.postgres_support import PostgresCluster, server_binaries
+
+    binaries = server_binaries()
+    if binaries is None:
+        message = "PostgreSQL's server binaries are missing (scripts/install.sh installs Debian's postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = PostgresCluster(binaries).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_db(request, tmp_path) -> str:
+    """A fresh, empty history database's URL: a SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.sqlite'}"
+    return request.getfixturevalue("postgres_cluster").new_database()

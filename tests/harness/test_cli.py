@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -13,6 +15,8 @@ import urllib.request
 import pandas as pd
 import psutil
 import pytest
+
+from harness.history.store import HistoryStore
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +40,8 @@ def quick(sim_repo, tmp_path, make_scenario):
     return make
 
 
-def test_pass_writes_every_artifact_and_exits_0(quick, tmp_path):
+def test_pass_writes_every_artifact_and_exits_0(quick, tmp_path, monkeypatch):
+    monkeypatch.delenv("SLOGATE_HISTORY_URL", raising=False)  # the default history: SQLite in --out
     path = quick("passes", ["p50(latency) < 200ms", "error_rate < 10%"])
     result = slogate("run", path, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -52,12 +57,37 @@ def test_pass_writes_every_artifact_and_exits_0(quick, tmp_path):
     telemetry = pd.read_parquet(run_dir / "telemetry.parquet")
     assert len(telemetry) >= 3 and telemetry["rss_bytes"].gt(0).all()
     assert "PASS" in result.stdout
+    assert_stored_in_the_history(tmp_path / "out", run_dir, path, summary)
+    assert "history: run #1 in sqlite:///" in result.stdout
+
+
+def assert_stored_in_the_history(out, run_dir, scenario_file, summary):
+    """The run, where and on what it ran, and its figures, in the default history (SQLite in --out)."""
+    with HistoryStore.open(f"sqlite:///{out / 'history.sqlite'}", create=False) as store:
+        (run,) = store.runs()
+    assert (run.scenario, run.verdict, run.run_dir, run.requests) == ("passes", "pass", str(run_dir.resolve()), 240)
+    assert run.scenario_hash == hashlib.sha256(scenario_file.read_bytes()).hexdigest()
+    assert run.started_at == summary["started_at"] and run.server_version == "slogate-reference 0.1.0"
+    assert run.models["versions"] == {"1": 100.0} and run.models["served"]["1"]["backend"] == "sim"
+    assert run.machine["cores"] == os.cpu_count() and run.machine["cpu_model"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    assert run.git_commit == (head.stdout.strip() if head.returncode == 0 else None)
+    p50 = run.figure("p50(latency)")
+    assert p50.estimate == summary["latency_ms"]["p50"] and p50.lo <= p50.estimate <= p50.hi
+    assert run.figure("p50(latency) < 200ms").verdict == "pass"
+    assert run.figure("error_rate").estimate == summary["error_rate"]["estimate"]
 
 
 def test_a_failed_slo_exits_1(quick, tmp_path):
-    result = slogate("run", quick("fails", ["p50(latency) < 2ms"]), "--out", tmp_path / "out")
+    """... and a history that cannot be written warns without changing the exit code."""
+    unreachable = "postgresql://nobody@127.0.0.1:9/history"
+    result = slogate("run", quick("fails", ["p50(latency) < 2ms"]), "--out", tmp_path / "out",
+                     "--history-url", unreachable)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAIL" in result.stdout
+    assert "history: the run was not recorded" in result.stderr and "127.0.0.1:9" in result.stderr
+
+
 
 
 def test_too_few_samples_is_inconclusive_and_exits_3(quick, tmp_path):
@@ -88,10 +118,14 @@ def test_a_payload_typo_exits_2_before_anything_starts(tmp_path, command):
     assert not (tmp_path / "out").exists()  # no run directory: no server was started
 
 
-def test_an_unreachable_target_exits_2(quick, tmp_path):
+def test_an_unreachable_target_exits_2_with_the_address_and_the_os_error(quick, tmp_path):
+    started = time.monotonic()
     result = slogate("run", quick("gone", []), "--target-url", "http://127.0.0.1:9", "--out", tmp_path / "out")
     assert result.returncode == 2
-    assert "not reachable" in result.stderr
+    assert "127.0.0.1:9" in result.stderr and "unreachable" in result.stderr
+    assert "refused" in result.stderr.lower()  # the OS's reason, not a bare timeout
+    # a refused connection is given up after connect_timeout (3 s), not the 15 s ready timeout
+    assert time.monotonic() - started < 15
 
 
 def test_set_overrides_the_scenario(quick, tmp_path):
@@ -188,3 +222,21 @@ def test_serve_help_is_the_servers_help() -> None:
 def test_unknown_flags_of_other_commands_are_still_errors(tmp_path) -> None:
     done = slogate("validate", tmp_path / "none.yaml", "--bogus")
     assert done.returncode == 2 and "unrecognized arguments: --bogus" in done.stderr
+
+
+def test_a_report_that_cannot_be_written_exits_2_and_keeps_the_records(quick, tmp_path):
+    """A full disk, as RLIMIT_FSIZE makes one: writes past 100 KiB fail with EFBIG (Python ignores
+    SIGXFSZ). The records, ~13 kB, fit; the HTML report, ~230 kB, does not."""
+    limit = 100 * 1024
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    path = quick("full-disk", ["p50(latency) < 200ms"])
+    result = subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=180, preexec_fn=small_files)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "cannot write the report" in result.stderr and "File too large" in result.stderr
+    (records,) = (tmp_path / "out").rglob("requests.parquet")
+    assert len(pd.read_parquet(records)) == 240  # every request, readable

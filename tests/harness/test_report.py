@@ -161,3 +161,14 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert pixels.shape == (2000, 1280)
     assert pixels.std() > 20  # not a blank page: text, tables and plots
     assert (pixels < 100).mean() > 0.005  # some dark ink (text) rendered
+
+
+def test_the_target_row_reads_as_prose_not_reprs(tmp_path: Path) -> None:
+    target = TargetMeta("reference", "http://127.0.0.1:8000", "fraud", "oip-v2", versions={"1": 0.0, "2": 100.0},
+                        served={"2": {"backend": "torch", "requested_backend": "torch", "device": "cpu"}},
+                        time_to_ready_s=7.019037502999993)
+    write_report(tmp_path, _result(), RunMeta(**{**META.__dict__, "target": target}))
+    row = re.search(r"<th>target</th><td[^>]*>(.*?)</td>", (tmp_path / "report.html").read_text()).group(1)
+    assert "versions: v1 0%, v2 100%" in row and "served: v2 torch on cpu" in row
+    assert "time_to_ready_s: 7.019 s" in row
+    assert "{" not in row and "&#39;" not in row and "7.0190375" not in row

@@ -161,3 +161,36 @@ def test_ready_timeout_defaults_by_target_kind_and_can_be_set(tmp_path):
     assert external_target(external, tmp_path / "log").ready_timeout_s == 15.0
     pinned = load_scenario(write(tmp_path, GOOD.replace("model: fraud", "model: fraud\n  ready_timeout: 3s"))).target
     assert reference_server(pinned, tmp_path / "log").ready_timeout_s == 3.0
+
+
+def test_connect_timeout_is_for_external_endpoints_only(tmp_path):
+    from harness.targets.external import external_target
+
+    url = GOOD.replace("server: reference", "url: http://127.0.0.1:9")
+    assert external_target(load_scenario(write(tmp_path, url)).target, tmp_path / "log").connect_timeout_s == 3.0
+    pinned = load_scenario(write(tmp_path, url.replace("model: fraud", "model: fraud\n  connect_timeout: 500ms"))).target
+    assert external_target(pinned, tmp_path / "log").connect_timeout_s == 0.5
+    with pytest.raises(ScenarioError, match="connect_timeout: a managed server"):
+        load_scenario(write(tmp_path, GOOD.replace("model: fraud", "model: fraud\n  connect_timeout: 1s")))
+
+
+def test_a_regression_block_reads_its_allowances(tmp_path):
+    scenario = load_scenario(write(tmp_path, GOOD + "regression: {latency: +10%, error_rate: +0.1pp, latency_slack: 2ms}\n"))
+    settings = scenario.regression.judge_settings(seed=0)
+    assert settings.metrics == ("latency", "error_rate") and settings.latency_slack_ms == pytest.approx(2.0)
+    assert settings.allowed("latency") == pytest.approx(0.10) and settings.allowed("error_rate") == pytest.approx(0.001)
+    only_latency = load_scenario(write(tmp_path, GOOD + "regression: {latency: 5%}\n")).regression
+    assert only_latency.judge_settings(seed=0).metrics == ("latency",)
+
+
+@pytest.mark.parametrize(("block", "line", "where", "message"), [
+    ("latency: +10%\n  error_rate: +0.1%", 13, "regression.error_rate", "ambiguous for a rate: write percentage points"),
+    ("latency: +1pp", 12, "regression.latency", "a level takes a relative increase"),
+    ("latncy: +10%", 12, "regression.latncy", "did you mean 'latency'?"),
+    ("confidence: 0.9", 12, "regression", "give `latency:` (e.g. +10%), `error_rate:` (e.g. +0.1pp) or both"),
+])
+def test_a_bad_regression_block_names_file_line_and_field(tmp_path, block, line, where, message):
+    path = write(tmp_path, GOOD + f"regression:\n  {block}\n")
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    assert f"{path}:{line}: {where}: " in str(error.value) and message in str(error.value)

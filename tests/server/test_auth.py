@@ -148,3 +148,75 @@ def test_a_public_bind_without_keys_is_refused(tmp_path: Path) -> None:
     )
     assert result.returncode != 0 and "refusing to bind 0.0.0.0 without --api-keys" in result.stderr
     assert not (tmp_path / "demo-repo").exists()  # refused before doing any work
+
+
+# Every route against every kind of credential. A route is public (health, metrics), an API
+# route (a key, and a signature over method, path and body) or an admin route (the admin token,
+# signed). "served" means the credential got past auth: whatever the route then answers (200, a
+# 404 for a version that does not exist) is not 401 or 403.
+ROUTES = [
+    ("GET", "/v2/health/live", b"", "public"),
+    ("GET", "/v2/health/ready", b"", "public"),
+    ("GET", "/v2/models/fraud/ready", b"", "public"),
+    ("GET", "/metrics", b"", "public"),
+    ("GET", "/v2", b"", "api"),
+    ("GET", "/v2/models/fraud", b"", "api"),
+    ("GET", "/v2/models/fraud/versions/2", b"", "api"),
+    ("GET", "/v2/models/fraud/drift", b"", "api"),
+    ("POST", INFER, BODY, "api"),
+    ("POST", "/v2/models/fraud/versions/2/infer", BODY, "api"),
+    ("GET", "/admin/models", b"", "admin"),
+    ("GET", "/admin/faults", b"", "admin"),
+    ("GET", "/admin/models/fraud/traffic", b"", "admin"),
+    ("POST", "/admin/models/fraud/versions/99/drift/reset", b"", "admin"),
+]
+OWN_CREDENTIAL = {"public": API_KEY, "api": API_KEY, "admin": ADMIN_TOKEN}
+# credential → route kind → the status it must get ("served": past auth)
+MATRIX = {
+    "no key": {"public": "served", "api": 401, "admin": 401},
+    "wrong key": {"public": "served", "api": 401, "admin": 401},
+    "API key": {"public": "served", "api": "served", "admin": 403},
+    "admin token": {"public": "served", "api": 401, "admin": "served"},
+    "bad HMAC": {"public": "served", "api": 401, "admin": 401},
+    "expired timestamp": {"public": "served", "api": 401, "admin": 401},
+    "replayed nonce": {"public": "served", "api": 401, "admin": 401},
+}
+
+
+def credential_headers(credential: str, method: str, path: str, body: bytes, kind: str) -> dict[str, str]:
+    own = OWN_CREDENTIAL[kind]
+    match credential:
+        case "no key":
+            return {}
+        case "wrong key":
+            return signed(method, path, body, token="key-guess-000")
+        case "API key":
+            return signed(method, path, body, token=API_KEY)
+        case "admin token":
+            return signed(method, path, body, token=ADMIN_TOKEN)
+        case "bad HMAC":
+            return signed(method, path, body, token=own, secret="not-the-secret")
+        case "expired timestamp":
+            return signed(method, path, body, token=own, timestamp=time.time() - 600)
+        case "replayed nonce":
+            return signed(method, path, body, token=own, nonce=f"used-{method}-{path}")
+    raise AssertionError(credential)
+
+
+@pytest.mark.parametrize("credential", list(MATRIX))
+def test_every_route_against_every_credential(secured: ServerProcess, credential: str) -> None:
+    wrong = []
+    for method, path, body, kind in ROUTES:
+        if credential == "replayed nonce":  # spend the nonce once with a request that is served
+            spend = signed(method, path, body, token=OWN_CREDENTIAL[kind], nonce=f"used-{method}-{path}")
+            first = httpx.request(method, secured.url + path, content=body, headers=spend)
+            assert first.status_code not in (401, 403), (path, first.text)
+        r = httpx.request(method, secured.url + path, content=body,
+                          headers=credential_headers(credential, method, path, body, kind))
+        expected = MATRIX[credential][kind]
+        got = "served" if r.status_code not in (401, 403) else r.status_code
+        if got != expected:
+            wrong.append(f"{method} {path}: expected {expected}, got {r.status_code} {r.text[:80]}")
+        elif got != "served":
+            assert set(r.json()) == {"error", "field"} and r.json()["field"], (path, r.text)  # names the header
+    assert not wrong, "\n".join(wrong)

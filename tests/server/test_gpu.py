@@ -17,6 +17,7 @@ from server_process import ServerProcess, infer_body, metric_samples
 
 from reference_server.backends.base import BackendContext, backend_class
 from reference_server.batching import Batcher
+from reference_server.placement import Placement
 from reference_server.repository import BatchingSpec, read_spec, verify_artifact
 
 pytestmark = [
@@ -32,7 +33,7 @@ def fraud_backend(repo: Path, version: str, device: str):
     version_dir = repo / "fraud" / version
     spec = read_spec(version_dir)
     backend = backend_class(spec.backend)(BackendContext("fraud", version, spec, version_dir,
-                                                         verify_artifact(version_dir, spec), device))
+                                                         verify_artifact(version_dir, spec), Placement(device, 1)))
     backend.load()
     return backend
 

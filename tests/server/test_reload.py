@@ -14,6 +14,7 @@ from server_process import infer_body, metric_samples
 
 from reference_server.metrics import Metrics
 from reference_server.model_manager import ModelManager
+from reference_server.placement import Placement
 from reference_server.repository import RepositoryError
 
 pytestmark = pytest.mark.integration
@@ -72,8 +73,8 @@ def test_without_verification_a_tampered_artifact_loads(model_repo: Path, tmp_pa
     version.symlink_to(model_repo / "fraudx" / "2")  # its artifact no longer matches its sha256
     assert json.loads((version / "model.json").read_text())["sha256"]
     with pytest.raises(RepositoryError, match="sha256 mismatch"):
-        asyncio.run(_load_once(ModelManager(repo, "cpu", Metrics(), drain_timeout_s=1.0)))
-    unchecked = ModelManager(repo, "cpu", Metrics(), drain_timeout_s=1.0, verify_artifacts=False)
+        asyncio.run(_load_once(ModelManager(repo, Placement("cpu", 1), Metrics(), drain_timeout_s=1.0)))
+    unchecked = ModelManager(repo, Placement("cpu", 1), Metrics(), drain_timeout_s=1.0, verify_artifacts=False)
     assert asyncio.run(_load_once(unchecked)) == "1"
 
 

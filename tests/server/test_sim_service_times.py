@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 from scipy import stats
-from server_process import ServerProcess, infer_body, post_concurrently
+from server_process import REPO_ROOT, ServerProcess, infer_body, post_concurrently
 
 pytestmark = pytest.mark.integration
 
@@ -48,3 +51,21 @@ def test_observed_latency_tracks_each_draw(client) -> None:
     # and not systematically longer: HTTP costs ~0.5 ms, but a full suite on 2 shared cores
     # measured a median of 5.1 ms; a backend sleeping twice would add the median draw, 20 ms
     assert np.median(overshoot) < 10.0
+
+
+def test_a_server_of_sim_models_never_imports_torch(model_repo, tmp_path) -> None:
+    """torch is ~3 s of a server's start; sim models, and the measurement-truth runs on them, need none of it."""
+    repo = tmp_path / "repo"
+    shutil.copytree(model_repo / "simlog", repo / "simlog")
+    script = (
+        "import asyncio, sys\n"
+        "from reference_server.app import create_app\n"
+        "from pathlib import Path\n"
+        "from reference_server.config import ServerConfig\n"
+        f"app = create_app(ServerConfig(model_repo=Path({str(repo)!r})))\n"
+        "asyncio.run(app.state.manager.load_all(None))\n"
+        "print(sorted(app.state.manager.models), 'torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['simlog']", "False"]

@@ -17,6 +17,7 @@ from reference_server.config import ServerConfig, check_bind_policy, is_loopback
 from reference_server.errors import RequestError
 from reference_server.metrics import Metrics
 from reference_server.model_manager import ModelManager
+from reference_server.placement import Placement
 from reference_server.repository import RepositoryError
 from reference_server.routing import TrafficSplit
 
@@ -93,7 +94,7 @@ def test_an_unknown_backend_refuses_the_version_and_names_the_known_ones(tmp_pat
     version = tmp_path / "m" / "1"
     version.mkdir(parents=True)
     (version / "model.json").write_text(json.dumps({"backend": "torhc"}))
-    manager = ModelManager(tmp_path, "cpu", Metrics(), drain_timeout_s=1.0)
+    manager = ModelManager(tmp_path, Placement("cpu", 1), Metrics(), drain_timeout_s=1.0)
     known = "known: sim, torch, torch-lm, torchscript, vllm"
     with pytest.raises(RepositoryError, match=f"unknown backend 'torhc'; did you mean 'torch'\\?; {known}"):
         asyncio.run(manager.load("m", "1"))
@@ -112,6 +113,6 @@ def test_traffic_json_sets_the_split_a_model_starts_with(tmp_path: Path, traffic
         (version / "model.json").write_text(json.dumps({"backend": "sim", "sim": {"median_ms": 1}}))
     if traffic is not None:
         (tmp_path / "m" / "traffic.json").write_text(json.dumps(traffic))
-    manager = ModelManager(tmp_path, "cpu", Metrics(), drain_timeout_s=1.0)
+    manager = ModelManager(tmp_path, Placement("cpu", 1), Metrics(), drain_timeout_s=1.0)
     asyncio.run(manager.load_all())
     assert manager.models["m"].split.weights() == expected

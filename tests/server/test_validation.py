@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from typing import Any
 
 import httpx
@@ -68,6 +70,18 @@ def test_body_over_the_limit_is_413(client: httpx.Client) -> None:
     chunked = client.post(INFER, content=iter([raw[i:i + 65536] for i in range(0, len(raw), 65536)]))
     assert chunked.status_code == 413  # no content-length: counted while reading
     assert client.post(INFER, json=infer_body()).status_code == 200  # the server is unharmed
+
+
+def test_a_client_that_sends_the_whole_oversized_body_still_reads_its_413(server) -> None:
+    """urllib (like requests) sends all of a body without waiting for `Expect: 100-continue`; a
+    server that answers and closes while that body is still arriving resets the connection, and
+    the client sees ECONNRESET instead of the 413."""
+    raw = json.dumps(infer_body([ROW] * 200_000)).encode()  # ~13 MB, 50x the test server's limit
+    request = urllib.request.Request(server.url + INFER, data=raw, headers={"content-type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+    assert json.loads(refused.value.read())["error"].startswith("body larger than")
 
 
 json_values = st.recursive(
