@@ -73,7 +73,7 @@ class OipFront:
     async def _respond(self, send: Send, loaded: LoadedVersion, body: dict[str, Any], outputs: Outputs,
                        nan: bool, headers: list[tuple[bytes, bytes]]) -> None:
         choices = output_choices(body, list(outputs))
-        payload, content = _encode(loaded, body.get("id") or str(next(self._ids)), outputs, nan, choices)
+        payload, content = encode_answer(loaded, body.get("id") or str(next(self._ids)), outputs, nan, choices)
         await send_bytes(send, 200, payload, [*content, *headers])
 
     async def server_ready(self, send: Send) -> None:
@@ -182,7 +182,7 @@ async def _run(loaded: LoadedVersion, body: dict[str, Any], rows: np.ndarray | i
     return await loaded.backend.infer(body, rows)  # type: ignore[attr-defined]
 
 
-def _encode(loaded: LoadedVersion, request_id: str, outputs: Outputs, nan: bool,
+def encode_answer(loaded: LoadedVersion, request_id: str, outputs: Outputs, nan: bool,
             choices: list[OutputChoice]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The answer's body and content headers: JSON, or a JSON header followed by the raw outputs."""
     tensors, raws = [], []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import numpy as np
@@ -13,6 +14,9 @@ import pytest
 import tritonclient.http as triton
 from server_process import ROW, ServerProcess, infer_body
 from tritonclient.utils import InferenceServerException
+
+from reference_server.binary_data import output_choices
+from reference_server.fronts.oip import encode_answer
 
 pytestmark = pytest.mark.integration
 
@@ -125,3 +129,18 @@ def test_a_model_added_to_the_repository_loads_and_a_broken_one_is_refused(
         triton_client.unload_model("fraud-added")
         shutil.rmtree(model_repo / "fraud-added")
         shutil.rmtree(model_repo / "fraudx-broken")
+
+
+def test_one_answer_mixes_raw_and_json_outputs_as_tritonclient_reads_them() -> None:
+    """Two outputs, one asked raw and one as JSON, read back by tritonclient's own parser."""
+    outputs = {"probability": np.array([[0.25], [0.75]], dtype=np.float32), "label": np.array([[0], [1]], dtype=np.int64)}
+    body = {"outputs": [{"name": "label", "parameters": {"binary_data": False}},
+                        {"name": "probability", "parameters": {"binary_data": True}}]}
+    served = SimpleNamespace(model="m", version="1")  # what the encoder reads of the serving version
+    payload, headers = encode_answer(served, "id-1", outputs, False, output_choices(body, list(outputs)))
+    length = int(dict(headers)[b"inference-header-content-length"])
+    result = triton.InferResult.from_response_body(payload, header_length=length)
+    assert [o["name"] for o in result.get_response()["outputs"]] == ["label", "probability"]  # as asked
+    assert "data" in result.get_output("label") and "data" not in result.get_output("probability")
+    np.testing.assert_array_equal(result.as_numpy("probability"), outputs["probability"])
+    np.testing.assert_array_equal(result.as_numpy("label"), outputs["label"])
