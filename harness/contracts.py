@@ -37,10 +37,18 @@ class Payload:
     """One unit of work from the workload: protocol-neutral data plus provenance."""
 
     payload_id: int
-    data: Any  # tabular: np.ndarray rows; prompts: PromptSpec; file: dict
+    data: Any  # tabular: np.ndarray rows or NamedTensors; prompts: PromptSpec; file: a JSON body
     drift_tag: str | None = None
     label: float = math.nan  # the ground truth of a labelled sample's row (its first), NaN where none
     auth: AuthStamp | None = None  # None: the client stamps it when it renders it (now, a fresh nonce)
+
+
+@dataclass(frozen=True)
+class NamedTensors:
+    """One request's input tensors by name, in the model's input order: what a payload carries
+    for a model that takes more than one input, or inputs that are not one [rows, features] table."""
+
+    tensors: dict[str, Any]  # input name → np.ndarray (BYTES: an object array of bytes)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from .asgi import (
     Receive,
     Scope,
     Send,
+    header,
     read_body,
     replay,
     send_bytes,
@@ -34,13 +35,15 @@ from .asgi import (
 )
 from .auth import Authenticator, read_secrets
 from .auth import Scope as AuthScope
-from .drift import drift_reports
+from .binary_data import HEADER as BINARY_HEADER
 from .config import CONFIG_ENV, ServerConfig, configure_logging
+from .drift import drift_reports
 from .errors import RequestError
 from .extensions import PREFIX as EXTENSION_PREFIX
 from .extensions import extension_routes
 from .faults import FaultTable, StreamCut
 from .fronts.oip import OipFront
+from .fronts.repository import RepositoryFront
 from .grpc_listener import GrpcBindError, start_grpc
 from .metrics import Metrics
 from .model_manager import ModelManager
@@ -54,6 +57,7 @@ class ReferenceApp:
     def __init__(self, state: ServerState) -> None:
         self.state = state
         self.oip = OipFront(state)
+        self.repository = RepositoryFront(state)
         self.admin: ASGIApp = build_admin_app(state)
         routes = extension_routes(state)
         self.extensions: ASGIApp | None = Router(routes=routes) if routes else None
@@ -120,16 +124,30 @@ class ReferenceApp:
         checker.check(auth, dict(scope["headers"]), scope["method"], path, body)
         return body if checker.needs_body else None
 
+    async def _authorized_body(self, auth: AuthScope, scope: Scope, receive: Receive) -> bytes:
+        """Check credentials, then the whole body within the size limit (read once for both)."""
+        body = await self._authorize(auth, scope, receive)
+        return body if body is not None else await read_body(scope, receive, self.state.config.max_body_bytes)
+
     async def _v2(self, scope: Scope, receive: Receive, send: Send, parts: list[str]) -> None:
         method = scope["method"]
         match parts:
             case ["models", model, "infer"] | ["models", model, "versions", _, "infer"]:
                 version = parts[3] if len(parts) == 5 else None
                 _require(method, "POST")
-                body = await self._authorize(AuthScope.API, scope, receive)
-                if body is None:
-                    body = await read_body(scope, receive, self.state.config.max_body_bytes)
-                await self.oip.infer(send, model, version, body)
+                body = await self._authorized_body(AuthScope.API, scope, receive)
+                await self.oip.infer(send, model, version, body, header(scope, BINARY_HEADER))
+                return
+            case ["repository", "index"]:
+                _require(method, "POST")
+                body = await self._authorized_body(AuthScope.API, scope, receive)
+                await send_json(send, 200, self.repository.index(body))
+                return
+            case ["repository", "models", model, "load" | "unload" as action]:
+                _require(method, "POST")
+                body = await self._authorized_body(AuthScope.ADMIN, scope, receive)
+                change = self.repository.load if action == "load" else self.repository.unload
+                await send_json(send, 200, await change(model, body))
                 return
             case ["health", "live"]:
                 _require(method, "GET")

@@ -131,16 +131,41 @@ class ModelManager:
         for missing in sorted(set(only or ()) - set(found)):
             log.error("--models names %r, which %s does not hold", missing, self.repo)
         for model, versions in found.items():
-            if only is not None and model not in only:
+            if only is None or model in only:
+                await self._bring_up(model, versions)
+                self._initial_split(model)
+
+    async def _bring_up(self, model: str, versions: list[str]) -> None:
+        """Load each version, or scale it to zero if it is on demand; a refused one is recorded, not raised."""
+        for version in versions:
+            if self._park_on_demand(model, version):
                 continue
-            for version in versions:
-                if self._park_on_demand(model, version):
-                    continue
-                try:
-                    await self.load(model, version)
-                except RepositoryError:
-                    pass  # logged and recorded by load(); the other versions keep serving
+            try:
+                await self.load(model, version)
+            except RepositoryError:
+                pass  # logged and recorded by load(); the other versions keep serving
+
+    async def load_model(self, model: str) -> ModelEntry:
+        """Every version of `model` in the repository that is not up yet, brought up as at start-up
+        (the repository extension's load). A model already serving keeps the split it was given."""
+        if not NAME.fullmatch(model) or not (versions := discover(self.repo).get(model)):
+            raise RepositoryError(f"{self.repo}: no model {model!r} (no <model>/<version>/model.json)", "not_found")
+        up = self.models[model].routable() if model in self.models else []
+        await self._bring_up(model, [v for v in versions if v not in up])
+        if not up:
             self._initial_split(model)
+        return self.models[model]
+
+    async def unload_model(self, model: str) -> None:
+        """Every version of `model` out of service: loaded ones unloaded (their in-flight requests
+        finish first), those scaled to zero no longer routable (the repository extension's unload)."""
+        entry = self.entry(model)
+        for version in list(entry.parked):
+            entry.parked.pop(version)
+            self.metrics.parked.labels(model, version).set(0)
+        entry.resync()
+        for version in list(entry.versions):
+            await self.unload(model, version)
 
     def _park_on_demand(self, model: str, version: str) -> bool:
         """An on-demand version starts scaled to zero; an unreadable model.json is left to load() to refuse."""

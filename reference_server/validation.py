@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .binary_data import NO_BINARY, BinaryInputs
 from .errors import RequestError
 from .repository import TensorSpec
 
@@ -34,11 +35,14 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def oip_inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The envelope every OIP infer request shares: a non-empty list of well-formed inputs."""
+def oip_inputs(body: dict[str, Any], binary: memoryview = NO_BINARY) -> list[dict[str, Any]]:
+    """The envelope every OIP infer request shares: a non-empty list of well-formed inputs.
+    An input sent as binary data (binary_data.py) takes its slice of `binary`, the bytes after
+    the JSON header, and gets the decoded array as its `data`."""
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise bad("inputs must be a non-empty list", "inputs")
+    binary_inputs = BinaryInputs(binary)
     for i, item in enumerate(inputs):
         where = f"inputs[{i}]"
         if not isinstance(item, dict):
@@ -50,8 +54,12 @@ def oip_inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
         shape = item.get("shape")
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise bad("shape must be a list of non-negative integers", f"{where}.shape")
-        if not isinstance(item.get("data"), list):
+        array = binary_inputs.take(item, where) if "parameters" in item else None  # only parameters say binary
+        if array is not None:
+            item["data"] = array
+        elif not isinstance(item.get("data"), list):
             raise bad("data must be a list", f"{where}.data")
+    binary_inputs.finish()
     return inputs
 
 

@@ -70,6 +70,9 @@ def _fixed_dtype(datatype: str) -> np.dtype:
 
 
 def _decode_bytes(raw: memoryview, count: int) -> np.ndarray:
+    if count * _LENGTH.size > len(raw):  # before allocating: a shape from the wire may be huge
+        raise RawTensorError(f"{count} BYTES elements need at least {count * _LENGTH.size} bytes "
+                             f"(a 4-byte length each), the data holds {len(raw)}")
     elements = np.empty(count, dtype=object)
     offset = 0
     for i in range(count):

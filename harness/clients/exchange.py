@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -24,9 +25,11 @@ class Answer(NamedTuple):
     prediction: float = math.nan
 
 
-# Reads a 2xx response body; raises ValueError when the body is not a valid answer (which
-# the record counts as `invalid_response`).
-BodyCheck = Callable[[bytes], Answer]
+# Reads a 2xx response body (and its headers, lower-cased, where the body's layout is told
+# there); raises ValueError when the body is not a valid answer (which the record counts as
+# `invalid_response`).
+BodyCheck = Callable[[bytes, Mapping[bytes, bytes]], Answer]
+NO_HEADERS: Mapping[bytes, bytes] = MappingProxyType({})
 
 
 def outcome_of(result: Response | BaseException, check: BodyCheck) -> Outcome:
@@ -45,7 +48,7 @@ def judge(response: Response, check: BodyCheck) -> Outcome:
     if not 200 <= response.status < 300:
         return Outcome(response.status, "http", *timing, header_version, detail=response.body[:200].decode(errors="replace"))
     try:
-        answer = check(response.body)
+        answer = check(response.body, response.headers)
     except ValueError as exc:
         return Outcome(response.status, "invalid_response", *timing, header_version, detail=str(exc)[:200])
     return Outcome(response.status, None, *timing, answer.version or header_version, prediction=answer.prediction,
@@ -80,11 +83,14 @@ class JsonPostClient:
         self.pool = Http1Pool(self.origin)
 
     def render(self, body: Any, auth: AuthStamp | None = None) -> bytes:
-        """The whole request; with the run's credentials, presented as the payload's stamp says."""
-        raw = orjson.dumps(body)
+        """The whole request with `body` as JSON; with the run's credentials, presented as the payload's stamp says."""
+        return self.render_raw(orjson.dumps(body), auth)
+
+    def render_raw(self, raw: bytes, auth: AuthStamp | None = None, headers: dict[str, str] | None = None) -> bytes:
+        """The whole request with `raw` as its body, `headers` over the client's own; signed as `render` says."""
         credentials = self.endpoint.credentials
         signed = credentials.headers(auth, "POST", self.origin.path_prefix + self.path, raw) if credentials else {}
-        return render_post(self.origin, self.path, raw, self.headers | signed)
+        return render_post(self.origin, self.path, raw, self.headers | (headers or {}) | signed)
 
     async def send(self, session: aiohttp.ClientSession, request: bytes) -> Outcome:
         try:
@@ -109,7 +115,7 @@ class JsonPostClient:
     def stats(self) -> dict[str, int]:
         return {"stale_connections_replaced": self.pool.stale_replaced}
 
-    def check(self, raw: bytes) -> Answer:
+    def check(self, raw: bytes, headers: Mapping[bytes, bytes] = NO_HEADERS) -> Answer:
         raise NotImplementedError
 
 

@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
 from harness.clients.base import ClientOptions, Endpoint, clients
-from harness.clients.exchange import Answer, JsonPostClient, parse_json
+from harness.clients.exchange import NO_HEADERS, Answer, JsonPostClient, parse_json
 from harness.contracts import ModelInfo, Payload
 
 PLACEHOLDER = "$payload"
@@ -43,7 +44,7 @@ class HttpJsonClient(JsonPostClient):
         body = data if self.template is None else _fill(self.template, data)
         return self.render(body, payload.auth)
 
-    def check(self, raw: bytes) -> Answer:
+    def check(self, raw: bytes, headers: Mapping[bytes, bytes] = NO_HEADERS) -> Answer:
         answer = parse_json(raw)
         version = answer.get(self.version_field) if isinstance(answer, dict) else None
         return Answer(None if version is None else str(version))

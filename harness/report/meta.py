@@ -32,6 +32,7 @@ class RunMeta:
     description: str = ""
     tags: tuple[str, ...] = ()
     interrupted: bool = False
+    payload: str | None = None  # what the payloads were drawn from (the generator's own line)
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +51,7 @@ class RunMeta:
             description=data.get("description") or "",
             tags=tuple(data.get("tags") or ()),
             interrupted=bool(data.get("interrupted", False)),
+            payload=data.get("payload"),
             schema=data.get("schema") or SCHEMA,
         )
 

@@ -30,6 +30,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <table id="run-metadata">
   <tr><th>started</th><td>{{ s.started_at or "—" }}</td><th>duration</th><td class="num">{{ s.duration_s | num }} s</td></tr>
   <tr><th>target</th><td colspan="3">{{ s.target | target_line if s.target else "—" }}</td></tr>
+  <tr><th>payloads</th><td colspan="3" id="payload-source">{{ s.payload or "—" }}</td></tr>
   <tr><th>schema</th><td>{{ s.schema }}</td><th>measured window</th><td class="num">{{ s.measured_duration_s | num }} s after warm-up</td></tr>
 </table>
 

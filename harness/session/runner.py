@@ -39,7 +39,7 @@ from harness.targets.base import Target, TargetError, bearer_headers, build_targ
 from harness.targets.serving import served_versions, server_metadata
 from harness.telemetry.process import TelemetryProcess, write_telemetry
 from harness.workload.arrivals import PhaseSchedule, build_schedule, peak_arrivals
-from harness.workload.payloads import PayloadArgs
+from harness.workload.payloads import PayloadArgs, make_payload_generator
 
 WARM_WINDOW_S = 0.05  # a generous service time: arrivals inside it may all be in flight at once
 MAX_WARM_CONNECTIONS = 256
@@ -108,8 +108,8 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
         async with aiohttp.ClientSession(connector=connector) as http:
             info = await _describe(client, http)
             served = await served_versions(http, target.info.url, scenario.target.model, endpoint.headers_for)
-            meta = _run_meta(scenario, target, served, await server_metadata(http, target.info.url,
-                                                                              endpoint.headers_for))
+            meta = _run_meta(scenario, target, served, await server_metadata(http, target.info.url, endpoint.headers_for),
+                             _payload_source(scenario, info))
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
             await client.warm(_expected_concurrency(scenario, schedules))
             cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
@@ -236,13 +236,22 @@ def _interrupts_stop(session: Session):
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict], server: dict[str, str]) -> RunMeta:
+def _run_meta(scenario: Scenario, target: Target, served: tuple[dict, dict], server: dict[str, str],
+              payload: str) -> RunMeta:
     info = target.info
     versions, backends = served
     target_meta = TargetMeta(info.kind, info.url, scenario.target.model, scenario.target.protocol, versions, backends,
                              info.time_to_ready_s, server)
     return RunMeta(scenario.name, target_meta, duration_s=scenario.workload.duration_s,
-                   description=scenario.description, tags=tuple(scenario.tags))
+                   description=scenario.description, tags=tuple(scenario.tags), payload=payload)
+
+
+def _payload_source(scenario: Scenario, info: ModelInfo) -> str:
+    """The payload generator's line for the summary (a fallback to metadata-only values says so)."""
+    try:
+        return make_payload_generator(scenario.payload).describe(info)
+    except ValueError as exc:  # the target's schema does not fit the payload section
+        raise TargetError(f"workload.payload: {exc}") from None
 
 
 class ReportWriteError(Exception):

@@ -30,6 +30,9 @@ class JsonlGenerator:
         order = rng.permutation(n) % len(bodies) if self.shuffle else np.arange(n) % len(bodies)
         return [Payload(payload_id=int(i), data=bodies[int(i)]) for i in order]
 
+    def describe(self, info: ModelInfo) -> str:
+        return f"file: the request bodies of {self.path.name}, sent as they are, {'shuffled' if self.shuffle else 'in order'}"
+
     def _read(self) -> list[Any]:
         bodies = []
         with self.path.open() as handle:

@@ -24,6 +24,9 @@ class PayloadGenerator(Protocol):
         """`n` payloads; `times_s` holds each one's intended send time (NaN where unscheduled:
         a closed loop's pool), for generators that change over the run (drift)."""
 
+    def describe(self, info: ModelInfo) -> str:
+        """One line for the run's summary: what the payloads are drawn from (a fallback included)."""
+
 
 class PayloadArgs(Strict):
     generator: str

@@ -202,6 +202,7 @@ class PromptGenerator:
         vocabularies = [step.vocabulary for step in args.drift if step.kind == "vocabulary"]
         self.sources = [] if args.dataset else [WordSource(args.tokenizer, words) for words in [None, *vocabularies]]
         self.rows = _read_dataset(args.dataset, args.mode) if args.dataset else None
+        self.dataset = args.dataset
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
                  times_s: np.ndarray | None = None) -> list[Payload]:
@@ -216,6 +217,10 @@ class PromptGenerator:
             specs = [self._synthetic(t, k, int(m)) for t, k, m in zip(texts, in_lengths, out_lengths)]
         tags = joined_tags(self.drift, times)
         return [Payload(payload_id=i, data=spec, drift_tag=tags[i]) for i, spec in enumerate(specs)]
+
+    def describe(self, info: ModelInfo) -> str:
+        source = f"the dataset {self.dataset.name}" if self.dataset else "synthetic text"
+        return f"prompts ({self.mode}): from {source}"
 
     def _lengths(self, kind: str, base: LengthDist, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Lengths from the scenario's distribution, and from each drift step's where it acts."""

@@ -2,10 +2,13 @@
 
 Continuous features are sampled piecewise-uniformly between the baseline's quantile
 edges, which reproduces each marginal distribution (skew and tails included) without
-assuming a parametric family, and rounded where the baseline marks a count (`integer`); binary features are Bernoulli(mean), except a one-hot group
-(binary columns `channel_web`, `channel_mobile`, ... whose means sum to 1), which is one
-categorical draw per row, so that every row has exactly one channel. With no baseline (an
-external server that publishes none) every feature is N(0, 1). With a `labelled_sample`,
+assuming a parametric family, and rounded where the baseline marks a count (`integer`); binary
+features are Bernoulli(mean), except a one-hot group (binary columns `channel_web`,
+`channel_mobile`, ... whose means sum to 1), which is one categorical draw per row, so that
+every row has exactly one channel. With no baseline (an external server that publishes
+none), values follow the declared datatype and shape alone (workload/tensor_schema.py):
+each column of one [rows, features] input by its datatype, and any other set of inputs (several,
+BYTES, other ranks, dynamic dimensions) as named tensors. With a `labelled_sample`,
 rows are drawn from it instead (joint distribution and all), and each payload carries its
 first row's label. Drift (workload/drift.py) applies to either. `probes` replays a fixed
 set of payloads through the run (workload/probes.py).
@@ -26,6 +29,7 @@ from harness.workload.labelled import drawn_rows, read_labelled
 from harness.workload.payloads import PayloadArgs, payload_generators
 from harness.workload.probes import replay_probes
 from harness.workload.tabular_layout import FeatureLayout
+from harness.workload.tensor_schema import DRAWN_AS, InputSchema, draw, input_schemas, is_one_table, tensor_payloads
 
 
 PROBE_SEED = 20261202
@@ -39,6 +43,8 @@ class TabularArgs(PayloadArgs):
                                                  "and a `label` column: rows are drawn from it, with their labels")
     probes: int = Field(default=0, ge=0, le=10_000, description="distinct fixed payloads replayed through the run")
     probe_share: Ratio = Field(default=0.05, description="the share of requests that are probes")
+    dynamic_size: int = Field(default=8, ge=1, description="the size sent for a dynamic (-1) input dimension "
+                              "other than the batch, where the target publishes no baseline")
 
     @field_validator("labelled_sample")
     @classmethod
@@ -55,15 +61,43 @@ class TabularGenerator:
         self.drift = args.drift
         self.labelled_sample = args.labelled_sample
         self.probes, self.probe_share = args.probes, args.probe_share
+        self.dynamic_size = args.dynamic_size
 
     def generate(self, n: int, info: ModelInfo, rng: np.random.Generator,
                  times_s: np.ndarray | None = None) -> list[Payload]:
+        schemas = input_schemas(info)
+        if self._by_schema(info, schemas):
+            if self.drift:
+                raise ValueError("drift moves the columns of one [rows, features] input, or of a baseline; the "
+                                 f"target's inputs are {', '.join(f'{s.name} {list(s.shape)}' for s in schemas)}")
+            payloads = tensor_payloads(schemas, range(n), self.rows, self.dynamic_size, rng)
+            probes = tensor_payloads(schemas, range(n, n + self.probes), self.rows, self.dynamic_size,
+                                     np.random.default_rng(PROBE_SEED))
+            return replay_probes(payloads, probes, self.probe_share, rng)
         layout = FeatureLayout.of(info)
         unknown = problems(self.drift, layout)
         if unknown:
             raise ValueError("; ".join(unknown))
         payloads = self._drifted(layout, n, rng, times_s)
         return replay_probes(payloads, self._probes(layout, n), self.probe_share, rng)
+
+    def describe(self, info: ModelInfo) -> str:
+        if self.labelled_sample is not None:
+            return f"tabular: rows drawn from the labelled sample {self.labelled_sample.name}, with their labels"
+        if _has_baseline(info):
+            return "tabular: each feature drawn from the baseline statistics the target publishes"
+        schemas = input_schemas(info)
+        if self._by_schema(info, schemas):
+            drawn = "; ".join(s.describe(self.rows, self.dynamic_size) for s in schemas)
+            return f"tabular, from metadata only: the target publishes no baseline statistics, so each input is drawn " \
+                   f"by its declared datatype and shape: {drawn}"
+        (table,) = schemas
+        return f"tabular, from metadata only: the target publishes no baseline statistics, so each of the " \
+               f"{table.shape[1]} columns of {table.name} ({table.datatype}) is drawn as {DRAWN_AS[table.datatype]}"
+
+    def _by_schema(self, info: ModelInfo, schemas: list[InputSchema]) -> bool:
+        """Inputs that are not one table, with no statistics or sample to draw rows from: by their schema."""
+        return self.labelled_sample is None and not _has_baseline(info) and not is_one_table(schemas)
 
     def _drifted(self, layout: FeatureLayout, n: int, rng: np.random.Generator,
                  times_s: np.ndarray | None) -> list[Payload]:
@@ -96,12 +130,16 @@ class TabularGenerator:
         return drawn_rows(*read_labelled(self.labelled_sample, layout), size, rng)
 
 
+def _has_baseline(info: ModelInfo) -> bool:
+    return bool((info.parameters.get("baseline") or {}).get("features"))
+
+
 def baseline_rows(layout: FeatureLayout, size: int, rng: np.random.Generator) -> np.ndarray:
     """[size, width] float64 rows drawn from the baseline: each column by its marginal, each
     one-hot group as one categorical draw."""
     if not layout.names:
         return np.zeros((size, 0))
-    columns = [sample_feature(layout.stats.get(name), size, rng) for name in layout.names]
+    columns = [sample_feature(layout.stats.get(name), size, rng, layout.datatype) for name in layout.names]
     for group in layout.one_hot_groups().values():
         means = np.array([layout.mean(layout.names[i]) for i in group])
         chosen = rng.choice(len(group), size, p=means / means.sum())
@@ -110,9 +148,11 @@ def baseline_rows(layout: FeatureLayout, size: int, rng: np.random.Generator) ->
     return np.column_stack(columns)
 
 
-def sample_feature(stat: dict[str, Any] | None, size: int, rng: np.random.Generator) -> np.ndarray:
+def sample_feature(stat: dict[str, Any] | None, size: int, rng: np.random.Generator,
+                   datatype: str = "FP32") -> np.ndarray:
+    """A column's values: from its baseline statistics, or without any, by what its datatype holds."""
     if not stat:
-        return rng.standard_normal(size)
+        return draw(datatype, size, rng).astype(float)
     if stat.get("kind") == "binary":
         return (rng.random(size) < float(stat["mean"])).astype(float)
     edges = np.asarray(stat.get("quantiles") or [], dtype=float)

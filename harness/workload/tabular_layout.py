@@ -21,6 +21,7 @@ ONE_HOT_SUM_TOLERANCE = 0.02
 class FeatureLayout:
     names: list[str]
     stats: dict[str, dict[str, Any]]  # baseline statistics by column name (may be empty)
+    datatype: str = "FP32"  # the input's declared datatype: what a column without statistics holds
 
     @classmethod
     def of(cls, info: ModelInfo) -> FeatureLayout:
@@ -31,7 +32,8 @@ class FeatureLayout:
         names = spec.get("feature_names") or info.parameters.get("feature_names") or []
         if len(names) != width:
             names = [f"f{i}" for i in range(width)]
-        return cls(list(names), (info.parameters.get("baseline") or {}).get("features") or {})
+        return cls(list(names), (info.parameters.get("baseline") or {}).get("features") or {},
+                   spec.get("datatype") or "FP32")
 
     @property
     def width(self) -> int:

@@ -17,8 +17,10 @@ import orjson
 
 from ..asgi import JSON_HEADERS, Send, send_bytes, send_error, send_json
 from ..backends.base import Outputs
+from ..binary_data import BINARY_CONTENT_TYPE, HEADER, OutputChoice, attach_raw, output_choices, split_body
 from ..drift import monitor_of
 from ..errors import RequestError
+from ..extensions import ROUTE_EXTENSIONS
 from ..features import request_input
 from ..guard import Guard
 from ..model_manager import LoadedVersion
@@ -34,6 +36,7 @@ SERVER_NAME = "slogate-reference"
 SERVER_VERSION = "0.1.0"
 DATATYPES = {np.dtype(np.float32): "FP32", np.dtype(np.float64): "FP64", np.dtype(np.float16): "FP16",
              np.dtype(np.int64): "INT64", np.dtype(np.int32): "INT32", np.dtype(np.bool_): "BOOL"}
+OIP_EXTENSIONS = ("binary_tensor_data", "model_repository")  # binary_data.py; fronts/repository.py
 PLATFORMS = {"torch": "pytorch_libtorch", "torchscript": "pytorch_libtorch"}
 
 
@@ -52,13 +55,16 @@ class OipFront:
         self.state = state
         self._ids = itertools.count(1)
 
-    async def infer(self, send: Send, model: str, version: str | None, raw: bytes) -> None:
-        """validate → resolve → guard → run → respond; a failure answers its status."""
+    async def infer(self, send: Send, model: str, version: str | None, raw: bytes,
+                    header_length: bytes | None = None) -> None:
+        """validate → resolve → guard → run → respond; a failure answers its status.
+        `header_length` is the request's Inference-Header-Content-Length (binary tensors)."""
         guard = Guard(self.state, model)
         try:
             async with guard:
-                body = parse_body(raw)
-                served = await self.serve(guard, model, version, body, oip_inputs(body))
+                header, binary = split_body(raw, header_length)
+                body = parse_body(header)
+                served = await self.serve(guard, model, version, body, oip_inputs(body, binary))
                 await self._respond(send, served.loaded, body, served.outputs, served.nan, served.headers)
         except RequestError as e:
             await send_error(send, e)
@@ -83,8 +89,9 @@ class OipFront:
 
     async def _respond(self, send: Send, loaded: LoadedVersion, body: dict[str, Any], outputs: Outputs,
                        nan: bool, headers: list[tuple[bytes, bytes]]) -> None:
-        payload = _encode(loaded, body.get("id") or str(next(self._ids)), outputs, nan)
-        await send_bytes(send, 200, payload, [*JSON_HEADERS, *headers])
+        choices = output_choices(body, list(outputs))
+        payload, content = encode_answer(loaded, body.get("id") or str(next(self._ids)), outputs, nan, choices)
+        await send_bytes(send, 200, payload, [*content, *headers])
 
     async def server_ready(self, send: Send) -> None:
         state = self.state
@@ -114,7 +121,9 @@ class OipFront:
 
     @staticmethod
     def server_metadata() -> dict[str, Any]:
-        return {"name": SERVER_NAME, "version": SERVER_VERSION, "extensions": []}
+        """GET /v2: the OIP extensions served here and the route extensions mounted beside /v2 (openai)."""
+        return {"name": SERVER_NAME, "version": SERVER_VERSION,
+                "extensions": sorted([*OIP_EXTENSIONS, *ROUTE_EXTENSIONS.names()])}
 
     def model_metadata(self, model: str, version: str | None) -> dict[str, Any]:
         manager = self.state.manager
@@ -191,15 +200,29 @@ async def _run(loaded: LoadedVersion, body: dict[str, Any], rows: np.ndarray | i
     return await loaded.backend.infer(body, rows)  # type: ignore[attr-defined]
 
 
-def _encode(loaded: LoadedVersion, request_id: str, outputs: Outputs, nan: bool) -> bytes:
-    tensors = [
-        {"name": name, "datatype": DATATYPES.get(array.dtype, "FP32"), "shape": list(array.shape),
-         "data": np.full(array.size, np.nan) if nan else np.ascontiguousarray(array).reshape(-1)}
-        for name, array in outputs.items()
-    ]
+def encode_answer(loaded: LoadedVersion, request_id: str, outputs: Outputs, nan: bool,
+            choices: list[OutputChoice]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The answer's body and content headers: JSON, or a JSON header followed by the raw outputs."""
+    tensors, raws = [], []
+    for choice in choices:
+        array = outputs[choice.name]
+        values = np.full(array.shape, np.nan) if nan else np.ascontiguousarray(array)
+        tensor = {"name": choice.name, "datatype": DATATYPES.get(array.dtype, "FP32"), "shape": list(array.shape),
+                  "data": values.reshape(-1)}
+        if choice.binary:
+            raws.append(attach_raw(tensor, values))
+        tensors.append(tensor)
     response = {"model_name": loaded.model, "model_version": loaded.version, "id": request_id, "outputs": tensors}
+    header = _json(response, nan)
+    if not raws:
+        return header, JSON_HEADERS
+    return header + b"".join(raws), [(b"content-type", BINARY_CONTENT_TYPE), (HEADER, str(len(header)).encode())]
+
+
+def _json(response: dict[str, Any], nan: bool) -> bytes:
     if nan:  # orjson would write null; NaN literals (as Triton writes them) keep the corruption silent
-        for t in tensors:
-            t["data"] = t["data"].tolist()
+        for t in response["outputs"]:
+            if "data" in t:
+                t["data"] = t["data"].tolist()
         return json.dumps(response).encode()
     return orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)

@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import openai
 import psutil
 import pytest
 import torch
@@ -177,6 +178,22 @@ def test_non_streaming_answers_carry_usage_and_version(server: ServerProcess) ->
     assert response.status_code == 200 and response.headers["x-model-version"] == "1"
     usage = response.json()["usage"]
     assert usage["completion_tokens"] == 8 and usage["total_tokens"] == usage["prompt_tokens"] + 8
+
+
+def test_the_openai_sdk_lists_completes_and_streams_a_chat(server: ServerProcess) -> None:
+    """The official SDK, as users point it at /v1: model list, a completion, a streamed chat."""
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=API_KEY, timeout=60, max_retries=0)
+    assert {model.id for model in client.models.list()} == {"tiny-llm", TORCH_MODEL}
+    completion = client.completions.create(model="tiny-llm", prompt="def main():", max_tokens=4,
+                                           extra_body={"ignore_eos": True})
+    assert completion.usage is not None and completion.usage.completion_tokens == 4
+    assert completion.choices[0].text
+    stream = client.chat.completions.create(model=TORCH_MODEL, messages=[{"role": "user", "content": "hi"}],
+                                            max_tokens=6, stream=True, stream_options={"include_usage": True},
+                                            extra_body={"ignore_eos": True})
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 6
 
 
 def test_body_size_limit_applies_to_v1(server: ServerProcess) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import torch
 from safetensors.torch import load_file
-from server_process import ServerProcess, free_port
+from server_process import ServerProcess, free_port, write_schema_model
 
 from reference_server.backends.torch_mlp import build_mlp
 from reference_server.demo.fraud import write_mlp_version
@@ -91,6 +91,7 @@ def model_repo(demo_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     _add_slow_model(repo)
     build_sim_model(repo / "simlog" / "1", {"distribution": "lognormal", "median_ms": 20, "sigma": 0.5,
                                             "concurrency": 512, "seed": 11})
+    write_schema_model(repo / "schema" / "1")
     build_sim_model(repo / "simq" / "1", {"distribution": "constant", "median_ms": 400, "concurrency": 1,
                                           "max_queue_size": 1})
     return repo

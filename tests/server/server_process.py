@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ from typing import Any
 import aiohttp
 import httpx
 
+from reference_server.demo.sim import build_sim_model
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # A realistic fraud row in feature order (see reference_server/demo/synthetic_fraud.py).
@@ -26,6 +29,24 @@ def infer_body(rows: list[list[float]] | None = None, name: str = "features") ->
     rows = rows or [ROW]
     return {"inputs": [{"name": name, "datatype": "FP32", "shape": [len(rows), len(rows[0])],
                         "data": [v for r in rows for v in r]}]}
+
+
+# What a stranger's model might declare: several inputs, every kind of datatype, a dynamic
+# dimension beside the batch, and no baseline statistics.
+SCHEMA_INPUTS = [{"name": "ids", "datatype": "INT64", "shape": [-1, 3]},
+                 {"name": "flags", "datatype": "BOOL", "shape": [-1, 2]},
+                 {"name": "text", "datatype": "BYTES", "shape": [-1, 1]},
+                 {"name": "embedding", "datatype": "FP32", "shape": [-1, -1, 4]}]
+
+
+def write_schema_model(version_dir: Path) -> Path:
+    """A `sim` version (1 ms, any input accepted) that declares SCHEMA_INPUTS and no baseline."""
+    build_sim_model(version_dir, {"distribution": "constant", "median_ms": 1.0, "concurrency": 64})
+    spec = json.loads((version_dir / "model.json").read_text())
+    spec.update(inputs=SCHEMA_INPUTS, outputs=[{"name": "service_ms", "datatype": "FP32", "shape": [-1, 1]}])
+    del spec["baseline"]
+    (version_dir / "model.json").write_text(json.dumps(spec))
+    return version_dir
 
 
 def free_port() -> int:

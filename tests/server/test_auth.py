@@ -210,6 +210,9 @@ ROUTES = [
     ("GET", "/v2/models/fraud/drift", b"", "api"),
     ("POST", INFER, BODY, "api"),
     ("POST", "/v2/models/fraud/versions/2/infer", BODY, "api"),
+    ("POST", "/v2/repository/index", b"", "api"),
+    ("POST", "/v2/repository/models/no-such-model/load", b"{}", "admin"),  # past auth: a 404
+    ("POST", "/v2/repository/models/no-such-model/unload", b"{}", "admin"),
     ("GET", "/admin/models", b"", "admin"),
     ("GET", "/admin/faults", b"", "admin"),
     ("GET", "/admin/models/fraud/traffic", b"", "admin"),

@@ -8,6 +8,7 @@ import urllib.request
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -113,5 +114,95 @@ bodies = st.one_of(
 def test_generated_bodies_never_get_a_5xx(client: httpx.Client, raw: bytes, path: str) -> None:
     r = client.post(path, content=raw, headers={"content-type": "application/json"})
     assert r.status_code < 500, (raw, r.text)
+    if r.status_code >= 400:
+        assert set(r.json()) == {"error", "field"}
+
+
+# --- the binary tensor data extension (reference_server/binary_data.py) --------------------------
+
+ROW_BYTES = np.array(ROW, dtype="<f4").tobytes()  # 56 bytes: one [1, 14] FP32 row
+
+
+def binary_input(size: object, **changes: Any) -> dict[str, Any]:
+    return {"name": "features", "datatype": "FP32", "shape": [1, 14], "parameters": {"binary_data_size": size},
+            **changes}
+
+
+def post_binary(client: httpx.Client, header: dict[str, Any], tail: bytes, length: object = None) -> httpx.Response:
+    """A binary-extension body: `header` as JSON, then `tail`; the header length is the true one unless given."""
+    raw = json.dumps(header).encode()
+    declared = len(raw) if length is None else length
+    return client.post(INFER, content=raw + tail, headers={"inference-header-content-length": str(declared),
+                                                           "content-type": "application/octet-stream"})
+
+
+BAD_BINARY = [
+    ("size past the end", {"inputs": [binary_input(57)]}, ROW_BYTES, None, "inputs[0].parameters.binary_data_size"),
+    ("bytes left over", {"inputs": [binary_input(56)]}, ROW_BYTES + b"\0", None, "inputs"),
+    ("size vs shape", {"inputs": [binary_input(52)]}, ROW_BYTES[:52], None, "inputs[0]"),
+    ("size not a number", {"inputs": [binary_input("56")]}, ROW_BYTES, None, "inputs[0].parameters.binary_data_size"),
+    ("negative size", {"inputs": [binary_input(-1)]}, ROW_BYTES, None, "inputs[0].parameters.binary_data_size"),
+    ("binary and JSON data", {"inputs": [binary_input(56, data=ROW)]}, ROW_BYTES, None, "inputs[0].data"),
+    ("header past the body", {"inputs": [binary_input(56)]}, ROW_BYTES, 10_000, "Inference-Header-Content-Length"),
+    ("header not a number", {"inputs": [binary_input(56)]}, ROW_BYTES, "abc", "Inference-Header-Content-Length"),
+    ("header cuts the JSON", {"inputs": [binary_input(56)]}, ROW_BYTES, 20, None),
+    ("BYTES for a tensor model", {"inputs": [binary_input(8, datatype="BYTES", shape=[1, 1])]},
+     b"\x04\x00\x00\x00abcd", None, "inputs[0].datatype"),
+    ("unknown output", {"inputs": [binary_input(56)], "outputs": [{"name": "nope"}]}, ROW_BYTES, None,
+     "outputs[0].name"),
+    ("binary_data not a boolean", {"inputs": [binary_input(56)], "outputs": [
+        {"name": "fraud_probability", "parameters": {"binary_data": 1}}]}, ROW_BYTES, None,
+     "outputs[0].parameters.binary_data"),
+    ("binary_data_output not a boolean", {"inputs": [binary_input(56)], "parameters": {"binary_data_output": "yes"}},
+     ROW_BYTES, None, "parameters.binary_data_output"),
+]
+
+
+@pytest.mark.parametrize(("case", "header", "tail", "length", "field"), BAD_BINARY, ids=[c[0] for c in BAD_BINARY])
+def test_malformed_binary_gets_a_400_naming_the_tensor(client: httpx.Client, case: str, header: dict[str, Any],
+                                                       tail: bytes, length: object, field: str | None) -> None:
+    r = post_binary(client, header, tail, length)
+    assert r.status_code == 400, (case, r.text)
+    assert r.json()["field"] == field, r.json()
+
+
+def test_binary_without_its_header_length_is_not_json(client: httpx.Client) -> None:
+    raw = json.dumps({"inputs": [binary_input(56)]}).encode() + ROW_BYTES
+    r = client.post(INFER, content=raw, headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 400 and r.json() == {"error": "body is not valid JSON", "field": None}
+
+
+def test_a_binary_body_over_the_limit_is_413(client: httpx.Client) -> None:
+    rows = np.tile(np.array(ROW, dtype="<f4"), (5000, 1))  # 280 kB of raw rows, over the 256 KiB limit
+    r = post_binary(client, {"inputs": [binary_input(rows.nbytes, shape=[5000, 14])]}, rows.tobytes())
+    assert r.status_code == 413
+    fits = post_binary(client, {"inputs": [binary_input(56)]}, ROW_BYTES)
+    assert fits.status_code == 200 and fits.json()["outputs"][0]["shape"] == [1, 1]
+
+
+binary_fields = st.fixed_dictionaries(
+    {"name": st.sampled_from(["features", "x"]), "datatype": st.sampled_from(["FP32", "INT64", "BYTES", "BOOL", "X"]),
+     "shape": st.lists(st.integers(0, 20), max_size=3) | st.lists(st.integers(10**6, 10**12), min_size=2, max_size=3)},
+    optional={"parameters": st.fixed_dictionaries({}, optional={"binary_data_size": st.integers(-2, 80) | json_values}),
+              "data": st.lists(numberish, max_size=30)},
+)
+binary_headers = st.fixed_dictionaries(
+    {"inputs": st.lists(binary_fields, min_size=1, max_size=3)},
+    optional={"outputs": st.lists(st.fixed_dictionaries({"name": st.sampled_from(["fraud_probability", "service_ms"])},
+                                                        optional={"parameters": json_values}), max_size=2)
+              | json_values,
+              "parameters": st.fixed_dictionaries({}, optional={"binary_data_output": json_values})},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=binary_headers, tail=st.binary(max_size=120), length=st.none() | st.integers(-5, 400),
+       path=st.sampled_from([INFER, "/v2/models/sim/infer"]))
+def test_generated_binary_bodies_never_get_a_5xx(client: httpx.Client, header: dict[str, Any], tail: bytes,
+                                                 length: int | None, path: str) -> None:
+    raw = json.dumps(header).encode()
+    declared = str(len(raw) if length is None else length)
+    r = client.post(path, content=raw + tail, headers={"inference-header-content-length": declared})
+    assert r.status_code < 500, (header, tail, declared, r.text)
     if r.status_code >= 400:
         assert set(r.json()) == {"error", "field"}
