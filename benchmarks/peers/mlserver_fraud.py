@@ -1,10 +1,9 @@
 """Peer for B3 (benchmarks/b3_server_throughput.py): MLServer 1.7.1 serving the fraud TorchScript through a custom runtime.
 
 MLServer has no TorchScript runtime, so `FraudRuntime` below is the usual custom one: load with
-torch.jit.load, predict with the numpy codec. The launcher writes settings.json and
+torch.jit.load, predict with the numpy codec. mlserver_launch.py writes settings.json and
 model-settings.json into a temporary repository and starts MLServer on it the way `mlserver start`
-does (uvloop policy, then MLServer(settings).start), in this process, so SIGTERM/SIGINT reach
-MLServer's own handlers.
+does, in this process, so SIGTERM/SIGINT reach MLServer's own handlers.
 
 Run with the mlserver peer venv's python (benchmarks/peers/venvs.py):
 `python benchmarks/peers/mlserver_fraud.py --model /tmp/peerwork/fraud.pt --port 8101
@@ -25,23 +24,17 @@ Settings that are not obvious:
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import socket
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
-from mlserver import MLModel, MLServer
-from mlserver.cli.serve import load_settings
+from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
-from mlserver.logging import configure_logger
 from mlserver.types import InferenceRequest, InferenceResponse
-from mlserver.utils import get_model_uri, install_uvloop_event_loop
+from mlserver.utils import get_model_uri
+from mlserver_launch import serve_model
 
-LOOPBACK = "127.0.0.1"
 MODEL_NAME = "fraud"
 OUTPUT_NAME = "fraud_probability"
 # MLServer imports the runtime by dotted path; this file's directory goes on sys.path for it.
@@ -65,11 +58,8 @@ class FraudRuntime(MLModel):
                                  outputs=[NumpyCodec.encode_output(OUTPUT_NAME, probability)])
 
 
-def write_repository(folder: Path, model: Path, port: int, max_batch_size: int, max_batch_time_ms: float,
-                     grpc_port: int | None = None) -> None:
-    settings = {"host": LOOPBACK, "http_port": port, "grpc_port": grpc_port or free_port(), "metrics_endpoint": None,
-                "debug": False, "parallel_workers": 0}
-    model_settings = {
+def model_settings(model: Path, max_batch_size: int, max_batch_time_ms: float) -> dict:
+    return {
         "name": MODEL_NAME,
         "implementation": IMPLEMENTATION,
         "parameters": {"uri": str(model.resolve())},
@@ -78,22 +68,6 @@ def write_repository(folder: Path, model: Path, port: int, max_batch_size: int, 
         "max_batch_size": max_batch_size,
         "max_batch_time": max_batch_time_ms / 1000,  # MLServer wants seconds
     }
-    (folder / "settings.json").write_text(json.dumps(settings, indent=2))
-    # In a folder named after the model: MLServer warns when the two differ.
-    (folder / MODEL_NAME).mkdir()
-    (folder / MODEL_NAME / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
-async def serve(folder: Path) -> None:
-    """What `mlserver start FOLDER` does; MLServer() installs its signal handlers on the running loop."""
-    settings, models_settings = await load_settings(str(folder))
-    await MLServer(settings).start(models_settings)
 
 
 def main() -> None:
@@ -105,12 +79,7 @@ def main() -> None:
     parser.add_argument("--max-batch-time-ms", type=float, default=0.0)
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    with tempfile.TemporaryDirectory(prefix="mlserver-fraud-") as folder:
-        write_repository(Path(folder), args.model, args.port, args.max_batch_size, args.max_batch_time_ms,
-                         args.grpc_port)
-        configure_logger()
-        install_uvloop_event_loop()
-        asyncio.run(serve(Path(folder)))
+    serve_model(model_settings(args.model, args.max_batch_size, args.max_batch_time_ms), args.port, args.grpc_port)
 
 
 if __name__ == "__main__":

@@ -8,30 +8,24 @@ mismatch; otherwise it answers each request's row count as `rows` [N, 1] FP32.
 
 Run with the peer venv's python (the test's SCHEMA_PEER; benchmarks/peers/venvs.py builds it):
 `python benchmarks/peers/mlserver_schema.py --port 8102 --inputs '[{"name": "ids", "datatype": "INT64", "shape": [-1, 3]}]'`.
-Settings as benchmarks/peers/mlserver_fraud.py explains: loopback only, no metrics server, the
-model in the server process.
+Started by mlserver_launch.py with the settings benchmarks/peers/mlserver_fraud.py explains:
+loopback only, no metrics server, the model in the server process.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import socket
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from mlserver import MLModel, MLServer
-from mlserver.cli.serve import load_settings
+from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
 from mlserver.errors import InferenceError
-from mlserver.logging import configure_logger
 from mlserver.types import InferenceRequest, InferenceResponse
-from mlserver.utils import install_uvloop_event_loop
+from mlserver_launch import serve_model
 
-LOOPBACK = "127.0.0.1"
 MODEL_NAME = "schema"
 IMPLEMENTATION = f"{Path(__file__).stem}.SchemaRuntime"
 
@@ -58,25 +52,9 @@ class SchemaRuntime(MLModel):
                                  outputs=[NumpyCodec.encode_output("rows", np.full((rows, 1), rows, np.float32))])
 
 
-def write_repository(folder: Path, inputs: list[dict], port: int) -> None:
-    settings = {"host": LOOPBACK, "http_port": port, "grpc_port": free_port(), "metrics_endpoint": None,
-                "debug": False, "parallel_workers": 0}
-    model_settings = {"name": MODEL_NAME, "implementation": IMPLEMENTATION, "inputs": inputs,
-                      "outputs": [{"name": "rows", "datatype": "FP32", "shape": [-1, 1]}]}
-    (folder / "settings.json").write_text(json.dumps(settings, indent=2))
-    (folder / MODEL_NAME).mkdir()
-    (folder / MODEL_NAME / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
-async def serve(folder: Path) -> None:
-    settings, models_settings = await load_settings(str(folder))
-    await MLServer(settings).start(models_settings)
+def model_settings(inputs: list[dict]) -> dict:
+    return {"name": MODEL_NAME, "implementation": IMPLEMENTATION, "inputs": inputs,
+            "outputs": [{"name": "rows", "datatype": "FP32", "shape": [-1, 1]}]}
 
 
 def main() -> None:
@@ -85,11 +63,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8102)
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    with tempfile.TemporaryDirectory(prefix="mlserver-schema-") as folder:
-        write_repository(Path(folder), json.loads(args.inputs), args.port)
-        configure_logger()
-        install_uvloop_event_loop()
-        asyncio.run(serve(Path(folder)))
+    serve_model(model_settings(json.loads(args.inputs)), args.port)
 
 
 if __name__ == "__main__":
