@@ -1,9 +1,16 @@
 """A whole run over gRPC: a managed server reached on its --grpc-port under a security mix and a
-fault burst, judged from the same records an HTTP run makes."""
+fault burst, judged from the same records an HTTP run makes.
+
+Slow (tox -e slow): CI covers the gRPC client against a managed server with auth in
+test_oip_grpc_client.py, and the security mix and fault bursts over HTTP in chaos_auth.yaml
+and test_chaos_runs.py; this is their product, ~45 s."""
 
 from __future__ import annotations
 
+import pytest
 from test_chaos_runs import LAG, poisson, slogate_run, verdicts
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_grpc_run_refuses_bad_credentials_and_records_the_fault(sim_repo, tmp_path, make_scenario) -> None:

@@ -33,7 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from prometheus_support import need_binary
 from server_process import ServerProcess, free_port  # (tests/server is not a package)
 
-pytestmark = [pytest.mark.integration, pytest.mark.chaos]
+# Slow (tox -e slow, ~55 s): CI checks the same rules with promtool (test_rules.py: a 14.4x burn
+# pages, a 0.5x burn fires nothing) and the budget section's offline times in its own tests;
+# this run shows a real Prometheus agrees with both.
+pytestmark = [pytest.mark.integration, pytest.mark.chaos, pytest.mark.slow]
 
 SCALE = 240
 SCRAPE_S = EVAL_S = 0.25
