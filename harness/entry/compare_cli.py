@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -24,10 +24,10 @@ from rich.table import Table
 from harness.analysis.canary import next_action
 from harness.analysis.canary_judge import DEFAULT_ALLOWED, METRIC_GROUPS, Judgement, JudgeSettings
 from harness.entry.history_cli import add_history_url_option
-from harness.history.baseline import Baseline, find_baseline, parse_choice
-from harness.history.regression import JUDGEMENT_FILE, gate_outcome, judge_runs, write_judgement
-from harness.history.store import HistoryError, HistoryStore, history_url
 from harness.units import parse_duration, parse_ratio
+
+if TYPE_CHECKING:
+    from harness.history.baseline import Baseline
 
 USAGE_ERROR = 2
 EXIT_CODES = {"promote": 0, "rollback": 1, "inconclusive": 3}
@@ -53,6 +53,10 @@ def add_compare_parser(commands: Any) -> None:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    # the history (SQLAlchemy, ~0.3 s to import) loads for this command only, not for every `slogate run`
+    from harness.history.regression import JUDGEMENT_FILE, judge_runs, write_judgement
+    from harness.history.store import HistoryError
+
     try:
         settings = _settings(args)
         baseline_dir, candidate_dir, stored = _runs(args)
@@ -80,6 +84,9 @@ def _runs(args: argparse.Namespace) -> tuple[Path | None, Path, Baseline | None]
         raise ValueError("give BASE_RUN CAND_RUN, or --baseline last-pass|RUN_ID CAND_RUN")
     if not args.stored_baseline:
         return args.runs[0], args.runs[1], None
+    from harness.history.baseline import find_baseline, parse_choice
+    from harness.history.store import HistoryStore
+
     candidate = args.runs[0]
     choice = parse_choice(args.stored_baseline)
     scenario = json.loads((candidate / "summary.json").read_text())["scenario"]
@@ -90,11 +97,16 @@ def _runs(args: argparse.Namespace) -> tuple[Path | None, Path, Baseline | None]
 
 def _history_url(args: argparse.Namespace, candidate: Path) -> str:
     """Given, else $SLOGATE_HISTORY_URL, else the history beside the run: RUN_DIR is <reports>/<scenario>/<time>."""
+    from harness.history.store import history_url
+
     return history_url(args.history_url, candidate.resolve().parent.parent)
 
 
 def _record_outcome(stored: Baseline, candidate: Path, args: argparse.Namespace, judgement: Judgement) -> None:
     """Write the gate's outcome into the candidate's history entry; a failure is a warning."""
+    from harness.history.regression import gate_outcome
+    from harness.history.store import HistoryError, HistoryStore
+
     try:
         with HistoryStore.open(_history_url(args, candidate), create=False) as store:
             entry = store.run_at(candidate)
