@@ -220,7 +220,8 @@ class ReferenceApp:
         served = {m: list(e.versions) for m, e in state.manager.models.items()}
         cfg = state.config
         grpc_at = "" if cfg.grpc_port is None else f" and grpc://{cfg.host}:{cfg.grpc_port}"
-        log.info("slogate reference server ready on http://%s:%d%s serving %s", cfg.host, cfg.port, grpc_at,
+        scheme = "http" if cfg.tls_cert is None else "https"
+        log.info("slogate reference server ready on %s://%s:%d%s serving %s", scheme, cfg.host, cfg.port, grpc_at,
                  json.dumps(served))
 
 

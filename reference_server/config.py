@@ -40,6 +40,8 @@ class ServerConfig:
     models: list[str] | None = None  # load only these models of the repository at start
     verify_artifacts: bool = True  # check each artifact's sha256 against its model.json before loading it
     feature_store: str | None = None  # redis://host:port of the online feature store (features.py)
+    tls_cert: Path | None = None  # PEM certificate chain: serve HTTPS (uvicorn's ssl_certfile)
+    tls_key: Path | None = None  # its PEM private key
 
     def to_json(self) -> str:
         return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()})
@@ -118,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "for a repository whose files change in place; a tampered artifact is then served")
     p.add_argument("--feature-store", metavar="URL", default=None,
                    help="the online feature store, redis://HOST:PORT, for models with a `features` section")
+    p.add_argument("--tls-cert", type=Path, default=None, metavar="PEM",
+                   help="serve HTTPS with this certificate chain (give --tls-key too); gRPC stays plaintext")
+    p.add_argument("--tls-key", type=Path, default=None, metavar="PEM", help="the private key of --tls-cert")
     return p
 
 
@@ -132,4 +137,9 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     ns = build_parser().parse_args(argv)
     if ns.workers < 1:
         raise SystemExit("--workers must be >= 1")
+    if (ns.tls_cert is None) != (ns.tls_key is None):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    for flag, path in (("--tls-cert", ns.tls_cert), ("--tls-key", ns.tls_key)):
+        if path is not None and not path.is_file():
+            raise SystemExit(f"{flag}: {path} is not a readable file")
     return ServerConfig(**vars(ns))

@@ -7,6 +7,7 @@ Clients receive payloads; they never generate them (the workload does). Preparat
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -32,6 +33,7 @@ class Endpoint:
     timeout_s: float = 10.0
     options: Any = field(default_factory=dict)  # the protocol's ClientOptions (a mapping before validation)
     credentials: Credentials | None = None  # the run's API key and signing secret (target.auth)
+    tls: ssl.SSLContext | None = None  # how an https:// target is verified (target.tls); None: the system's CAs
 
     def headers_for(self, method: str, url: str) -> dict[str, str]:
         """The headers of a body-less call (metadata): signed afresh for each call, since the

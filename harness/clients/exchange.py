@@ -78,7 +78,7 @@ class JsonPostClient:
     def __init__(self, endpoint: Endpoint, path: str) -> None:
         self.endpoint = endpoint
         self.path = path
-        self.origin = Origin.parse(endpoint.base_url)
+        self.origin = Origin.parse(endpoint.base_url, endpoint.tls)
         self.headers = {"content-type": "application/json", **endpoint.headers}
         self.pool = Http1Pool(self.origin)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import select
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,13 +66,17 @@ class Origin:
     host: str
     port: int
     path_prefix: str
+    tls: ssl.SSLContext | None = None  # https: connections are wrapped by asyncio's SSL transport
 
     @classmethod
-    def parse(cls, base_url: str) -> Origin:
+    def parse(cls, base_url: str, tls: ssl.SSLContext | None = None) -> Origin:
+        """`tls` verifies an https:// origin (a CA bundle); None there means the system's CAs."""
         parts = urlsplit(base_url)
-        if parts.scheme != "http":
-            raise ValueError(f"{base_url}: the lean client speaks plain http:// only")
-        return cls(parts.hostname or "127.0.0.1", parts.port or 80, parts.path.rstrip("/"))
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"{base_url}: the lean client speaks http:// and https:// only")
+        secure = parts.scheme == "https"
+        context = (tls or ssl.create_default_context()) if secure else None
+        return cls(parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80), parts.path.rstrip("/"), context)
 
 
 def render_post(origin: Origin, path: str, body: bytes, headers: dict[str, str]) -> bytes:
@@ -283,7 +288,8 @@ class Http1Pool:
     async def _connect(self, timeout_s: float) -> _Connection:
         loop = asyncio.get_running_loop()
         _, connection = await asyncio.wait_for(
-            loop.create_connection(lambda: _Connection(self), self.origin.host, self.origin.port), timeout_s
+            loop.create_connection(lambda: _Connection(self), self.origin.host, self.origin.port, ssl=self.origin.tls,
+                                   server_hostname=self.origin.host if self.origin.tls else None), timeout_s
         )
         return connection
 

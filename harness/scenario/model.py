@@ -10,6 +10,7 @@ new plugin brings its own checked vocabulary and this file never lists it.
 from __future__ import annotations
 
 import re
+import ssl
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -68,6 +69,21 @@ class AuthSettings(Strict):
     signing: bool = True  # --hmac-secret-file
 
 
+class TlsSettings(Strict):
+    """How an https:// endpoint's certificate is checked."""
+
+    ca_bundle: ScenarioPath | None = Field(default=None, description="PEM file of the CAs to trust "
+                                           "(a private CA, a self-signed certificate); default: the system's")
+    verify: bool = Field(default=True, description="false: accept any certificate (encrypted, not authenticated)")
+
+    def context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.ca_bundle) if self.ca_bundle else None)
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+
 class TargetSpec(Strict):
     server: str | None = None  # a managed target kind: `reference`
     url: str | None = None
@@ -93,6 +109,7 @@ class TargetSpec(Strict):
     private_repo: bool = Field(default=False, description="a managed server serves a copy of its model's directory "
                                "made for the run, which faults may change (tamper)")
     auth: AuthSettings | None = None  # a managed server's credentials, made for the run
+    tls: TlsSettings | None = None  # an https:// endpoint's certificate check
 
     @field_validator("server")
     @classmethod
@@ -129,6 +146,8 @@ class TargetSpec(Strict):
         if self.url is not None and self.auth is not None:
             raise ValueError("auth: credentials made for the run reach only a managed server (`server: reference`); "
                              "an endpoint's key comes from api_key_env")
+        if self.server is not None and self.tls is not None:
+            raise ValueError("tls: slogate starts its managed server on plain http; tls checks an https:// url")
         if self.server is not None and self.connect_timeout is not None:
             raise ValueError("connect_timeout: a managed server refuses connections until it has started; its "
                              "ready_timeout bounds the wait")

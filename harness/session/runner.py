@@ -103,7 +103,7 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
     metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
     # started before t0: its interpreter start-up must not compete with the first sends
     telemetry = TelemetryProcess(metrics_url, target.info.pid, endpoint.headers, run_dir / TELEMETRY_LOG)
-    connector = aiohttp.TCPConnector(limit=scenario.workload.max_in_flight)
+    connector = aiohttp.TCPConnector(limit=scenario.workload.max_in_flight, ssl=endpoint.tls or True)
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
             info = await _describe(client, http)
@@ -136,6 +136,7 @@ def _endpoint(scenario: Scenario, url: str, target: Target) -> Endpoint:
         timeout_s=spec.request_timeout,
         options=_inherit_payload_settings(spec.options, scenario.payload),
         credentials=target.credentials,
+        tls=spec.tls.context() if spec.tls else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ EXTERNAL_CONNECT_TIMEOUT_S = 3.0  # refused connections are retried this long (a
 class ExternalTarget:
     def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = EXTERNAL_READY_TIMEOUT_S,
                  admin_headers: dict[str, str] | None = None,
-                 connect_timeout_s: float = EXTERNAL_CONNECT_TIMEOUT_S) -> None:
+                 connect_timeout_s: float = EXTERNAL_CONNECT_TIMEOUT_S, tls: ssl.SSLContext | None = None) -> None:
         self.info = TargetInfo(kind="url", url=url.rstrip("/"))
         self.services = {}
         self.admin_headers = admin_headers or {}
@@ -30,11 +31,12 @@ class ExternalTarget:
         self.headers = headers
         self.ready_timeout_s = ready_timeout_s
         self.connect_timeout_s = connect_timeout_s
+        self.tls = tls
 
     async def start(self) -> TargetInfo:
         try:
             self.info.time_to_ready_s = await wait_ready(self.info.url, self.protocol, self.headers, self.ready_timeout_s,
-                                                         unreachable_s=self.connect_timeout_s)
+                                                         unreachable_s=self.connect_timeout_s, tls=self.tls)
         except ValueError as exc:  # a URL the protocol cannot reach
             raise TargetError(f"target.url: {exc}") from None
         except (TimeoutError, RuntimeError, ConnectionError) as exc:
@@ -79,4 +81,5 @@ def external_target(spec: TargetSpec, server_log: Path, services: Sequence[Servi
     admin = bearer_headers(spec.admin_token_env)
     ready_timeout_s = EXTERNAL_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout
     connect_timeout_s = EXTERNAL_CONNECT_TIMEOUT_S if spec.connect_timeout is None else spec.connect_timeout
-    return ExternalTarget(spec.url, spec.protocol, headers, ready_timeout_s, admin, connect_timeout_s)
+    tls = spec.tls.context() if spec.tls else None
+    return ExternalTarget(spec.url, spec.protocol, headers, ready_timeout_s, admin, connect_timeout_s, tls)

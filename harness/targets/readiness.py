@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -59,7 +60,7 @@ def ready_status(protocol: str, status: int | None) -> bool:
 
 
 async def wait_ready(base_url: str, protocol: str, headers: dict[str, str], timeout_s: float, alive=lambda: True,
-                     unreachable_s: float | None = None) -> float:
+                     unreachable_s: float | None = None, tls: ssl.SSLContext | None = None) -> float:
     """Poll until ready; returns seconds waited.
 
     Raises TimeoutError, RuntimeError if `alive()` turns false, ValueError for a URL the
@@ -68,7 +69,7 @@ async def wait_ready(base_url: str, protocol: str, headers: dict[str, str], time
     address, not a slow start, and waiting out the ready timeout hides it."""
     start = time.perf_counter()
     answered = False
-    async with _probe(base_url, protocol, headers) as (where, poll):
+    async with _probe(base_url, protocol, headers, tls) as (where, poll):
         while True:
             result = await poll()
             if result.ready:
@@ -85,7 +86,8 @@ async def wait_ready(base_url: str, protocol: str, headers: dict[str, str], time
 
 
 @asynccontextmanager
-async def _probe(base_url: str, protocol: str, headers: dict[str, str]) -> AsyncIterator[tuple[str, Poll]]:
+async def _probe(base_url: str, protocol: str, headers: dict[str, str],
+                 tls: ssl.SSLContext | None) -> AsyncIterator[tuple[str, Poll]]:
     """What is polled (for messages) and the poll: an RPC's answer, or a GET's status."""
     if protocol in GRPC_READINESS:
         async with GRPC_READINESS[protocol](base_url, headers) as server_ready:
@@ -96,7 +98,7 @@ async def _probe(base_url: str, protocol: str, headers: dict[str, str]) -> Async
             yield f"{base_url} (ServerReady)", rpc
         return
     url = base_url.rstrip("/") + READY_PATHS[protocol]
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls or True)) as session:
         async def get() -> Probe:
             return await probe(session, url, headers, protocol)
 

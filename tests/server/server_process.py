@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -62,10 +63,11 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
+    tls_ca: Path | None = None  # the server speaks HTTPS (--tls-cert), verified against this CA file
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls_ca else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, ready_timeout_s: float = 90.0, headers: dict[str, str] | None = None) -> ServerProcess:
         with self.log_path.open("wb") as log:
@@ -78,7 +80,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/v2/health/ready", headers=headers, timeout=1).status_code == 200:
+                verify = ssl.create_default_context(cafile=self.tls_ca) if self.tls_ca else True
+                if httpx.get(f"{self.url}/v2/health/ready", headers=headers, timeout=1, verify=verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
