@@ -43,8 +43,11 @@ async def probe(session: aiohttp.ClientSession, url: str, headers: dict[str, str
 
 
 def _os_reason(exc: Exception) -> str:
-    """`Connection refused (ECONNREFUSED)` rather than aiohttp's `Connect call failed`."""
+    """`Connection refused (ECONNREFUSED)` rather than aiohttp's `Connect call failed`; a TLS
+    failure in OpenSSL's words (an SSLError's errno is OpenSSL's code, not the OS's)."""
     cause = getattr(exc, "os_error", exc)
+    if isinstance(cause, ssl.SSLError):
+        return str(cause)
     code = getattr(cause, "errno", None)
     if code in errno.errorcode:
         return f"{os.strerror(code)} ({errno.errorcode[code]})"
