@@ -119,13 +119,11 @@ def test_a_payload_typo_exits_2_before_anything_starts(tmp_path, command):
 
 
 def test_an_unreachable_target_exits_2_with_the_address_and_the_os_error(quick, tmp_path):
-    started = time.monotonic()
     result = slogate("run", quick("gone", []), "--target-url", "http://127.0.0.1:9", "--out", tmp_path / "out")
     assert result.returncode == 2
-    assert "127.0.0.1:9" in result.stderr and "unreachable" in result.stderr
+    # "unreachable for": given up after connect_timeout (3 s); the 15 s ready timeout says "not ready after"
+    assert "127.0.0.1:9" in result.stderr and "unreachable for" in result.stderr
     assert "refused" in result.stderr.lower()  # the OS's reason, not a bare timeout
-    # a refused connection is given up after connect_timeout (3 s), not the 15 s ready timeout
-    assert time.monotonic() - started < 15
 
 
 def test_set_overrides_the_scenario(quick, tmp_path):
