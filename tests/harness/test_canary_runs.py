@@ -44,7 +44,10 @@ def test_a_candidate_slower_on_5_percent_of_requests_is_rolled_back(tmp_path, ma
     summary = json.loads((run_dirs(tmp_path / "out")[0] / "summary.json").read_text())
     canary = summary["canary"]
     assert canary["decision"] == "rollback"
-    assert {m["name"] for m in canary["failing"]} >= {"latency_p99"}
+    failing = {m["name"] for m in canary["failing"]}
+    # The judge rolls back at the first failing look: p95 (+34% here) may fail before p99 has
+    # LoadGen's minimum sample, so either tail quantile may be the one named; the median never.
+    assert failing & {"latency_p95", "latency_p99"} and "latency_p50" not in failing, failing
     assert canary["rollback_s"] is not None and canary["rollback_s"] < 1.0
     assert summary["slos"][-1]["expr"] == "canary_score >= 95"
     assert [label for _, label in summary["analysis"]["events"]] == ["canary 50%", "canary rolled back"]
