@@ -63,6 +63,7 @@ def test_without_its_supervisor_the_oom_killed_server_fails_the_gate(tmp_path: P
 
 @pytest.mark.integration
 @pytest.mark.chaos
+@pytest.mark.slow  # ~45 s; CI keeps the herd, corruption and auth-key negatives
 def test_without_backoff_and_a_budget_the_retries_outlive_the_stall(tmp_path: Path) -> None:
     # the storm keeps the generator busy too: its lag is not what this run is about
     code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_retry_storm.yaml", "workload.retries.backoff=none",
@@ -93,6 +94,7 @@ def test_without_artifact_and_output_checks_silent_corruption_fails_the_gate(tmp
 
 @pytest.mark.integration
 @pytest.mark.chaos
+@pytest.mark.slow  # ~37 s; CI keeps the herd, corruption and auth-key negatives
 def test_without_a_lookup_timeout_and_fallback_the_store_outage_fails_the_gate(tmp_path: Path) -> None:
     code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_feature_store.yaml", 'target.version="2"')
     assert verdicts[("availability >= 99% in run", "run")] == "fail"
@@ -126,6 +128,7 @@ def test_without_keys_or_signing_the_auth_breach_fails_its_gate(tmp_path: Path, 
 
 @pytest.mark.integration
 @pytest.mark.chaos
+@pytest.mark.slow  # ~31 s; CI keeps the herd, corruption and auth-key negatives
 def test_an_unconfined_cpu_hog_fails_the_contention_gate(tmp_path: Path) -> None:
     # the unconfined loops hold up the generator too (lag p99 22-114 ms measured): not what this run judges
     code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_contention.yaml", "faults.0.weight=null",
