@@ -31,9 +31,15 @@ def run_slogate(name: str, scenario: str, url: str, work: Path, timeout_s: float
     work.mkdir(parents=True, exist_ok=True)
     path = work / f"{name}.yaml"
     path.write_text(scenario)
+    return run_scenario_file(name, path, work, "--target-url", url, timeout_s=timeout_s)
+
+
+def run_scenario_file(name: str, path: Path, work: Path, *options: str, timeout_s: float = 600) -> SlogateRun:
+    """`slogate run path --out work/name *options` (a managed target unless options name a URL)."""
+    work.mkdir(parents=True, exist_ok=True)
     out = work / name
     with (work / f"{name}.log").open("wb") as log:
-        subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--target-url", url, "--out", str(out)],
+        subprocess.run([sys.executable, "-m", "harness", "run", str(path), *options, "--out", str(out)],
                        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s, check=False)
     summaries = sorted(out.rglob("summary.json"))
     if not summaries:

@@ -12,3 +12,4 @@ from harness.analysis import serving  # noqa: F401 - the `serving` section
 from harness.analysis import retries  # noqa: F401 - the `retries` section
 from harness.analysis import security  # noqa: F401 - the `security` section
 from harness.analysis import feature_store  # noqa: F401 - the `feature_store` section
+from harness.analysis import resources  # noqa: F401 - the `resources` section

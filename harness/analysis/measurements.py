@@ -119,3 +119,9 @@ declare_scalar("rollback_time", "ms")
 declare_scalar("cost_per_1k", "USD")
 declare_scalar("cost_per_1m_tokens", "USD")  # per 1M output tokens
 declare_scalar("cost_per_1m_input_tokens", "USD")
+# the resources section's (resources.py): the server process over the run
+declare_scalar("rss_growth", "ratio")
+declare_scalar("rss_slope", "MiB/min")
+declare_scalar("fd_growth", "count")
+declare_scalar("thread_growth", "count")
+declare_scalar("latency_drift", "ms/min")

@@ -9,5 +9,6 @@ from harness.report import correctness_section  # noqa: F401 - the `correctness`
 from harness.report import repeatability_section  # noqa: F401 - the `repeatability` section
 from harness.report import cold_start_section  # noqa: F401 - the `cold_start` section
 from harness.report import retries_section  # noqa: F401 - the `retries` section
+from harness.report import resources_section  # noqa: F401 - the `resources` section
 from harness.report import security_section  # noqa: F401 - the `security` section
 from harness.report import feature_store_section  # noqa: F401 - the `feature_store` section

@@ -81,12 +81,14 @@ def _process(pid: int) -> psutil.Process | None:
 
 def _process_sample(process: psutil.Process | None) -> dict[str, float]:
     """CPU as a percentage and, cumulatively, as seconds of the process and its children (a
-    vLLM server computes in an engine child process); RSS of the process alone."""
+    vLLM server computes in an engine child process); RSS, open descriptors and threads of
+    the process alone (what a soak watches for leaks)."""
     if process is None:
         return {}
     try:
         with process.oneshot():
             sample = {"cpu_percent": process.cpu_percent(), "rss_bytes": float(process.memory_info().rss),
+                      "num_fds": float(process.num_fds()), "num_threads": float(process.num_threads()),
                       "cpu_seconds": _cpu_seconds(process, reaped_children=True)}
         for child in process.children(recursive=True):
             sample["cpu_seconds"] += _child_cpu_seconds(child)
