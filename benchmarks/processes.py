@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -35,10 +36,11 @@ class ServerCommand:
     env: dict[str, str] = field(default_factory=dict)
     ready_timeout_s: float = 120.0
     stop_grace_s: float = 10.0
+    ca_bundle: Path | None = None  # serves HTTPS with a certificate this bundle verifies
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca_bundle else 'http'}://127.0.0.1:{self.port}"
 
 
 @dataclass
@@ -68,7 +70,8 @@ def wait_ready(process: subprocess.Popen, command: ServerCommand, log_path: Path
     """The perf_counter time of the server's first ready answer."""
     deadline = time.monotonic() + command.ready_timeout_s
     url = command.base_url + command.ready_path
-    while not _answers_200(url):
+    verify = ssl.create_default_context(cafile=str(command.ca_bundle)) if command.ca_bundle else True
+    while not _answers_200(url, verify):
         if process.poll() is not None:
             raise RuntimeError(f"{command.name} exited with {process.returncode}; see {log_path}")
         if time.monotonic() > deadline:
@@ -77,9 +80,9 @@ def wait_ready(process: subprocess.Popen, command: ServerCommand, log_path: Path
     return time.perf_counter()
 
 
-def _answers_200(url: str) -> bool:
+def _answers_200(url: str, verify: ssl.SSLContext | bool) -> bool:
     try:
-        return httpx.get(url, timeout=2).status_code == 200
+        return httpx.get(url, timeout=2, verify=verify).status_code == 200
     except httpx.TransportError:
         return False
 
