@@ -10,5 +10,5 @@ from benchmarks import (  # noqa: F401
     b7_fault_proxy,
     b9_drift_scores,
     b10_grpc,
-    b11_tls,
+    b12_tls,
 )

@@ -2,7 +2,7 @@
 Poisson rates, the arms interleaved and their order alternating by round so the machine's drift
 falls on both; the headline is the per-round candidate / baseline ratio of p50 latency and of
 the server's CPU per request, with a bootstrap interval over rounds (B10: gRPC against HTTP,
-B11: HTTPS against HTTP)."""
+B12: HTTPS against HTTP)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""B11: the reference server over HTTPS against plain HTTP. Two server processes serve the
+"""B12: the reference server over HTTPS against plain HTTP. Two server processes serve the
 demo's sim model (a constant 10 ms asyncio sleep), one with --tls-cert/--tls-key and a
 self-signed certificate made for the run, one without; slogate loads both at the same fixed
 Poisson rates over keep-alive connections, verifying the certificate through target.tls.
@@ -39,12 +39,12 @@ NOTES = [
 ]
 
 
-@register("B11")
+@register("B12")
 class HttpsAgainstHttp(TwoArms):
-    key = "B11"
+    key = "B12"
     title = "The reference server over HTTPS against HTTP: the same sim model, fixed rates"
     micro = ()  # whole runs against two servers; no single hot path decides the ratio
-    work_name = "b11"
+    work_name = "b12"
     baseline, candidate = "HTTP", "HTTPS"
     goal_ratio = P50_RATIO_GOAL
     method, notes = METHOD, NOTES
