@@ -86,16 +86,18 @@ class WorkerSync:
                 await asyncio.wait_for(self._wake.wait(), POLL_S)
             self._wake.clear()
             try:
-                await self._catch_up()
-                self._db.execute("UPDATE applied SET seq = ? WHERE pid = ?", (self._applied, self._pid))
+                if await self._catch_up():
+                    self._db.execute("UPDATE applied SET seq = ? WHERE pid = ?", (self._applied, self._pid))
             except sqlite3.Error:
                 log.exception("admin changes journal: read or write failed; retrying")
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self) -> bool:
+        """Apply the journal's new entries; whether there were any."""
         rows = self._db.execute("SELECT seq, origin, change FROM changes WHERE seq > ? ORDER BY seq",
                                 (self._applied,)).fetchall()
         for seq, origin, text in rows:
             await self._apply(seq, json.loads(text), origin == self._pid)
+        return bool(rows)
 
     async def _apply(self, seq: int, change: Change, origin: bool) -> None:
         waiter = self._waiting.pop(seq, None)
