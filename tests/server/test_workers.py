@@ -8,6 +8,7 @@ it from) shows that both answered and what each did.
 from __future__ import annotations
 
 import socket
+import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ from server_process import ServerProcess, infer_body
 
 from reference_server.demo.sim import build_sim_model
 from reference_server.workers_dir import SOCKETS
+from tests.harness.prometheus_support import need_binary
 
 REQUESTS = 300
 
@@ -109,7 +111,10 @@ def test_metrics_add_up_across_workers(two_workers: tuple[ServerProcess, Path]) 
     server, sockets = two_workers
     before = sum(requests_total(httpx.get(server.url + "/metrics").text).values())
     fresh_connections(server, "canary", 100)
-    after = sum(requests_total(httpx.get(server.url + "/metrics").text).values())
+    page = httpx.get(server.url + "/metrics").content
     workers = [sum(worker.values()) for worker in each_worker(sockets)]
+    after = sum(requests_total(page.decode()).values())
     assert after - before == 100  # every request sent counted once, whichever worker answered it
     assert after == sum(workers) and min(workers) > 0
+    lint = subprocess.run([need_binary("promtool"), "check", "metrics"], input=page, capture_output=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout + lint.stderr  # the merged page is a well-formed exposition
