@@ -7,6 +7,8 @@ it from) shows that both answered and what each did.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -45,7 +47,8 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
             yield server, next(Path(tmp).glob(f"slogate-workers-*/{SOCKETS}"))
         finally:
             assert server.stop() == 0  # SIGTERM: both workers drain and the supervisor exits cleanly
-        assert server.log().count("slogate reference server ready") == 2  # one per worker process
+        log = server.log()
+        assert log.count("slogate reference server ready") == log.count("Started server process")  # each worker
 
 
 def fresh_connections(server: ServerProcess, model: str, n: int = REQUESTS) -> Counter[tuple[int, str | None]]:
@@ -118,3 +121,24 @@ def test_metrics_add_up_across_workers(two_workers: tuple[ServerProcess, Path]) 
     assert after == sum(workers) and min(workers) > 0
     lint = subprocess.run([need_binary("promtool"), "check", "metrics"], input=page, capture_output=True, timeout=60)
     assert lint.returncode == 0, lint.stdout + lint.stderr  # the merged page is a well-formed exposition
+
+
+def test_a_worker_restarted_after_a_crash_replays_the_changes_made_before_it(
+        two_workers: tuple[ServerProcess, Path]) -> None:
+    server, sockets = two_workers
+    # Not the split a worker starts with (the latest version takes all): only a replay gives it.
+    assert httpx.put(server.url + "/admin/models/canary/traffic", json={"1": 100}).status_code == 200
+    fault = httpx.post(server.url + "/admin/faults", json={"kind": "latency", "ms": 1, "model": "canary"}).json()
+    crashed = int(min(sockets.glob("*.sock")).stem)
+    os.kill(crashed, signal.SIGKILL)  # uvicorn's supervisor starts another worker, which replays the journal
+    deadline = time.monotonic() + 60
+    while server.log().count("slogate reference server ready") < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    httpx.get(server.url + "/metrics")  # a scrape drops the dead worker's socket
+    assert crashed not in {int(path.stem) for path in sockets.glob("*.sock")}
+    before = each_worker(sockets)
+    assert fresh_connections(server, "canary", 100) == {(200, "1"): 100}
+    assert all(now.get(("canary", "1", "200"), 0) > was.get(("canary", "1", "200"), 0)
+               for was, now in zip(before, each_worker(sockets)))  # the new worker served its share, on v1
+    assert {tuple(f["id"] for f in httpx.get(server.url + "/admin/faults").json()["faults"])
+            for _ in range(20)} == {(fault["id"],)}
