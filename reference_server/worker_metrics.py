@@ -24,6 +24,7 @@ from pathlib import Path
 from .exposition_merge import merge_expositions
 from .metrics import ACROSS_WORKERS
 from .workers_dir import SOCKETS
+
 PEER_TIMEOUT_S = 2.0  # a worker too busy to answer within this is left out of the scrape
 
 

@@ -103,7 +103,7 @@ class WorkerSync:
         waiter = self._waiting.pop(seq, None)
         try:
             result = await apply(self.state, change, origin)
-        except Exception as e:  # the admin call's error to answer; elsewhere the same refusal, logged
+        except Exception as e:  # noqa: BLE001 - the admin call's error to answer; elsewhere the same refusal, logged
             if waiter is None:
                 log.info("admin change %s (made through another worker) not applied here: %s", change["kind"], e)
             elif not waiter.done():

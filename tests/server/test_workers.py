@@ -119,7 +119,8 @@ def test_metrics_add_up_across_workers(two_workers: tuple[ServerProcess, Path]) 
     after = sum(requests_total(page.decode()).values())
     assert after - before == 100  # every request sent counted once, whichever worker answered it
     assert after == sum(workers) and min(workers) > 0
-    lint = subprocess.run([need_binary("promtool"), "check", "metrics"], input=page, capture_output=True, timeout=60)
+    lint = subprocess.run([need_binary("promtool"), "check", "metrics"], input=page, capture_output=True, timeout=60,
+                          check=False)
     assert lint.returncode == 0, lint.stdout + lint.stderr  # the merged page is a well-formed exposition
 
 
