@@ -1,8 +1,8 @@
 """--workers 2: an admin change made through one worker holds in both, and /metrics adds both up.
 
-The real server over loopback. Each request goes on a fresh connection, so SO_REUSEPORT spreads
-them over both workers; each worker's own exposition (the Unix socket the scraped worker reads
-it from) shows that both answered and what each did.
+The real server over loopback. Each request goes on a fresh connection, so the kernel hands
+them to both workers (they accept on one shared socket); each worker's own exposition (the
+Unix socket the scraped worker reads it from) shows that both answered and what each did.
 """
 
 from __future__ import annotations
