@@ -16,12 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .drift import monitor_of
+from .admin_changes import Change, fault_added
 from .errors import RequestError
 from .faults import FaultRequest
 from .model_manager import LoadedVersion
 from .repository import RepositoryError
-from .routing import resolve
 from .state import ServerState
 
 
@@ -57,10 +56,10 @@ def _check_fault_applies(state: ServerState, spec: FaultRequest) -> None:
         raise RequestError(400, f"a {spec.kind} fault cannot apply to {spec.model}: it is {what}", "kind")
 
 
-async def _loading(request: Request, load: Callable[[str, str], Awaitable[LoadedVersion]]) -> Response:
+async def _loading(request: Request, submit: Callable[[Change], Awaitable[LoadedVersion]], kind: str) -> Response:
     model, version = request.path_params["model"], request.path_params["version"]
     try:
-        loaded = await load(model, version)
+        loaded = await submit({"kind": kind, "model": model, "version": version})
     except RepositoryError as e:  # the reason as /metrics labels it: sha256_mismatch, invalid_spec, ...
         return JSONResponse({"error": str(e), "field": "version", "reason": e.reason},
                             status_code=404 if e.reason == "not_found" else 422)
@@ -68,7 +67,10 @@ async def _loading(request: Request, load: Callable[[str, str], Awaitable[Loaded
 
 
 def build_admin_app(state: ServerState) -> Starlette:
-    manager, faults = state.manager, state.faults
+    manager, faults, submit = state.manager, state.faults, state.changes.submit
+
+    def version_change(request: Request, kind: str) -> Change:
+        return {"kind": kind, "model": request.path_params["model"], "version": request.path_params["version"]}
 
     async def list_models(request: Request) -> Response:
         return JSONResponse({"models": [_versions(state, m) for m in manager.models]})
@@ -80,28 +82,26 @@ def build_admin_app(state: ServerState) -> Starlette:
             body = await _json_body(request)
             if not isinstance(body, dict) or not body:
                 raise RequestError(400, 'body must be an object like {"1": 90, "2": 10}')
-            entry.split.set_weights(body)
+            return JSONResponse({"model": model, "traffic": await submit({"kind": "traffic", "model": model,
+                                                                          "weights": body})})
         return JSONResponse({"model": model, "traffic": entry.split.weights()})
 
     async def load(request: Request) -> Response:
-        return await _loading(request, manager.load)
+        return await _loading(request, submit, "load")
 
     async def reload(request: Request) -> Response:
         """Load the version again from disk; refused (422), the copy already loaded keeps serving."""
-        return await _loading(request, manager.reload)
+        return await _loading(request, submit, "reload")
 
     async def unload(request: Request) -> Response:
-        model, version = request.path_params["model"], request.path_params["version"]
-        await manager.unload(model, version)
-        return JSONResponse({"model": model, "version": version, "state": "unloaded"})
+        await submit(version_change(request, "unload"))
+        return JSONResponse({**request.path_params, "state": "unloaded"})
 
     async def park(request: Request) -> Response:
         """Scale to zero now: unloaded, still routable; its next request loads it again.
         Idempotent: a version already scaled to zero (on demand, say) stays so."""
-        model, version = request.path_params["model"], request.path_params["version"]
-        if version not in manager.entry(model).parked:
-            await manager.unload(model, version, park=True)
-        return JSONResponse({"model": model, "version": version, "state": "scaled_to_zero"})
+        await submit(version_change(request, "park"))
+        return JSONResponse({**request.path_params, "state": "scaled_to_zero"})
 
     async def scaling(request: Request) -> Response:
         """Set (or, with null, stop) the version's idle unload, overriding its model.json."""
@@ -113,29 +113,28 @@ def build_admin_app(state: ServerState) -> Starlette:
         seconds = isinstance(idle, (int, float)) and not isinstance(idle, bool) and 0 < idle < float("inf")
         if idle is not None and not seconds:
             raise RequestError(400, 'body must be like {"idle_unload_s": 2.5} (seconds > 0, or null)', "idle_unload_s")
-        state.scaler.idle_overrides[(model, version)] = None if idle is None else float(idle)
+        await submit({**version_change(request, "scaling"), "idle_unload_s": None if idle is None else float(idle)})
         return JSONResponse({"model": model, "version": version, "idle_unload_s": idle})
 
     async def drift_reset(request: Request) -> Response:
-        model, version = request.path_params["model"], request.path_params["version"]
-        await monitor_of(resolve(manager, model, version)).reset()
-        return JSONResponse({"model": model, "version": version, "drift": "reset"})
+        await submit(version_change(request, "drift_reset"))
+        return JSONResponse({**request.path_params, "drift": "reset"})
 
     async def fault_collection(request: Request) -> Response:
         if request.method == "GET":
             return JSONResponse({"faults": faults.list()})
         if request.method == "DELETE":
-            return JSONResponse({"cleared": faults.clear()})
+            return JSONResponse({"cleared": await submit({"kind": "fault_clear", "id": None})})
         try:
             spec = FaultRequest.model_validate(await _json_body(request))
         except ValidationError as e:
             first = e.errors()[0]
             raise RequestError(400, first["msg"], ".".join(map(str, first["loc"])) or None) from None
         _check_fault_applies(state, spec)
-        return JSONResponse(faults.add(spec).describe(), status_code=201)
+        return JSONResponse((await submit(fault_added(spec))).describe(), status_code=201)
 
     async def fault_item(request: Request) -> Response:
-        return JSONResponse({"cleared": faults.clear(request.path_params["fault_id"])})
+        return JSONResponse({"cleared": await submit({"kind": "fault_clear", "id": request.path_params["fault_id"]})})
 
     async def request_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestError)

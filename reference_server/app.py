@@ -14,6 +14,7 @@ import gc
 import json
 import logging
 import os
+from pathlib import Path
 
 import grpc
 from starlette.routing import Router
@@ -49,13 +50,22 @@ from .metrics import Metrics
 from .model_manager import ModelManager
 from .placement import Placement
 from .state import ServerState
+from .worker_metrics import WorkerExpositions
+from .worker_sync import WorkerSync
+from .workers_dir import SHARED_DIR_ENV
 
 log = logging.getLogger("reference_server")
 
 
 class ReferenceApp:
-    def __init__(self, state: ServerState) -> None:
+    def __init__(self, state: ServerState, workers_dir: Path | None = None) -> None:
+        """`workers_dir`: one of --workers N processes, sharing admin changes and /metrics through it."""
         self.state = state
+        self._sync: WorkerSync | None = None
+        self._expositions: WorkerExpositions | None = None
+        if workers_dir is not None:
+            self._sync = state.changes = WorkerSync(state, workers_dir)
+            self._expositions = WorkerExpositions(workers_dir, self._exposition)
         self.oip = OipFront(state)
         self.repository = RepositoryFront(state)
         self.admin: ASGIApp = build_admin_app(state)
@@ -93,8 +103,7 @@ class ReferenceApp:
             await self._v2(scope, receive, send, path.split("/")[2:])
         elif path == "/metrics":
             await self._authorize(AuthScope.METRICS, scope, receive)
-            models = self.state.manager.models
-            metrics = self.state.metrics.render(models, await drift_reports(models))
+            metrics = await (self._exposition() if self._expositions is None else self._expositions.scrape())
             await send_bytes(send, 200, metrics, [(b"content-type", Metrics.content_type.encode())])
         elif path.startswith("/admin"):
             await self._delegate(self.admin, AuthScope.ADMIN, scope, receive, send)
@@ -104,6 +113,11 @@ class ReferenceApp:
             await self._delegate(self.extensions, AuthScope.API, scope, receive, send)
         else:
             raise _not_found()
+
+    async def _exposition(self) -> bytes:
+        """This process's metrics."""
+        models = self.state.manager.models
+        return self.state.metrics.render(models, await drift_reports(models))
 
     async def _delegate(self, app: ASGIApp, auth: AuthScope, scope: Scope, receive: Receive, send: Send) -> None:
         body = await self._authorize(auth, scope, receive)
@@ -193,6 +207,8 @@ class ReferenceApp:
                     except GrpcBindError as exc:
                         await send({"type": "lifespan.startup.failed", "message": str(exc)})
                         return
+                if self._expositions is not None:
+                    await self._expositions.start()
                 # Load in the background: live answers at once, ready once everything is warm.
                 self._loader = asyncio.get_running_loop().create_task(self._load_models())
                 await send({"type": "lifespan.startup.complete"})
@@ -203,6 +219,10 @@ class ReferenceApp:
                     if task is not None:
                         task.cancel()
                         await asyncio.gather(task, return_exceptions=True)
+                if self._sync is not None:
+                    await self._sync.close()
+                if self._expositions is not None:
+                    await self._expositions.close()
                 await self.state.manager.close()
                 await features.close(self.state.manager.feature_store)
                 await send({"type": "lifespan.shutdown.complete"})
@@ -215,6 +235,8 @@ class ReferenceApp:
         # was the whole p99 at high load. Freezing moves them out of the collector's sight.
         gc.collect()
         gc.freeze()
+        if self._sync is not None:  # the admin changes made before this worker was up, then those to come
+            await self._sync.start()
         state.loaded = True
         self._reaper = asyncio.get_running_loop().create_task(state.scaler.reap_idle())
         served = {m: list(e.versions) for m, e in state.manager.models.items()}
@@ -234,7 +256,7 @@ def _require(method: str, allowed: str) -> None:
         raise RequestError(405, f"use {allowed}", None, headers={"allow": allowed})
 
 
-def create_app(config: ServerConfig) -> ReferenceApp:
+def create_app(config: ServerConfig, workers_dir: Path | None = None) -> ReferenceApp:
     """The app for a resolved config (model_repo set: the demo repository is built by then)."""
     if config.model_repo is None:
         raise ValueError("create_app needs a model repository; __main__ builds the demo one")
@@ -250,11 +272,11 @@ def create_app(config: ServerConfig) -> ReferenceApp:
     faults = FaultTable()
     manager = ModelManager(config.model_repo, placement, metrics, config.drain_timeout_s, faults.load_delay_s,
                            config.verify_artifacts, features.connect(config.feature_store))
-    return ReferenceApp(ServerState(config, placement, metrics, manager, faults, auth))
+    return ReferenceApp(ServerState(config, placement, metrics, manager, faults, auth), workers_dir)
 
 
 def app_from_env() -> ReferenceApp:
     """uvicorn factory for --workers > 1: each worker process rebuilds the app from the config."""
     config = ServerConfig.from_json(os.environ[CONFIG_ENV])
     configure_logging(config.log_level)
-    return create_app(config)
+    return create_app(config, Path(os.environ[SHARED_DIR_ENV]))

@@ -123,10 +123,13 @@ class FaultTable:
     def __bool__(self) -> bool:
         return bool(self._faults)
 
-    def add(self, spec: FaultRequest) -> Fault:
-        expires = None if spec.duration_s is None else time.monotonic() + spec.duration_s
+    def add(self, spec: FaultRequest, remaining_s: float | None, hold_memory: bool = True) -> Fault:
+        """A fault ending `remaining_s` from now (None: when cleared). Ids count up in the order
+        faults are added, so workers applying the same changes in order agree on them.
+        `hold_memory` false: a memory fault is listed and cleared here, allocated elsewhere."""
+        expires = None if remaining_s is None else time.monotonic() + remaining_s
         fault = Fault(f"f{next(self._ids)}", spec, expires)
-        if spec.kind == "memory":
+        if spec.kind == "memory" and hold_memory:
             fault.ballast = _resident(int(spec.mb * 2**20))
         self._faults[fault.id] = fault
         return fault

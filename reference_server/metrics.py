@@ -35,6 +35,22 @@ STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 # The statuses the server answers by itself (and an error fault's default, 500): their series
 # exist from a version's load, so an error ratio's rate sees the first error, not the second scrape.
 EXPECTED_STATUSES = (200, 400, 429, 500, 503)
+# --workers N: how each gauge of the worker processes combines into the server's (exposition_merge.py).
+# Counters and histograms add up. Drift scores are each worker's window of its share of the traffic:
+# the worst one is reported, and the rows of all windows add up.
+ACROSS_WORKERS = {
+    "slogate_requests_in_flight": "sum",
+    "slogate_queue_depth": "sum",
+    "slogate_model_load_seconds": "max",  # the slowest worker's last load
+    "slogate_model_loaded": "max",  # loaded (warm) in at least one worker
+    "slogate_model_scaled_to_zero": "min",  # at zero in every worker: the server holds no copy
+    "slogate_model_served_on": "max",
+    "slogate_cold_start_latency_seconds": "max",
+    "slogate_feature_drift": "max",
+    "slogate_prediction_drift": "max",
+    "slogate_drifted_feature_share": "max",
+    "slogate_drift_window_rows": "sum",
+}
 
 
 @dataclass(frozen=True)

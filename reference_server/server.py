@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
+import tempfile
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from .app import ReferenceApp, create_app
 from .config import CONFIG_ENV, ServerConfig
+from .workers_dir import SHARED_DIR_ENV, create_journal
 
-log = logging.getLogger("reference_server")
+if TYPE_CHECKING:
+    from .app import ReferenceApp
 
 
 class DrainingServer(uvicorn.Server):
@@ -35,6 +38,7 @@ class DrainingServer(uvicorn.Server):
 
 def _reference_app(app: object) -> ReferenceApp | None:
     """Find our app under any middleware uvicorn wrapped around it."""
+    from .app import ReferenceApp  # imported by then: the server runs it
     for _ in range(8):
         if isinstance(app, ReferenceApp) or app is None:
             return app
@@ -66,13 +70,16 @@ def uvicorn_config(config: ServerConfig, app: ReferenceApp | str) -> uvicorn.Con
 
 def serve(config: ServerConfig) -> None:
     if config.workers == 1:
+        from .app import create_app  # only here: the supervisor of --workers N serves nothing itself
         DrainingServer(uvicorn_config(config, create_app(config))).run()
         return
-    # Each worker builds its own app from the config; admin state (traffic, faults) and
-    # /metrics are per worker process, so run one worker when those matter. uvicorn's
-    # supervisor runs stock servers in the workers: SIGTERM still stops accepting and drains
-    # in-flight requests, but readiness does not answer 503 first.
-    log.warning("--workers %d: admin changes and /metrics apply to whichever worker answers", config.workers)
-    os.environ[CONFIG_ENV] = config.to_json()
-    uv_config = uvicorn_config(config, "reference_server.app:app_from_env")
-    Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()
+    # Each worker builds its own app from the config. Admin changes reach every worker through
+    # the journal (worker_sync.py) and /metrics merges every worker's (worker_metrics.py), both
+    # in this directory. uvicorn's supervisor runs stock servers in the workers: SIGTERM still
+    # stops accepting and drains in-flight requests, but readiness does not answer 503 first.
+    with tempfile.TemporaryDirectory(prefix="slogate-workers-") as shared:
+        create_journal(Path(shared))
+        os.environ[CONFIG_ENV] = config.to_json()
+        os.environ[SHARED_DIR_ENV] = shared
+        uv_config = uvicorn_config(config, "reference_server.app:app_from_env")
+        Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from .admin_changes import AppliedHere, Changes
 from .auth import Authenticator
 from .config import ServerConfig
 from .faults import FaultTable
@@ -26,9 +27,11 @@ class ServerState:
     loaded: bool = False  # the repository's versions have all been tried (loaded + warmed, or refused)
     draining: bool = False  # SIGTERM seen: readiness is 503 from here on
     scaler: Scaler = field(init=False)
+    changes: Changes = field(init=False)  # where admin changes go: here, or every worker (worker_sync.py)
 
     def __post_init__(self) -> None:
         self.scaler = Scaler(self.manager)
+        self.changes = AppliedHere(self)
 
     @property
     def ready(self) -> bool:

@@ -1,4 +1,4 @@
-"""The reference server's hot paths: an OIP v2 body to rows, a batch round trip, /metrics."""
+"""The reference server's hot paths: an OIP v2 body to rows, a batch round trip, /metrics (and its merge across workers)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from reference_server.backends.base import Outputs
 from reference_server.batching import Batcher
-from reference_server.metrics import Metrics
+from reference_server.exposition_merge import merge_expositions
+from reference_server.metrics import ACROSS_WORKERS, Metrics
 from reference_server.model_manager import ModelManager
 from reference_server.placement import Placement
 from reference_server.repository import BatchingSpec, TensorSpec
@@ -68,13 +69,27 @@ def sim_repository(repo: Path) -> Path:
     return repo
 
 
-def test_render_metrics_of_fifty_models(benchmark, loop, tmp_path) -> None:
+def fifty_models_answered(loop, repo: Path) -> tuple[Metrics, ModelManager]:
     metrics = Metrics()
-    manager = ModelManager(sim_repository(tmp_path), Placement("cpu", 1), metrics, drain_timeout_s=1.0)
+    manager = ModelManager(sim_repository(repo), Placement("cpu", 1), metrics, drain_timeout_s=1.0)
     loop.run_until_complete(manager.load_all())
     for model in manager.models:
         for status in (200, 400, 503):
             metrics.request_answered(model, "1", status, 0.004)
+    return metrics, manager
+
+
+def test_render_metrics_of_fifty_models(benchmark, loop, tmp_path) -> None:
+    metrics, manager = fifty_models_answered(loop, tmp_path)
     page = benchmark(metrics.render, manager.models, {})  # no drift reports
     loop.run_until_complete(manager.close())
     assert page.count(b'slogate_request_latency_seconds_count{model="model') == MODELS * 3
+
+
+def test_merge_two_workers_metrics_of_fifty_models(benchmark, loop, tmp_path) -> None:
+    """What --workers 2 adds to a scrape, beyond reading the other worker's page."""
+    metrics, manager = fifty_models_answered(loop, tmp_path)
+    page = metrics.render(manager.models, {})
+    loop.run_until_complete(manager.close())
+    merged = benchmark(merge_expositions, [page, page], ACROSS_WORKERS)
+    assert merged.count(b'slogate_requests_total{code="200"') == MODELS

@@ -2,7 +2,8 @@
 the models on disk with each version's state, and load or unload of a whole model.
 
 Load and unload go through the model manager's one lifecycle (the admin API's load, unload
-and scale to zero), and need the admin token (app.py). A version scaled to zero is READY: it
+and scale to zero), submitted as admin changes (admin_changes.py: in every worker process),
+and need the admin token (app.py). A version scaled to zero is READY: it
 serves, loading on its next request, as the model's ready route says too.
 """
 
@@ -38,7 +39,7 @@ class RepositoryFront:
             raise RequestError(400, f"load parameter {refused[0]!r} is not supported: versions load from their "
                                     "model.json in the repository", f"parameters.{refused[0]}")
         try:
-            entry = await self.state.manager.load_model(model)
+            entry = await self.state.changes.submit({"kind": "model_load", "model": model})
         except RepositoryError as e:
             raise RequestError(404, str(e), "model") from None
         if not entry.routable():
@@ -48,7 +49,7 @@ class RepositoryFront:
 
     async def unload(self, model: str, raw: bytes) -> dict[str, Any]:
         _flag(_parameters(_body(raw)), "unload_dependents", "parameters.unload_dependents")  # none here: no ensembles
-        await self.state.manager.unload_model(model)
+        await self.state.changes.submit({"kind": "model_unload", "model": model})
         return _described(model, self.state.manager.entry(model))
 
 
