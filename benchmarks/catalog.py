@@ -10,4 +10,5 @@ from benchmarks import (  # noqa: F401
     b7_fault_proxy,
     b9_drift_scores,
     b10_grpc,
+    sharded_generator,
 )
