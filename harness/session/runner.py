@@ -310,9 +310,9 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
     if session.target.info.time_to_ready_s is not None:
         scalars["time_to_ready"] = Scalar(value=session.target.info.time_to_ready_s * 1e3, unit="ms", n=1)
     reasons = ["interrupted by the user (Ctrl-C): partial run"] if session.interrupted else []
-    senders = session.senders
-    if senders is not None:
-        reasons += senders.lost
+    shards = None if session.senders is None else session.senders.results
+    if shards is not None:
+        reasons += shards.lost
     facts, faults, slos = {}, disturbing_phases(session.schedules), list(scenario.slos)
     for contribution in contributions:
         slos += contribution.slos
@@ -329,9 +329,9 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
         max_lag_p99_ms=scenario.analysis.max_lag_p99 * 1e3,
         rate_tolerance=scenario.analysis.rate_tolerance,
         joint_confidence=scenario.analysis.joint_confidence,
-        transport=session.client.stats() if senders is None else senders.transport(),
-        safety_valve_hit=session.dispatcher.valve_hit if senders is None else senders.valve_hit(),
-        shards=() if senders is None else senders.shard_loads(),
+        transport=session.client.stats() if shards is None else shards.transport(),
+        safety_valve_hit=session.dispatcher.valve_hit if shards is None else shards.valve_hit(),
+        shards=() if shards is None else shards.shard_loads(),
         extra_invalid_reasons=reasons,
         extra_scalars=scalars,
         events=sorted(session.timeline),

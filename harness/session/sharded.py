@@ -18,7 +18,6 @@ from multiprocessing.context import SpawnProcess
 
 from harness.analysis.spec import ShardLoad
 from harness.clients.base import Endpoint
-from harness.clock import NS_PER_S
 from harness.events import LoadState, PhaseEnded, PhaseStarted
 from harness.load.shard_sender import READY, STATE_FIELDS, ShardJob, ShardReport, ShardSetup, read_state, serve_shard
 from harness.load.shards import shard_payloads, shard_schedules
@@ -32,6 +31,38 @@ JOIN_S = 5.0
 
 
 @dataclass
+class ShardResults:
+    """What the shards sent back, for the record log and the analysis (either engine's)."""
+
+    procs: int
+    reports: list[ShardReport] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # why a shard's records are missing
+
+    def merge(self, session: Session, reports: list[ShardReport | None]) -> None:
+        for report in reports:
+            if report is not None:
+                session.log.extend(report.records, 0)  # stamped against this t0 already
+                self.reports.append(report)
+
+    def lose(self, shard: int, why: str) -> None:
+        self.lost.append(f"sending process {shard} of {self.procs} {why}: its requests are missing from the records")
+
+    def shard_loads(self) -> tuple[ShardLoad, ...]:
+        """What the analysis needs per shard, in the order their records joined the log."""
+        return tuple(ShardLoad(r.shard, r.records.num_rows, r.state.sent, r.state.done) for r in self.reports)
+
+    def valve_hit(self) -> bool:
+        return any(report.valve_hit for report in self.reports)
+
+    def transport(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for report in self.reports:
+            for name, count in report.transport.items():
+                total[name] = total.get(name, 0) + count
+        return total
+
+
+@dataclass
 class ShardedLoad:
     procs: int
     processes: list[SpawnProcess]
@@ -39,8 +70,10 @@ class ShardedLoad:
     stop: object  # a multiprocessing Event shared with every shard
     counts: object  # a shared array: each shard's LoadState fields
     drain_s: float  # how long the last request sent may still take
-    reports: list[ShardReport] = field(default_factory=list)
-    lost: list[str] = field(default_factory=list)  # why a shard's records are missing
+    results: ShardResults = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.results = ShardResults(self.procs)
 
     @classmethod
     async def start(cls, scenario: Scenario, endpoint: Endpoint, warm_connections: int,
@@ -50,11 +83,10 @@ class ShardedLoad:
         context = multiprocessing.get_context("spawn")  # fork would copy the running event loop
         stop, counts = context.Event(), context.Array("q", procs * len(STATE_FIELDS))
         processes, conns = [], []
-        for shard in range(procs):
-            setup = _setup(scenario, endpoint, shard, math.ceil(warm_connections / procs), drain_s)
+        for setup in shard_setups(scenario, endpoint, warm_connections, drain_s):
             ours, theirs = context.Pipe()
             process = context.Process(target=serve_shard, args=(theirs, setup, stop, counts), daemon=True,
-                                      name=f"slogate-shard-{shard}")
+                                      name=f"slogate-shard-{setup.shard}")
             process.start()
             theirs.close()  # only the child's copy stays open: its death reads as EOF here
             processes.append(process)
@@ -87,7 +119,7 @@ class ShardedLoad:
         """Hand out the shards, wait for their reports and merge them into the session's log."""
         self._hand_out(session)
         relay = asyncio.create_task(self._relay_stop(session))
-        phases = asyncio.create_task(_publish_phases(session))
+        phases = asyncio.create_task(publish_phases(session))
         deadline_s = session.scenario.workload.duration_s + REPORT_SLACK_S + self.drain_s
         try:
             reports = await asyncio.gather(*(self._report(shard, deadline_s) for shard in range(self.procs)))
@@ -95,16 +127,11 @@ class ShardedLoad:
             for task in (relay, phases):
                 task.cancel()
             await asyncio.gather(relay, phases, return_exceptions=True)
-        for report in reports:
-            if report is not None:
-                session.log.extend(report.records, 0)  # stamped against this t0 already
-                self.reports.append(report)
+        self.results.merge(session, reports)
 
     def _hand_out(self, session: Session) -> None:
-        t0, warmup_end = session.clock.t0_ns, session.dispatcher.warmup_end_ns
-        for shard, conn in enumerate(self.conns):
-            conn.send(ShardJob(t0, warmup_end, shard_schedules(session.schedules, shard, self.procs),
-                               shard_payloads(session.dispatcher.payloads, shard, self.procs)))
+        for conn, job in zip(self.conns, shard_jobs(session), strict=True):
+            conn.send(job)
 
     async def _relay_stop(self, session: Session) -> None:
         await session.dispatcher.stop.wait()
@@ -120,22 +147,7 @@ class ShardedLoad:
     def _lose(self, shard: int) -> None:
         process = self.processes[shard]
         process.join(JOIN_S)  # a shard that died has an exit code by now; a silent one is still running
-        why = "fell silent" if process.exitcode is None else f"exited with code {process.exitcode}"
-        self.lost.append(f"sending process {shard} of {self.procs} {why}: its requests are missing from the records")
-
-    def shard_loads(self) -> tuple[ShardLoad, ...]:
-        """What the analysis needs per shard, in the order their records joined the log."""
-        return tuple(ShardLoad(r.shard, r.records.num_rows, r.state.sent, r.state.done) for r in self.reports)
-
-    def valve_hit(self) -> bool:
-        return any(report.valve_hit for report in self.reports)
-
-    def transport(self) -> dict[str, int]:
-        total: dict[str, int] = {}
-        for report in self.reports:
-            for name, count in report.transport.items():
-                total[name] = total.get(name, 0) + count
-        return total
+        self.results.lose(shard, "fell silent" if process.exitcode is None else f"exited with code {process.exitcode}")
 
     def close(self) -> None:
         self.stop.set()
@@ -148,14 +160,23 @@ class ShardedLoad:
             conn.close()
 
 
-def _setup(scenario: Scenario, endpoint: Endpoint, shard: int, warm_connections: int, drain_s: float) -> ShardSetup:
+def shard_setups(scenario: Scenario, endpoint: Endpoint, warm_connections: int, drain_s: float) -> list[ShardSetup]:
+    """What each shard needs before t0: where to send, how, and its part of the run's limits."""
     procs, workload = scenario.workload.procs, scenario.workload
-    return ShardSetup(shard, procs, scenario.target.protocol, replace(endpoint, tls=None), scenario.target.tls,
-                      math.ceil(workload.max_in_flight / procs), max(warm_connections, 1), drain_s,
-                      workload.retries, f"{scenario.seed + RETRY_SEED_OFFSET}/{shard}")
+    return [ShardSetup(shard, procs, scenario.target.protocol, replace(endpoint, tls=None), scenario.target.tls,
+                       math.ceil(workload.max_in_flight / procs), max(math.ceil(warm_connections / procs), 1), drain_s,
+                       workload.retries, f"{scenario.seed + RETRY_SEED_OFFSET}/{shard}")
+            for shard in range(procs)]
 
 
-async def _publish_phases(session: Session) -> None:
+def shard_jobs(session: Session) -> list[ShardJob]:
+    """Each shard's t0, arrivals and payloads, once t0 is fixed."""
+    t0, warmup_end, procs = session.clock.t0_ns, session.dispatcher.warmup_end_ns, session.scenario.workload.procs
+    return [ShardJob(t0, warmup_end, shard_schedules(session.schedules, shard, procs),
+                     shard_payloads(session.dispatcher.payloads, shard, procs)) for shard in range(procs)]
+
+
+async def publish_phases(session: Session) -> None:
     """The phase events a single process publishes as it sends, at the schedule's times."""
     clock, bus = session.clock, session.bus
     for schedule in session.schedules:
