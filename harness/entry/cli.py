@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a scenario field, e.g. workload.phases.0.arrival.rate=200")
     run.add_argument("--procs", type=int, metavar="N",
                      help="split the schedule across N sending processes (the same as --set workload.procs=N)")
+    run.add_argument("--engine", choices=["slogate", "locust"],
+                     help="who sends: slogate's own processes, or a locust master and its workers (workload.engine)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="locust workers with --engine locust, each sending a shard (workload.procs)")
     run.add_argument("--inconclusive-ok", action="store_true", help="exit 0 instead of 3 for inconclusive or invalid runs")
     add_history_url_option(run, "in the --out directory")
     run.set_defaults(handler=_run)
@@ -83,6 +87,10 @@ def _run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     worst = 0
+    if args.workers is not None and (args.engine != "locust" or args.procs is not None):
+        print("slogate run: --workers counts locust workers: give it with --engine locust, not with --procs",
+              file=sys.stderr)
+        return USAGE_ERROR
     args.overrides += _sending_overrides(args)
     for path in args.scenarios:
         try:
@@ -105,7 +113,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sending_overrides(args: argparse.Namespace) -> list[str]:
     """The sending options as the scenario keys they set: validated, located and recorded as those."""
-    return [] if args.procs is None else [f"workload.procs={args.procs}"]
+    procs = args.workers if args.workers is not None else args.procs
+    return ([] if args.engine is None else [f"workload.engine={args.engine}"]) + \
+        ([] if procs is None else [f"workload.procs={procs}"])
 
 
 def _record(run_dir: Path, scenario_file: Path, args: argparse.Namespace) -> None:

@@ -14,11 +14,12 @@ parent decides what it means (stop sending, keep the records) through the `stop`
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from dataclasses import dataclass, fields, replace
 from multiprocessing.connection import Connection
-from multiprocessing.sharedctypes import SynchronizedArray
-from multiprocessing.synchronize import Event
+from multiprocessing.context import SpawnContext
+from typing import Any
 
 import aiohttp
 import pyarrow as pa
@@ -38,6 +39,27 @@ READY = "ready"
 WATCH_S = 0.05  # how often the shard looks at the stop flag and publishes its counts
 STOPPED_DRAIN_S = 0.5
 STATE_FIELDS = tuple(f.name for f in fields(LoadState))
+
+
+class SharedFlag:
+    """A stop flag in shared memory, set by the parent and read by the shard every WATCH_S.
+    Not a multiprocessing Event: its named semaphore did not survive the trip from a locust
+    (gevent) worker to its spawned sender, and a flag read by polling needs no lock."""
+
+    def __init__(self, context: SpawnContext) -> None:
+        self._value = context.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+
+def shared_counts(context: SpawnContext, procs: int) -> Any:
+    """Each shard's LoadState fields, in shared memory without a lock: a torn read only shows
+    the progress line a count one tick old."""
+    return context.RawArray("q", procs * len(STATE_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -71,16 +93,17 @@ class ShardReport:
     transport: dict[str, int]
 
 
-def serve_shard(conn: Connection, setup: ShardSetup, stop: Event, counts: SynchronizedArray) -> None:
+def serve_shard(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: Any) -> None:
     """The process's entry point (a spawned process: nothing of the parent's loop is inherited)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.set_blocking(conn.fileno(), True)  # a pipe made in a gevent-patched parent (a locust worker) is not
     try:
         run_loop(_serve(conn, setup, stop, counts))
     finally:
         conn.close()
 
 
-async def _serve(conn: Connection, setup: ShardSetup, stop: Event, counts: SynchronizedArray) -> None:
+async def _serve(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: Any) -> None:
     endpoint = replace(setup.endpoint, tls=setup.tls.context() if setup.tls else None)
     client = make_client(setup.protocol, endpoint)
     connector = aiohttp.TCPConnector(limit=setup.max_in_flight, ssl=endpoint.tls or True)
@@ -101,8 +124,8 @@ async def _serve(conn: Connection, setup: ShardSetup, stop: Event, counts: Synch
         await client.close()
 
 
-async def _send(dispatcher: Dispatcher, job: ShardJob, setup: ShardSetup, stop: Event,
-                counts: SynchronizedArray) -> None:
+async def _send(dispatcher: Dispatcher, job: ShardJob, setup: ShardSetup, stop: SharedFlag,
+                counts: Any) -> None:
     watcher = asyncio.create_task(_watch(dispatcher, setup.shard, stop, counts))
     try:
         index = 0
@@ -117,7 +140,7 @@ async def _send(dispatcher: Dispatcher, job: ShardJob, setup: ShardSetup, stop: 
         publish_state(counts, setup.shard, dispatcher.state())
 
 
-async def _watch(dispatcher: Dispatcher, shard: int, stop: Event, counts: SynchronizedArray) -> None:
+async def _watch(dispatcher: Dispatcher, shard: int, stop: SharedFlag, counts: Any) -> None:
     """Pass the parent's stop on to the dispatcher; show the parent this shard's counts."""
     while True:
         if stop.is_set():
@@ -126,11 +149,11 @@ async def _watch(dispatcher: Dispatcher, shard: int, stop: Event, counts: Synchr
         await asyncio.sleep(WATCH_S)
 
 
-def publish_state(counts: SynchronizedArray, shard: int, state: LoadState) -> None:
+def publish_state(counts: Any, shard: int, state: LoadState) -> None:
     width = len(STATE_FIELDS)
     counts[shard * width:(shard + 1) * width] = [getattr(state, name) for name in STATE_FIELDS]
 
 
-def read_state(counts: SynchronizedArray, shard: int) -> LoadState:
+def read_state(counts: Any, shard: int) -> LoadState:
     width = len(STATE_FIELDS)
     return LoadState(*counts[shard * width:(shard + 1) * width])

@@ -34,7 +34,8 @@ from harness.report import write_report
 from harness.report.meta import RunMeta, TargetMeta
 from harness.report.progress import ProgressLine
 from harness.scenario.model import BurnPair, Scenario, WorkbookBurnRate
-from harness.session.session import Session, open_session
+from harness.session.locust_senders import LocustLoad
+from harness.session.session import Senders, Session, open_session
 from harness.session.sharded import ShardedLoad
 from harness.targets.base import Target, TargetError, bearer_headers, build_target
 from harness.targets.serving import served_versions, server_metadata
@@ -113,7 +114,7 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
             meta = _run_meta(scenario, target, served, await server_metadata(http, target.info.url, endpoint.headers_for),
                              _payload_source(scenario, info))
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
-            senders = await _senders(scenario, client, endpoint, _expected_concurrency(scenario, schedules))
+            senders = await _senders(scenario, client, endpoint, _expected_concurrency(scenario, schedules), run_dir)
             cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
             # collected before t0 is fixed: in a long-lived process (a pytest session hundreds of
             # tests in) the full collection took ~0.6 s and made the first sends that late
@@ -130,12 +131,16 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
         telemetry.stop()
 
 
-async def _senders(scenario: Scenario, client: Client, endpoint: Endpoint, connections: int) -> ShardedLoad | None:
+async def _senders(scenario: Scenario, client: Client, endpoint: Endpoint, connections: int,
+                   run_dir: Path) -> Senders | None:
     """The sending processes of a sharded run, ready to send; none: this process sends (warmed up)."""
-    if scenario.workload.procs == 1:
-        await client.warm(connections)
-        return None
-    return await ShardedLoad.start(scenario, endpoint, connections, _longest_request_s(scenario))
+    workload = scenario.workload
+    if workload.engine == "locust":
+        return await LocustLoad.start(scenario, endpoint, connections, _longest_request_s(scenario), run_dir)
+    if workload.procs > 1:
+        return await ShardedLoad.start(scenario, endpoint, connections, _longest_request_s(scenario))
+    await client.warm(connections)
+    return None
 
 
 def _endpoint(scenario: Scenario, url: str, target: Target) -> Endpoint:

@@ -15,11 +15,13 @@ import multiprocessing
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
+from typing import Any
 
 from harness.analysis.spec import ShardLoad
 from harness.clients.base import Endpoint
 from harness.events import LoadState, PhaseEnded, PhaseStarted
-from harness.load.shard_sender import READY, STATE_FIELDS, ShardJob, ShardReport, ShardSetup, read_state, serve_shard
+from harness.load.shard_sender import (READY, STATE_FIELDS, SharedFlag, ShardJob, ShardReport, ShardSetup, read_state,
+                                       serve_shard, shared_counts)
 from harness.load.shards import shard_payloads, shard_schedules
 from harness.scenario.model import Scenario
 from harness.session.session import RETRY_SEED_OFFSET, Session
@@ -67,8 +69,8 @@ class ShardedLoad:
     procs: int
     processes: list[SpawnProcess]
     conns: list[Connection]
-    stop: object  # a multiprocessing Event shared with every shard
-    counts: object  # a shared array: each shard's LoadState fields
+    stop: SharedFlag  # shared with every shard
+    counts: Any  # shared_counts: each shard's LoadState fields
     drain_s: float  # how long the last request sent may still take
     results: ShardResults = field(init=False)
 
@@ -81,7 +83,7 @@ class ShardedLoad:
         """Spawn the shards and wait until each has its client built and connections warm."""
         procs = scenario.workload.procs
         context = multiprocessing.get_context("spawn")  # fork would copy the running event loop
-        stop, counts = context.Event(), context.Array("q", procs * len(STATE_FIELDS))
+        stop, counts = SharedFlag(context), shared_counts(context, procs)
         processes, conns = [], []
         for setup in shard_setups(scenario, endpoint, warm_connections, drain_s):
             ours, theirs = context.Pipe()

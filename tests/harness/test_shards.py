@@ -123,5 +123,5 @@ canary:
   steps: [10%, 50%]
   step_duration: 5s
 """)
-    with pytest.raises(ScenarioError, match=r"c\.yaml:8: canary: a canary judges each step .*procs: 2 \(--procs\)"):
+    with pytest.raises(ScenarioError, match=r"c\.yaml:8: canary: a canary judges each step .*procs: 2 / engine: slogate \(--procs, --engine\)"):
         load_scenario(canary, ["workload.procs=2"])
