@@ -34,6 +34,10 @@ from gevent.queue import Queue
 from locust import User, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
+# imported now, before the worker connects: imported later, inside a greenlet, the harness's
+# imports (seconds on a busy machine) blocked the worker's heartbeats and the master dropped it
+from harness.load.shard_sender import SharedFlag, serve_shard, shared_counts
+
 POLL_S = 0.01
 SETUP, READY, JOB, STOP, REPORT = "slogate_setup", "slogate_ready", "slogate_job", "slogate_stop", "slogate_report"
 
@@ -94,8 +98,6 @@ class Worker:
 
     def send_shard(self) -> None:
         """Start this worker's sender, report it ready, pass it its job, return its records."""
-        from harness.load.shard_sender import SharedFlag, serve_shard, shared_counts
-
         setup_bytes = self.setups.get()
         setup = pickle.loads(setup_bytes)
         context = multiprocessing.get_context("spawn")

@@ -133,5 +133,5 @@ def _locust(role: list[str], exchange: Path, log) -> subprocess.Popen:
     env = os.environ | {"SLOGATE_LOCUST_DIR": str(exchange),
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(harness.__file__).parent.parent),
                                                                     os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING", *role],
+    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "INFO", *role],
                             stdout=log, stderr=log, env=env, start_new_session=True)
