@@ -2,7 +2,7 @@
 p99 < 1 ms (every shard's too) with one sending process, with two (`--procs 2`), and with a
 locust master and one or two locust workers (`--engine locust --workers N`).
 
-Each round is a real `slogate run` (a subprocess: scenario → records → summary.json) against
+Each round is a real `slogate run` (benchmarks/slogate_cli.py: scenario → records → summary.json) against
 nginx returning a fixed JSON body on loopback (B1's trivial target), so the figures are what
 a user gets, sharding, merging and the per-shard lag rule included. Every round is shown.
 """
@@ -10,11 +10,10 @@ a user gets, sharding, merging and the per-shard lag rule included. Every round 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from benchmarks.b1_generator import start_nginx
+from benchmarks.slogate_cli import run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_least, ratio, register
 
 LAG_LIMIT_MS = 1.0
@@ -24,16 +23,17 @@ seed: 1
 target: {{url: "http://127.0.0.1:1", protocol: http-json}}
 workload:
   phases:
-    - {{duration: 1s, arrival: {{process: constant, rate: 100}}}}
+    - {{duration: {seconds}s, arrival: {{process: constant, rate: {rate}}}}}
   payload: {{generator: file, path: {rows}}}
   max_in_flight: 4000
+  engine: {engine}
+  procs: {procs}
 analysis: {{max_lag_p99: {lag_limit}ms}}
 slos: []
 """
-# (label, the `slogate run` options that pick the sending processes)
-ARMS = (("slogate, 1 process", ("--procs", "1")), ("slogate --procs 2", ("--procs", "2")),
-        ("locust, 1 worker", ("--engine", "locust", "--workers", "1")),
-        ("locust, 2 workers", ("--engine", "locust", "--workers", "2")))
+# (label, workload.engine, workload.procs): who sends, and in how many processes
+ARMS = (("slogate, 1 process", "slogate", 1), ("slogate --procs 2", "slogate", 2),
+        ("locust, 1 worker", "locust", 1), ("locust, 2 workers", "locust", 2))
 
 
 def round_figures(summary: dict) -> dict:
@@ -50,14 +50,11 @@ def round_figures(summary: dict) -> dict:
     }
 
 
-def run_round(scenario: Path, url: str, rate: float, seconds: float, options: tuple[str, ...], out: Path) -> dict:
-    before = set(out.rglob("summary.json"))
-    command = [sys.executable, "-m", "harness", "run", str(scenario), "--target-url", url, "--out", str(out),
-               "--set", f"workload.phases.0.arrival.rate={rate:g}", "--set", f"workload.phases.0.duration={seconds:g}s",
-               *options]
-    subprocess.run(command, capture_output=True, text=True, timeout=seconds + 180, check=False)  # 3: invalid, still read
-    (summary,) = set(out.rglob("summary.json")) - before
-    return {"target_rate": rate, **round_figures(json.loads(summary.read_text()))}
+def run_round(rows: Path, url: str, rate: float, seconds: float, engine: str, procs: int, work: Path,
+              name: str) -> dict:
+    scenario = SCENARIO.format(seconds=seconds, rate=rate, rows=rows, engine=engine, procs=procs,
+                               lag_limit=LAG_LIMIT_MS)
+    return {"target_rate": rate, **round_figures(run_slogate(name, scenario, url, work, seconds + 300).summary)}
 
 
 def step_held(rounds: list[dict]) -> bool:
@@ -86,15 +83,16 @@ class ShardedGenerator:
         seconds = ctx.mode.pick(5.0, 3.0, tiny=1.0)
         workdir = ctx.work / "b11"
         workdir.mkdir(parents=True, exist_ok=True)
-        scenario = _scenario(workdir)
+        rows = _rows(workdir)
         nginx, url = start_nginx(workdir)
         ladders: dict[str, dict[float, list[dict]]] = {}
         try:
-            for label, options in ARMS:
+            for label, engine, procs in ARMS:
                 ladders[label] = {}
                 for rate in rates:
-                    found = [self._logged(ctx, label, run_round(scenario, url, float(rate), seconds, options,
-                                                                 workdir / "runs")) for _ in range(rounds)]
+                    found = [self._logged(ctx, label, run_round(rows, url, float(rate), seconds, engine, procs,
+                                                                 workdir / "runs", f"{engine}{procs}-{rate}-{i}"))
+                             for i in range(rounds)]
                     ladders[label][float(rate)] = found
                     if not step_held(found):
                         break  # the rates above would not count either
@@ -117,7 +115,7 @@ class ShardedGenerator:
                 for label, ladder in ladders.items() for rate, found in sorted(ladder.items())
                 for i, s in enumerate(found)]
         held = {label: held_from_the_bottom(ladder) for label, ladder in ladders.items()}
-        (one, _), (two, _), (locust_one, _), (locust_two, _) = ARMS
+        one, two, locust_one, locust_two = (label for label, _, _ in ARMS)
         return BenchResult(
             self.key, self.title, METHOD,
             tables=[Table(f"Every round ({seconds:g} s of load each)",
@@ -132,17 +130,15 @@ class ShardedGenerator:
         )
 
 
-def _scenario(workdir: Path) -> Path:
+def _rows(workdir: Path) -> Path:
     rows = workdir / "rows.jsonl"
     rows.write_text("".join(json.dumps({"x": i}) + "\n" for i in range(ROWS)))
-    path = workdir / "b11.yaml"
-    path.write_text(SCENARIO.format(rows=rows, lag_limit=LAG_LIMIT_MS))
-    return path
+    return rows
 
 
 METHOD = """
 The target is nginx (one worker) returning a fixed JSON body on loopback. Each round is a
-whole `slogate run --target-url URL --procs N` of a constant-rate phase (http-json client,
+whole `slogate run --target-url URL` (with `workload.procs`/`engine` as the arm says) of a constant-rate phase (http-json client,
 64 distinct bodies), read back from its summary.json: a round is *held* when the run's load
 section is valid (schedule lag p99 < 1 ms pooled and in every shard, the rate within 2%)
 and nothing failed. Each rate is run three times; a step is held when most of its rounds

@@ -20,8 +20,17 @@ from typing import Any
 from harness.analysis.spec import ShardLoad
 from harness.clients.base import Endpoint
 from harness.events import LoadState, PhaseEnded, PhaseStarted
-from harness.load.shard_sender import (READY, STATE_FIELDS, SharedFlag, ShardJob, ShardReport, ShardSetup, read_state,
-                                       serve_shard, shared_counts)
+from harness.load.shard_sender import (
+    READY,
+    STATE_FIELDS,
+    ShardJob,
+    ShardReport,
+    ShardSetup,
+    SharedFlag,
+    read_state,
+    serve_shard,
+    shared_counts,
+)
 from harness.load.shards import shard_payloads, shard_schedules
 from harness.scenario.model import Scenario
 from harness.session.session import RETRY_SEED_OFFSET, Session
