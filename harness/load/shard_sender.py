@@ -19,21 +19,23 @@ import signal
 from dataclasses import dataclass, fields, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pyarrow as pa
+import uvloop
 
 from harness.clients.base import Endpoint, make_client
-from harness.entry.eventloop import run as run_loop
 from harness.events import LoadState
 from harness.load.dispatch import Dispatcher, PreparedPayloads
 from harness.load.gc_pause import frozen_gc
 from harness.load.openloop import run_open_loop
 from harness.load.retries import Retrier, RetryPolicy
 from harness.records import RecordLog
-from harness.scenario.model import TlsSettings
 from harness.workload.arrivals import PhaseSchedule
+
+if TYPE_CHECKING:
+    from harness.scenario.model import TlsSettings  # the scenario room imports this one: type only
 
 READY = "ready"
 WATCH_S = 0.05  # how often the shard looks at the stop flag and publishes its counts
@@ -98,7 +100,9 @@ def serve_shard(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: A
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.set_blocking(conn.fileno(), True)  # a pipe made in a gevent-patched parent (a locust worker) is not
     try:
-        run_loop(_serve(conn, setup, stop, counts))
+        # uvloop as `slogate run` uses it (harness/entry/eventloop.py, which this room may not import);
+        # sharding needs Linux anyway: its processes share the runner's CLOCK_MONOTONIC
+        uvloop.run(_serve(conn, setup, stop, counts))
     finally:
         conn.close()
 
