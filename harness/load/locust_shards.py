@@ -14,6 +14,7 @@ The conversation, all through locust's custom messages:
     master → runner  the file `ready`, once every worker is ready; the runner fixes t0
     runner → master  `jobs.pkl` (each shard's t0, arrivals and payloads)
     master → worker  slogate_job                             the sender sends its shard
+    worker → master  slogate_state, every 0.5 s (its counts)  master writes state-k (the progress line)
     worker → master  slogate_report (records, counts)        master writes report-k.pkl, quits
     runner → master  `stop` (Ctrl-C)  →  slogate_stop to every worker
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+from dataclasses import astuple
 from pathlib import Path
 
 import gevent
@@ -36,10 +38,12 @@ from locust.runners import MasterRunner, WorkerRunner
 
 # imported now, before the worker connects: imported later, inside a greenlet, the harness's
 # imports (seconds on a busy machine) blocked the worker's heartbeats and the master dropped it
-from harness.load.shard_sender import SharedFlag, serve_shard, shared_counts
+from harness.load.shard_sender import SharedFlag, read_state, serve_shard, shared_counts
 
 POLL_S = 0.01
+STATE_EVERY_S = 0.5  # a worker's counts for the runner's progress line
 SETUP, READY, JOB, STOP, REPORT = "slogate_setup", "slogate_ready", "slogate_job", "slogate_stop", "slogate_report"
+STATE = "slogate_state"
 
 
 class Master:
@@ -52,6 +56,7 @@ class Master:
         self.reported: set[int] = set()
         runner.register_message(READY, lambda msg, **_: self.ready.add(msg.data))
         runner.register_message(REPORT, self._report)
+        runner.register_message(STATE, self._state)
         events.test_start.add_listener(self._start)
 
     def _start(self, **_) -> None:
@@ -74,14 +79,22 @@ class Master:
             gevent.sleep(POLL_S)
         self.runner.send_message(STOP)
 
+    def _state(self, msg, **_) -> None:
+        self._write(f"state-{self.shards[msg.node_id]}", pickle.dumps(msg.data))
+
     def _report(self, msg, **_) -> None:
         shard = self.shards[msg.node_id]
-        partial = self.exchange / f".report-{shard}.partial"
-        partial.write_bytes(msg.data)
-        partial.rename(self.exchange / f"report-{shard}.pkl")
+        self._write(f"report-{shard}.pkl", msg.data)
         self.reported.add(shard)
         if len(self.reported) == len(self.shards):
             gevent.spawn_later(0.1, self.runner.quit)  # not from inside the message handler
+
+
+    def _write(self, name: str, data: bytes) -> None:
+        """Whole or not at all: the runner may read it at any moment."""
+        partial = self.exchange / f".{name}.partial"
+        partial.write_bytes(data)
+        partial.rename(self.exchange / name)
 
 
 class Worker:
@@ -110,16 +123,18 @@ class Worker:
         _receive(ours)  # "ready": client built, connections warm
         self.runner.send_message(READY, setup.shard)
         ours.send_bytes(self.jobs.get())  # already pickled by the runner
-        watcher = gevent.spawn(self._relay_stop, stop)
+        watcher = gevent.spawn(self._relay, stop, counts, setup.shard)
         try:
             self.runner.send_message(REPORT, _receive(ours))
         finally:
             watcher.kill()
             sender.join(5)
 
-    def _relay_stop(self, stop) -> None:
+    def _relay(self, stop: SharedFlag, counts, shard: int) -> None:
+        """The master's stop to the sender; the sender's counts to the master."""
         while not self.stopped:
-            gevent.sleep(POLL_S * 5)
+            gevent.sleep(STATE_EVERY_S)
+            self.runner.send_message(STATE, list(astuple(read_state(counts, shard))))
         stop.set()
 
 

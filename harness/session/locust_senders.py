@@ -27,7 +27,7 @@ from harness.clients.base import Endpoint
 from harness.events import LoadState
 from harness.scenario.model import Scenario
 from harness.session.session import Session
-from harness.session.sharded import ShardResults, publish_phases, shard_jobs, shard_setups
+from harness.session.sharded import ShardResults, publish_phases, shard_jobs, shard_setups, total_state
 from harness.targets.base import TargetError
 from harness.targets.supervised import free_port
 
@@ -85,7 +85,8 @@ class LocustLoad:
             await asyncio.sleep(POLL_S)
 
     def state(self) -> LoadState:
-        return LoadState()  # the workers' counts reach the runner only with their records, at the end
+        """The workers' counts as they last sent them (every 0.5 s), for the progress line."""
+        return total_state([LoadState(*pickle.loads(path.read_bytes())) for path in self.exchange.glob("state-*")])
 
     async def send(self, session: Session) -> None:
         jobs = self.exchange / "jobs.pkl"

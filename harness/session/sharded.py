@@ -121,10 +121,7 @@ class ShardedLoad:
 
     def state(self) -> LoadState:
         """The shards' counts together, as the progress line shows them."""
-        states = [read_state(self.counts, shard) for shard in range(self.procs)]
-        total = LoadState(*(sum(getattr(s, name) for s in states) for name in STATE_FIELDS))
-        total.max_lag_ns = max(s.max_lag_ns for s in states)
-        return total
+        return total_state([read_state(self.counts, shard) for shard in range(self.procs)])
 
     async def send(self, session: Session) -> None:
         """Hand out the shards, wait for their reports and merge them into the session's log."""
@@ -169,6 +166,13 @@ class ShardedLoad:
                 process.join(JOIN_S)
         for conn in self.conns:
             conn.close()
+
+
+def total_state(states: list[LoadState]) -> LoadState:
+    """Several senders' counts as one: sums, and the worst lag."""
+    total = LoadState(*(sum(getattr(s, name) for s in states) for name in STATE_FIELDS))
+    total.max_lag_ns = max((s.max_lag_ns for s in states), default=0)
+    return total
 
 
 def shard_setups(scenario: Scenario, endpoint: Endpoint, warm_connections: int, drain_s: float) -> list[ShardSetup]:
