@@ -125,3 +125,16 @@ canary:
 """)
     with pytest.raises(ScenarioError, match=r"c\.yaml:8: canary: a canary judges each step .*procs: 2 / engine: slogate \(--procs, --engine\)"):
         load_scenario(canary, ["workload.procs=2"])
+
+
+def test_the_cli_options_are_scenario_keys_checked_before_anything_starts(tmp_path, capsys) -> None:
+    from harness.entry.cli import main
+
+    path = _scenario(tmp_path, CLOSED.replace("  procs: 2\n", ""))
+    assert main(["run", str(path), "--procs", "2", "--out", str(tmp_path / "out")]) == 2
+    assert "s.yaml:4: workload: procs: 2 sending processes" in capsys.readouterr().err  # located, as --set would be
+    assert main(["run", str(path), "--workers", "2"]) == 2
+    assert "--workers counts locust workers" in capsys.readouterr().err
+    assert main(["run", str(path), "--engine", "locust", "--workers", "2"]) == 2
+    assert "engine: locust sending processes split an open-loop schedule" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
