@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from harness.session.sharded import ShardResults
 
 START_LEAD_NS = 300_000_000  # head start so the first sends are not late while the loop warms up
-SHARDED_LEAD_NS = 1_000_000_000  # and time to hand each sending process its payloads (~10 ms a MB)
+SHARDED_LEAD_NS = 1_000_000_000  # and time to hand each sending process its arrivals and payloads
 CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
 
 
