@@ -159,13 +159,13 @@ class ShardedLoad:
 
     def close(self) -> None:
         self.stop.set()
+        for conn in self.conns:
+            conn.close()  # a shard still waiting for its job (the run failed before t0) reads EOF and exits
         for process in self.processes:
             process.join(JOIN_S)
             if process.is_alive():
                 process.terminate()
                 process.join(JOIN_S)
-        for conn in self.conns:
-            conn.close()
 
 
 def total_state(states: list[LoadState]) -> LoadState:
