@@ -113,7 +113,7 @@ class ShardedLoad:
     async def _ready(self, shard: int) -> None:
         try:
             answer = await asyncio.wait_for(asyncio.to_thread(self.conns[shard].recv), READY_TIMEOUT_S)
-        except (EOFError, TimeoutError):
+        except (EOFError, OSError):  # TimeoutError is an OSError: a shard that died or fell silent
             answer = None
         if answer != READY:
             raise TargetError(f"sending process {shard} of {self.procs} did not get ready "
@@ -148,7 +148,7 @@ class ShardedLoad:
     async def _report(self, shard: int, deadline_s: float) -> ShardReport | None:
         try:
             return await asyncio.wait_for(asyncio.to_thread(self.conns[shard].recv), deadline_s)
-        except (EOFError, TimeoutError):
+        except (EOFError, OSError):  # TimeoutError is an OSError: a shard that died or fell silent
             self._lose(shard)
             return None
 
