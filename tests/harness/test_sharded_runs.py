@@ -2,7 +2,7 @@
 of known lognormal service time, the same scenario sent by one process, by two, and by a real
 locust master with two real workers. Each sends the schedule exactly once, reports each shard's
 lag, and measures the latency one process measures; a target that dies mid-run still ends in
-a report holding every request."""
+a report holding every request a live sending process sent."""
 
 from __future__ import annotations
 
@@ -42,15 +42,17 @@ def _records(result: RunResult) -> pd.DataFrame:
 
 class KillArgs(Strict):
     at: Seconds
+    shard: int  # this sending process dies too
 
 
-@experiments.register("kill_target_at", args=KillArgs)
-class KillTarget(BaseExperiment):
-    """SIGKILL the managed server mid-run (the parent process acts; the shards only send)."""
+@experiments.register("kill_target_and_shard_at", args=KillArgs)
+class KillTargetAndShard(BaseExperiment):
+    """SIGKILL the managed server and one sending process mid-run (the runner's process acts)."""
 
     async def during(self, session: Session) -> None:
         await wait_until(session.clock.at(self.args.at))
         os.kill(session.target.info.pid, signal.SIGKILL)
+        os.kill(session.senders.processes[self.args.shard].pid, signal.SIGKILL)
         await asyncio.sleep(3600)
 
 
@@ -59,8 +61,9 @@ def test_two_processes_and_two_locust_workers_send_the_schedule_once_and_measure
     # 10 ms: a run whose sender fell further behind (a stall of this shared box) says so, and then
     # its latency is not comparable: the comparison below is of runs that kept their schedule
     path = _scenario(make_scenario, tmp_path, "sharded", "10ms", repo=sim_repo)
-    # 1 s: this run is judged on its errors, whatever its lag
-    dying = _scenario(make_scenario, tmp_path, "sharded-dies", "1s", repo=sim_repo, kill_target_at={"at": "1s"},
+    # 1 s: this run is judged on its errors and its lost process, whatever its lag
+    dying = _scenario(make_scenario, tmp_path, "sharded-dies", "1s", repo=sim_repo,
+                      kill_target_and_shard_at={"at": "1s", "shard": 0},
                       slos=["availability >= 99%"])
 
     async def runs() -> tuple[RunResult, ...]:
@@ -85,10 +88,15 @@ def test_two_processes_and_two_locust_workers_send_the_schedule_once_and_measure
         assert sharded.summary["errors"]["total"] == 0
         _agree_or_say_why_not(one, sharded)
     assert (locust.run_dir / "locust.log").exists() and not (locust.run_dir / ".locust").exists()
-    # the target died a second in: every request is still recorded once, the failures as errors
-    _sent_once_per_shard(dead)
-    assert dead.verdict == "fail" and dead.summary["errors"]["total"] > SCHEDULED // 4
+    # a second in, the target and sending process 0 died: process 1 still recorded each of its
+    # requests once, the failures as errors, and the run is invalid for the records process 0 took along
+    records, load = _records(dead), dead.summary["load"]
+    assert len(records) == SCHEDULED // 2 and records["payload_id"].is_unique
+    assert [(s["shard"], s["sent"], s["records"]) for s in load["shards"]] == [(1, SCHEDULED // 2, SCHEDULED // 2)]
+    assert dead.verdict == "invalid" and dead.summary["errors"]["total"] > SCHEDULED // 8
     assert set(dead.summary["errors"]["by_kind"]) <= {"connect", "reset"}
+    assert "sending process 0 of 2 exited with code -9: its requests are missing from the records" in \
+        load["invalid_reasons"]
 
 
 def _agree_or_say_why_not(one: RunResult, sharded: RunResult) -> None:
