@@ -11,4 +11,5 @@ from benchmarks import (  # noqa: F401
     b9_drift_scores,
     b10_grpc,
     b12_tls,
+    sharded_generator,
 )

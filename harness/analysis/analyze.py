@@ -11,7 +11,7 @@ import pandas as pd
 from harness.analysis.errors import error_breakdown
 from harness.analysis.estimators import headline_intervals
 from harness.analysis.judging import judge_all, window_scalars
-from harness.analysis.load import CHECKED_LAG_QUANTILE, load_summary
+from harness.analysis.load import CHECKED_LAG_QUANTILE, load_summary, shard_table
 from harness.analysis.metrics import get_metric
 from harness.analysis.phases import effective_phases, measured_duration_s, measured_window_s, phase_table
 from harness.analysis.samples import RunSamples
@@ -57,8 +57,10 @@ def analyze(records: pd.DataFrame, telemetry: pd.DataFrame | None, spec: Analysi
     timeline = Timeline(samples.window_s, spec.faults, spec.recovery.allowance_s)
     phase_rows = phase_table(phases, samples, spec.max_lag_p99_ms / 1e3)
     measured = records[samples.measured]
+    judged_lag = judged_lag_quantiles(slos)
+    shards = shard_table(spec, samples.values("schedule_lag"), samples.measured, judged_lag)
     load = load_summary(spec, samples.judged("schedule_lag").in_time, phase_rows, len(records), len(measured),
-                        judged_lag_quantiles(slos))
+                        judged_lag, shards)
     scalars: dict[str, Scalar] = {**window_scalars(samples, slos, confidence), **spec.extra_scalars}
     summary = {
         "load": load,

@@ -34,14 +34,36 @@ def schedule_lag_table(lag_ms: np.ndarray, judged: tuple[float, ...] = ()) -> di
     return table
 
 
-def invalid_reasons(spec: AnalysisSpec, lag: dict[str, float], phases: list[dict], judged: tuple[float, ...]) -> list[str]:
+def lag_reasons(spec: AnalysisSpec, lag: dict[str, float], judged: tuple[float, ...], who: str = "") -> list[str]:
+    """The lag rule: p99, and every judged percentile above it, within `max_lag_p99`."""
     reasons = []
     for q in sorted({CHECKED_LAG_QUANTILE, *judged}):
         name = lag_name(q)
         if lag[name] > spec.max_lag_p99_ms:
             why = "" if q == CHECKED_LAG_QUANTILE else f" ({name} of a metric from the intended time is judged)"
-            reasons.append(f"schedule lag {name} {lag[name]:.3g} ms > {spec.max_lag_p99_ms:g} ms{why}: "
-                           "the generator fell behind its schedule")
+            reasons.append(f"{who}schedule lag {name} {lag[name]:.3g} ms > {spec.max_lag_p99_ms:g} ms{why}: "
+                           f"the {'sending process' if who else 'generator'} fell behind its schedule")
+    return reasons
+
+
+def shard_table(spec: AnalysisSpec, lag_ms: np.ndarray, measured: np.ndarray, judged: tuple[float, ...]) -> list[dict]:
+    """Each sending process's counts and schedule lag (its measured requests), from its rows of
+    the record log (`lag_ms` and `measured` hold one value per row, in the log's order)."""
+    rows, first = [], 0
+    for shard in spec.shards:
+        last = first + shard.records
+        lag = lag_ms[first:last][measured[first:last]]
+        rows.append({"shard": shard.shard, "sent": shard.sent, "done": shard.done, "records": shard.records,
+                     "schedule_lag_ms": schedule_lag_table(lag, judged)})
+        first = last
+    return rows
+
+
+def invalid_reasons(spec: AnalysisSpec, lag: dict[str, float], phases: list[dict], judged: tuple[float, ...],
+                    shards: list[dict] = ()) -> list[str]:
+    reasons = lag_reasons(spec, lag, judged)
+    for shard in shards:  # one process behind its schedule spoils the run, however on time the others were
+        reasons += lag_reasons(spec, shard["schedule_lag_ms"], judged, f"shard {shard['shard']}: ")
     for phase in phases:
         target = phase["target_rate"]
         if not target:
@@ -59,10 +81,11 @@ def invalid_reasons(spec: AnalysisSpec, lag: dict[str, float], phases: list[dict
 
 
 def load_summary(spec: AnalysisSpec, lag_ms: np.ndarray, phases: list[dict], requests: int, measured_requests: int,
-                 judged: tuple[float, ...] = ()) -> dict:
-    """summary.json's `load` section: requests, target vs achieved rate, schedule lag and validity."""
+                 judged: tuple[float, ...] = (), shards: list[dict] = ()) -> dict:
+    """summary.json's `load` section: requests, target vs achieved rate, schedule lag and validity
+    (and, for a sharded run, `shards`: each sending process's counts and lag)."""
     lag = schedule_lag_table(lag_ms, judged)
-    reasons = invalid_reasons(spec, lag, phases, judged)
+    reasons = invalid_reasons(spec, lag, phases, judged, shards)
     duration = sum(phase["end_s"] - phase["start_s"] for phase in phases)
     open_loop = all(phase["target_rate"] is not None for phase in phases) and bool(phases)  # an idle phase: 0
     target = sum(p["target_rate"] * (p["end_s"] - p["start_s"]) for p in phases) / duration if open_loop and duration > 0 else None
@@ -79,4 +102,5 @@ def load_summary(spec: AnalysisSpec, lag_ms: np.ndarray, phases: list[dict], req
         "rate_tolerance": spec.rate_tolerance,
         "safety_valve_hit": spec.safety_valve_hit,
         "transport": dict(spec.transport),
+        **({"shards": list(shards)} if spec.shards else {}),
     }

@@ -53,6 +53,16 @@ class BurnWindow:
 
 
 @dataclass(frozen=True)
+class ShardLoad:
+    """One sending process of a sharded run: its records lie together in the record log."""
+
+    shard: int
+    records: int  # its rows, in the order the shards joined the log
+    sent: int
+    done: int
+
+
+@dataclass(frozen=True)
 class AnalysisSpec:
     slos: tuple[str, ...] = ()
     confidence: float = 0.95
@@ -63,6 +73,7 @@ class AnalysisSpec:
     joint_confidence: bool = False  # adjust each bound so the AND of all SLOs holds at `confidence`
     transport: dict[str, int] = field(default_factory=dict)  # the client's own counts (stale connections replaced)
     safety_valve_hit: bool = False
+    shards: tuple[ShardLoad, ...] = ()  # a sharded run's senders; empty: one process sent everything
     extra_invalid_reasons: tuple[str, ...] = ()  # known to the runner: Ctrl-C, a fault that failed to inject
     extra_scalars: dict[str, Scalar] = field(default_factory=dict)
     events: tuple[tuple[float, str], ...] = ()  # (t_s, label): fault injections and the like
@@ -78,6 +89,7 @@ class AnalysisSpec:
         object.__setattr__(self, "slos", tuple(self.slos))
         object.__setattr__(self, "extra_invalid_reasons", tuple(self.extra_invalid_reasons))
         object.__setattr__(self, "phases", tuple(self.phases))
+        object.__setattr__(self, "shards", tuple(self.shards))
         object.__setattr__(self, "events", tuple((float(t), str(label)) for t, label in self.events))
         object.__setattr__(self, "faults", tuple(self.faults))
         object.__setattr__(self, "burn_windows", tuple(self.burn_windows))
@@ -87,6 +99,7 @@ class AnalysisSpec:
         data["slos"] = list(self.slos)
         data["extra_invalid_reasons"] = list(self.extra_invalid_reasons)
         data["phases"] = [asdict(phase) for phase in self.phases]
+        data["shards"] = [asdict(shard) for shard in self.shards]
         data["events"] = [[t, label] for t, label in self.events]
         data["faults"] = [fault.to_dict() for fault in self.faults]
         data["recovery"] = {**asdict(self.recovery), "healthy": list(self.recovery.healthy)}
@@ -98,6 +111,7 @@ class AnalysisSpec:
     def from_dict(cls, data: dict[str, Any]) -> AnalysisSpec:
         fields = dict(data)
         fields["phases"] = tuple(PhaseSpec(**phase) for phase in data.get("phases", ()))
+        fields["shards"] = tuple(ShardLoad(**shard) for shard in data.get("shards", ()))
         fields["faults"] = tuple(FaultSpan.from_dict(fault) for fault in data.get("faults", ()))
         recovery = data.get("recovery", {})
         fields["recovery"] = RecoverySpec(**{**recovery, "healthy": tuple(recovery.get("healthy", ()))})

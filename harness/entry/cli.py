@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("reports"), help="root of run directories (default: reports/)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario field, e.g. workload.phases.0.arrival.rate=200")
+    run.add_argument("--procs", type=int, metavar="N",
+                     help="split the schedule across N sending processes (the same as --set workload.procs=N)")
+    run.add_argument("--engine", choices=["slogate", "locust"],
+                     help="who sends: slogate's own processes, or a locust master and its workers (workload.engine)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="locust workers with --engine locust, each sending a shard (workload.procs)")
     run.add_argument("--inconclusive-ok", action="store_true", help="exit 0 instead of 3 for inconclusive or invalid runs")
     add_history_url_option(run, "in the --out directory")
     run.set_defaults(handler=_run)
@@ -81,6 +87,11 @@ def _run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     worst = 0
+    if args.workers is not None and (args.engine != "locust" or args.procs is not None):
+        print("slogate run: --workers counts locust workers: give it with --engine locust, not with --procs",
+              file=sys.stderr)
+        return USAGE_ERROR
+    args.overrides += _sending_overrides(args)
     for path in args.scenarios:
         try:
             scenario = load_scenario(path, args.overrides)
@@ -98,6 +109,13 @@ def _run(args: argparse.Namespace) -> int:
         _record(result.run_dir, path, args)
         worst = _worse(worst, result.exit_code(args.inconclusive_ok))
     return worst
+
+
+def _sending_overrides(args: argparse.Namespace) -> list[str]:
+    """The sending options as the scenario keys they set: validated, located and recorded as those."""
+    procs = args.workers if args.workers is not None else args.procs
+    return ([] if args.engine is None else [f"workload.engine={args.engine}"]) + \
+        ([] if procs is None else [f"workload.procs={procs}"])
 
 
 def _record(run_dir: Path, scenario_file: Path, args: argparse.Namespace) -> None:

@@ -62,7 +62,7 @@ def failure_class(outcome: Outcome) -> str | None:
 class Retrier:
     """One run's retry decisions: the policy, its random draws and its budget."""
 
-    def __init__(self, policy: RetryPolicy, seed: int) -> None:
+    def __init__(self, policy: RetryPolicy, seed: int | str) -> None:
         self.policy = policy
         self._random = random.Random(seed)
         self._tokens = policy.burst

@@ -47,12 +47,29 @@ class Workload(Strict):
     max_in_flight: int = Field(default=2000, gt=0, description="safety valve; hitting it invalidates the run")
     retries: RetryPolicy | None = None  # the client's retry policy; none: every request is sent once
     security: SecurityMix | None = None  # bad requests among the good ones; needs target.auth
+    procs: int = Field(default=1, ge=1, le=64, description="sending processes sharing the schedule (--procs, "
+                       "or locust workers with --engine locust --workers)")
+    engine: Literal["slogate", "locust"] = "slogate"  # locust: a locust master and `procs` workers send the shards
+
+    @property
+    def sharded(self) -> bool:
+        """Sent by other processes, whose records reach the runner only at the end."""
+        return self.procs > 1 or self.engine == "locust"
 
     @model_validator(mode="after")
     def _each_request_once(self) -> Workload:
         if self.security is not None and not all(phase.arrival.open_loop for phase in self.phases):
             raise ValueError("security: a closed loop sends its payloads again and again, each a replay; "
                              "use open-loop phases")
+        return self
+
+    @model_validator(mode="after")
+    def _shardable(self) -> Workload:
+        closed = [index for index, phase in enumerate(self.phases) if not phase.arrival.open_loop]
+        if self.sharded and closed:
+            senders = "engine: locust" if self.engine == "locust" else f"procs: {self.procs}"
+            raise ValueError(f"{senders} sending processes split an open-loop schedule; phase {closed[0]} "
+                             "is a closed loop (its users wait on each other's answers): send it from one process")
         return self
 
     @property

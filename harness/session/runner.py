@@ -34,7 +34,9 @@ from harness.report import write_report
 from harness.report.meta import RunMeta, TargetMeta
 from harness.report.progress import ProgressLine
 from harness.scenario.model import BurnPair, Scenario, WorkbookBurnRate
-from harness.session.session import Session, open_session
+from harness.session.locust_senders import LocustLoad
+from harness.session.session import Senders, Session, open_session
+from harness.session.sharded import ShardedLoad
 from harness.targets.base import Target, TargetError, bearer_headers, build_target
 from harness.targets.serving import served_versions, server_metadata
 from harness.telemetry.process import TelemetryProcess, write_telemetry
@@ -104,6 +106,7 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
     # started before t0: its interpreter start-up must not compete with the first sends
     telemetry = TelemetryProcess(metrics_url, target.info.pid, endpoint.headers, run_dir / TELEMETRY_LOG)
     connector = aiohttp.TCPConnector(limit=scenario.workload.max_in_flight, ssl=endpoint.tls or True)
+    senders = None
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
             info = await _describe(client, http)
@@ -111,19 +114,33 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
             meta = _run_meta(scenario, target, served, await server_metadata(http, target.info.url, endpoint.headers_for),
                              _payload_source(scenario, info))
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
-            await client.warm(_expected_concurrency(scenario, schedules))
+            senders = await _senders(scenario, client, endpoint, _expected_concurrency(scenario, schedules), run_dir)
             cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
             # collected before t0 is fixed: in a long-lived process (a pytest session hundreds of
             # tests in) the full collection took ~0.6 s and made the first sends that late
             with frozen_gc():
                 session = open_session(scenario, target, run_dir, http, client, info, schedules, telemetry,
-                                       cohort_feature)
+                                       cohort_feature, senders)
                 meta = replace(meta, started_at=session.clock.started_at)
                 await _with_experiments(session, planned, lambda: _load(session, console))
         return session, meta
     finally:
+        if senders is not None:
+            senders.close()
         await client.close()
         telemetry.stop()
+
+
+async def _senders(scenario: Scenario, client: Client, endpoint: Endpoint, connections: int,
+                   run_dir: Path) -> Senders | None:
+    """The sending processes of a sharded run, ready to send; none: this process sends (warmed up)."""
+    workload = scenario.workload
+    if workload.engine == "locust":
+        return await LocustLoad.start(scenario, endpoint, connections, _longest_request_s(scenario), run_dir)
+    if workload.procs > 1:
+        return await ShardedLoad.start(scenario, endpoint, connections, _longest_request_s(scenario))
+    await client.warm(connections)
+    return None
 
 
 def _endpoint(scenario: Scenario, url: str, target: Target) -> Endpoint:
@@ -190,8 +207,11 @@ async def _load(session: Session, console: Console) -> None:
     # again, cheaply (frozen objects are not walked): what the session built is frozen too
     with progress, _interrupts_stop(session), frozen_gc():
         try:
-            await _run_phases(session)
-            await session.dispatcher.drain(0.5 if session.interrupted else _longest_request_s(scenario))
+            if session.senders is None:
+                await _run_phases(session)
+                await session.dispatcher.drain(0.5 if session.interrupted else _longest_request_s(scenario))
+            else:
+                await session.senders.send(session)
         finally:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
@@ -201,7 +221,7 @@ async def _load(session: Session, console: Console) -> None:
 async def _tick(session: Session) -> None:
     while True:
         await asyncio.sleep(TICK_S)
-        session.bus.publish(Tick(session.clock.elapsed_s(), session.dispatcher.state()))
+        session.bus.publish(Tick(session.clock.elapsed_s(), session.load_state()))
 
 
 async def _run_phases(session: Session) -> None:
@@ -295,6 +315,9 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
     if session.target.info.time_to_ready_s is not None:
         scalars["time_to_ready"] = Scalar(value=session.target.info.time_to_ready_s * 1e3, unit="ms", n=1)
     reasons = ["interrupted by the user (Ctrl-C): partial run"] if session.interrupted else []
+    shards = None if session.senders is None else session.senders.results
+    if shards is not None:
+        reasons += shards.lost
     facts, faults, slos = {}, disturbing_phases(session.schedules), list(scenario.slos)
     for contribution in contributions:
         slos += contribution.slos
@@ -311,8 +334,9 @@ def analysis_spec(session: Session, contributions: list[Contribution]) -> Analys
         max_lag_p99_ms=scenario.analysis.max_lag_p99 * 1e3,
         rate_tolerance=scenario.analysis.rate_tolerance,
         joint_confidence=scenario.analysis.joint_confidence,
-        transport=session.client.stats(),
-        safety_valve_hit=session.dispatcher.valve_hit,
+        transport=session.client.stats() if shards is None else shards.transport(),
+        safety_valve_hit=session.dispatcher.valve_hit if shards is None else shards.valve_hit(),
+        shards=() if shards is None else shards.shard_loads(),
         extra_invalid_reasons=reasons,
         extra_scalars=scalars,
         events=sorted(session.timeline),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from harness.clients.base import Client
 from harness.clock import NS_PER_S, RunClock
 from harness.contracts import ModelInfo
-from harness.events import EventBus, FaultEnded, FaultStarted, RequestDone, TimelineMark
+from harness.events import EventBus, FaultEnded, FaultStarted, LoadState, RequestDone, TimelineMark
 from harness.load.dispatch import Dispatcher, PreparedPayloads
 from harness.load.retries import Retrier
 from harness.records import RecordLog
@@ -30,8 +30,24 @@ from harness.workload.cohorts import cohort_labels
 from harness.workload.payloads import make_payload_generator
 from harness.workload.security import auth_cohort, stamp_payloads
 
+if TYPE_CHECKING:
+    from harness.session.sharded import ShardResults
+
 START_LEAD_NS = 300_000_000  # head start so the first sends are not late while the loop warms up
+SHARDED_LEAD_NS = 1_000_000_000  # and time to hand each sending process its arrivals and payloads
 CLOSED_LOOP_POOL = 4096  # distinct payloads cycled by closed-loop users
+
+
+class Senders(Protocol):
+    """Processes that send the schedule's shards in this process's stead (--procs, --engine locust)."""
+
+    results: ShardResults  # what they sent back, once `send` returns
+
+    def state(self) -> LoadState: ...
+
+    async def send(self, session: Session) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -51,6 +67,10 @@ class Session:
     timeline: list[tuple[float, str]] = field(default_factory=list)  # (t_s, label) marks for the report
     interrupted: bool = False
     services: dict[str, Any] = field(default_factory=dict)  # what experiments set up for their actions (a fault proxy)
+    senders: Senders | None = None  # the sending processes of a sharded run; None: the dispatcher sends
+
+    def load_state(self) -> LoadState:
+        return self.dispatcher.state() if self.senders is None else self.senders.state()
 
     @property
     def planned_requests(self) -> int:
@@ -65,10 +85,10 @@ RETRY_SEED_OFFSET = 2  # the schedule draws from the seed, the payloads from see
 
 def open_session(scenario: Scenario, target: Target, run_dir: Path, http: aiohttp.ClientSession, client: Client,
                  info: ModelInfo, schedules: list[PhaseSchedule], telemetry: TelemetryProcess,
-                 cohort_feature: str | None = None) -> Session:
+                 cohort_feature: str | None = None, senders: Senders | None = None) -> Session:
     """Prepare every payload, then fix t0 a short lead ahead and wire the bus."""
     payloads = prepare_payloads(scenario, client, info, schedules, cohort_feature)
-    clock = RunClock.starting_in(START_LEAD_NS)
+    clock = RunClock.starting_in(START_LEAD_NS if senders is None else SHARDED_LEAD_NS)
     bus = EventBus()
     log = RecordLog(clock.t0_ns)
     bus.subscribe(RequestDone, log.append)
@@ -76,7 +96,8 @@ def open_session(scenario: Scenario, target: Target, run_dir: Path, http: aiohtt
     dispatcher = Dispatcher(http, client, payloads, clock.at(scenario.workload.warmup),
                             scenario.workload.max_in_flight, bus.publisher(RequestDone),
                             None if retries is None else Retrier(retries, scenario.seed + RETRY_SEED_OFFSET))
-    session = Session(scenario, target, run_dir, http, client, info, schedules, telemetry, clock, bus, log, dispatcher)
+    session = Session(scenario, target, run_dir, http, client, info, schedules, telemetry, clock, bus, log, dispatcher,
+                      senders=senders)
     bus.subscribe(FaultStarted, session.mark)
     bus.subscribe(FaultEnded, session.mark)
     bus.subscribe(TimelineMark, session.mark)

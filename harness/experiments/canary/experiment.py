@@ -60,6 +60,11 @@ class Canary(BaseExperiment):
             problems.append(Problem(("canary", "steps"), f"{len(args.steps)} steps of {args.step_duration:g}s from "
                                     f"{start:g}s need {needed:g}s of load; the workload lasts "
                                     f"{scenario.workload.duration_s:g}s"))
+        if scenario.workload.sharded:
+            problems.append(Problem(("canary",), "a canary judges each step from the records as they arrive, and "
+                                    f"workload.procs: {scenario.workload.procs} / engine: {scenario.workload.engine} "
+                                    "(--procs, --engine) hands them over only at the end: run a canary with one "
+                                    "sending process"))
         if args.cohort is not None and scenario.workload.security is not None:
             problems.append(Problem(("canary", "cohort"), "each request has one cohort label, and workload.security "
                                     "labels them by their credentials: judge the canary without a cohort"))
