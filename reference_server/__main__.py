@@ -7,12 +7,15 @@ import sys
 
 from .config import ServerConfig, check_bind_policy, configure_logging, parse_args
 from .demo.repository import ensure_demo_repo
+from .ray_engine.engine import require_ray
 
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     configure_logging(config.log_level)
     check_bind_policy(config)
+    if config.engine == "ray":
+        require_ray()  # before the demo repository is built
     config = with_model_repo(config)
     from .server import serve  # after the repo build: torch is imported once, by the build or here
 

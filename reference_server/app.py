@@ -14,6 +14,7 @@ import gc
 import json
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -65,7 +66,7 @@ class ReferenceApp:
         self._expositions: WorkerExpositions | None = None
         if workers_dir is not None:
             self._sync = state.changes = WorkerSync(state, workers_dir)
-            self._expositions = WorkerExpositions(workers_dir, self._exposition)
+            self._expositions = WorkerExpositions(workers_dir, self.local_exposition)
         self.oip = OipFront(state)
         self.repository = RepositoryFront(state)
         self.admin: ASGIApp = build_admin_app(state)
@@ -74,6 +75,9 @@ class ReferenceApp:
         self._loader: asyncio.Task[None] | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._grpc: grpc.aio.Server | None = None  # --grpc-port
+        # What /metrics answers: this process's series, or every worker's (--workers) or replica's (--engine ray)
+        self.exposition: Callable[[], Awaitable[bytes]] = (
+            self.local_exposition if self._expositions is None else self._expositions.scrape)
 
     def begin_drain(self) -> None:
         """SIGTERM: readiness answers 503 from now on; the server stops accepting and drains."""
@@ -103,7 +107,7 @@ class ReferenceApp:
             await self._v2(scope, receive, send, path.split("/")[2:])
         elif path == "/metrics":
             await self._authorize(AuthScope.METRICS, scope, receive)
-            metrics = await (self._exposition() if self._expositions is None else self._expositions.scrape())
+            metrics = await self.exposition()
             await send_bytes(send, 200, metrics, [(b"content-type", Metrics.content_type.encode())])
         elif path.startswith("/admin"):
             await self._delegate(self.admin, AuthScope.ADMIN, scope, receive, send)
@@ -114,7 +118,7 @@ class ReferenceApp:
         else:
             raise _not_found()
 
-    async def _exposition(self) -> bytes:
+    async def local_exposition(self) -> bytes:
         """This process's metrics."""
         models = self.state.manager.models
         return self.state.metrics.render(models, await drift_reports(models))

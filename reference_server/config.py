@@ -8,6 +8,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import platformdirs
 
 CONFIG_ENV = "SLOGATE_SERVER_CONFIG"  # how --workers > 1 hands the config to worker processes
 DEVICES = ("auto", "cpu", "cuda")
+ENGINES = ("uvicorn", "ray")  # what runs the app: uvicorn processes, or Ray Serve replicas (ray_engine/)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class ServerConfig:
     hmac_secret_file: Path | None = None
     insecure: bool = False
     workers: int = 1
+    engine: str = "uvicorn"
+    min_replicas: int = 1  # --engine ray: Serve's replica count, or its autoscaling range when max > min
+    max_replicas: int = 1
     max_body_bytes: int = 4 * 1024 * 1024
     drain_timeout_s: float = 10.0
     log_level: str = "info"
@@ -105,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hmac-secret-file", type=Path, help="enable HMAC request signing with this secret")
     p.add_argument("--insecure", action="store_true", help="allow a non-loopback bind without API keys")
     p.add_argument("--workers", type=int, default=d.workers)
+    p.add_argument("--engine", choices=ENGINES, default=d.engine,
+                   help="uvicorn (default), or ray: Ray Serve replicas of the same app behind Serve's proxy "
+                        "(pip install 'slogate[ray]')")
+    p.add_argument("--replicas", type=_replicas, default=None, metavar="N|MIN-MAX",
+                   help="--engine ray: N replicas, or Serve's autoscaling between MIN and MAX (default 1)")
     p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
     p.add_argument("--drain-timeout-s", type=float, default=d.drain_timeout_s)
     p.add_argument("--log-level", default=d.log_level, choices=["critical", "error", "warning", "info", "debug"])
@@ -133,13 +143,38 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _replicas(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)(?:-(\d+))?", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give N or MIN-MAX, e.g. 2 or 1-4")
+    bounds = int(match[1]), int(match[2] or match[1])
+    if not 1 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 1 <= MIN <= MAX")
+    return bounds
+
+
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
     ns = build_parser().parse_args(argv)
     if ns.workers < 1:
         raise SystemExit("--workers must be >= 1")
+    replicas = ns.__dict__.pop("replicas")
+    if ns.engine == "ray":
+        _check_ray_options(ns)
+        ns.min_replicas, ns.max_replicas = replicas or (1, 1)
+    elif replicas is not None:
+        raise SystemExit("--replicas: only --engine ray runs replicas (uvicorn has --workers)")
     if (ns.tls_cert is None) != (ns.tls_key is None):
         raise SystemExit("--tls-cert and --tls-key go together")
     for flag, path in (("--tls-cert", ns.tls_cert), ("--tls-key", ns.tls_key)):
         if path is not None and not path.is_file():
             raise SystemExit(f"{flag}: {path} is not a readable file")
     return ServerConfig(**vars(ns))
+
+
+def _check_ray_options(ns: argparse.Namespace) -> None:
+    """What Ray Serve's proxy does not carry: refused before Ray starts."""
+    for flag, given in (("--workers", ns.workers != 1), ("--grpc-port", ns.grpc_port is not None),
+                        ("--tls-cert", ns.tls_cert is not None)):
+        if given:
+            raise SystemExit(f"{flag}: not with --engine ray (Serve's HTTP proxy serves plain HTTP on one port; "
+                             "scale with --replicas)")

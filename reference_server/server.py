@@ -69,6 +69,11 @@ def uvicorn_config(config: ServerConfig, app: ReferenceApp | str) -> uvicorn.Con
 
 
 def serve(config: ServerConfig) -> None:
+    if config.engine == "ray":
+        from .ray_engine.engine import serve_on_ray  # Ray is an optional extra
+
+        serve_on_ray(config)
+        return
     if config.workers == 1:
         from .app import create_app  # only here: the supervisor of --workers N serves nothing itself
         DrainingServer(uvicorn_config(config, create_app(config))).run()

@@ -9,11 +9,13 @@ new plugin brings its own checked vocabulary and this file never lists it.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import ssl
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ByteSize,
     Field,
@@ -101,6 +103,17 @@ class TlsSettings(Strict):
         return context
 
 
+def _ordered_range(replicas: str) -> str:
+    low, _, high = replicas.partition("-")
+    if high and int(high) < int(low):
+        raise ValueError(f"{replicas}: MIN-MAX needs MIN <= MAX")
+    return replicas
+
+
+Replicas = Annotated[str, BeforeValidator(lambda value: str(value) if isinstance(value, int) else value),
+                     Field(pattern=r"^[1-9][0-9]*(-[1-9][0-9]*)?$"), AfterValidator(_ordered_range)]
+
+
 class TargetSpec(Strict):
     server: str | None = None  # a managed target kind: `reference`
     url: str | None = None
@@ -127,6 +140,17 @@ class TargetSpec(Strict):
                                "made for the run, which faults may change (tamper)")
     auth: AuthSettings | None = None  # a managed server's credentials, made for the run
     tls: TlsSettings | None = None  # an https:// endpoint's certificate check
+    engine: Literal["uvicorn", "ray"] = Field(default="uvicorn", description="what runs a managed server: "
+                                              "uvicorn, or Ray Serve replicas (needs slogate[ray])")
+    replicas: Replicas | None = Field(default=None, description="engine ray: N replicas, or MIN-MAX for Serve's "
+                                      "autoscaling (default 1)")
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_installed(cls, engine: str) -> str:
+        if engine == "ray" and importlib.util.find_spec("ray") is None:
+            raise ValueError("Ray is not installed here: pip install 'slogate[ray]' (or use engine: uvicorn)")
+        return engine
 
     @field_validator("server")
     @classmethod
@@ -165,6 +189,10 @@ class TargetSpec(Strict):
                              "an endpoint's key comes from api_key_env")
         if self.server is not None and self.tls is not None:
             raise ValueError("tls: slogate starts its managed server on plain http; tls checks an https:// url")
+        if self.engine == "uvicorn" and self.replicas is not None:
+            raise ValueError("replicas: only `engine: ray` runs replicas")
+        if self.url is not None and self.engine != "uvicorn":
+            raise ValueError("engine: slogate chooses the engine of a managed server only (`server: reference`)")
         if self.server is not None and self.connect_timeout is not None:
             raise ValueError("connect_timeout: a managed server refuses connections until it has started; its "
                              "ready_timeout bounds the wait")

@@ -15,6 +15,7 @@ touching the repository other servers load.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -56,6 +57,8 @@ class ManagedServer(Supervised):
         private_repo: bool = False,
         auth: AuthSettings | None = None,
         services: Sequence[Service] = (),
+        engine: str = "uvicorn",
+        replicas: str | None = None,
     ) -> None:
         super().__init__(restart)
         self.services = {service.spec.name: service for service in services}
@@ -83,6 +86,8 @@ class ManagedServer(Supervised):
         if model is not None and "--models" not in server_args:
             # only the scenario's model: the demo's LLM engine alone costs ~25 s and ~3 GB to start
             self.command += ["--models", model]
+        if engine != "uvicorn":  # Ray Serve replicas behind Serve's proxy on the same port (ray_engine/)
+            self.command += ["--engine", engine, "--replicas", replicas or "1"]
         self.command += with_addresses(list(server_args), self.services)
         self.model = model
         self.info = TargetInfo(kind="reference", url=f"http://127.0.0.1:{self.port}", log_path=str(log_path))
@@ -184,6 +189,13 @@ class ManagedServer(Supervised):
         await self._became_ready()
         self._supervise_if_asked()
 
+    def _sweep_group(self) -> None:
+        """Kill what the server started and left in its process group: Ray's node agents outlive a
+        driver that was killed rather than drained."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
     @property
     def admin_headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.admin_token}"}
@@ -191,6 +203,7 @@ class ManagedServer(Supervised):
     async def stop(self) -> None:
         await self._stop_supervising()
         await self._terminate()
+        self._sweep_group()
         if self.cgroup is not None:
             self.cgroup.remove()
         self._token_dir.cleanup()
@@ -207,4 +220,5 @@ def reference_server(spec: TargetSpec, server_log: Path, services: Sequence[Serv
     ready_timeout_s = MANAGED_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout
     running = [Service(service, server_log.with_name(f"{service.name}.log")) for service in services]
     return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, ready_timeout_s,
-                         headers, spec.model, restart, spec.memory_limit, spec.private_repo, spec.auth, running)
+                         headers, spec.model, restart, spec.memory_limit, spec.private_repo, spec.auth, running,
+                         spec.engine, spec.replicas)

@@ -20,7 +20,8 @@ Each action is a registered, typed model that validates its own arguments and ac
 - `cpu_hog` runs busy loops on `cores` cores, in processes of their own next to a managed
   server, for `for`; with `limit` or `weight` in a CPU cgroup of their own (cpu_cgroup.py);
 - `network` (network.py) puts a toxic on the fault proxy; `tamper` (tamper.py) alters a
-  version's artifact and asks the server to reload it.
+  version's artifact and asks the server to reload it; `kill_replica` (replicas.py) kills
+  one Ray Serve replica of an `engine: ray` server.
 
 Each action's `preflight` checks, before any load, that this machine can apply it at all;
 `start` applies it, `until_over` waits for it to end (by default `for` after its start),
@@ -64,6 +65,7 @@ class FaultArgs(Strict):
     needs_managed_target: ClassVar[bool] = False
     needs_private_repo: ClassVar[bool] = False  # it changes files of the server's repository
     ends_when_ready: ClassVar[bool] = False  # its end is the target being ready again
+    needs_engine: ClassVar[str | None] = None  # the managed server's `target.engine` it acts on, if one
 
     def label(self) -> str:
         return self.action + (f" {format_duration(self.for_s)}" if self.for_s is not None else "")

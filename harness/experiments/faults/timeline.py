@@ -52,7 +52,8 @@ class FaultTimeline(BaseExperiment):
 
     @classmethod
     def problems(cls, args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
-        return [*_unmanaged(args, scenario), *_unprivate(args, scenario), *_duplicate_names(args),
+        return [*_unmanaged(args, scenario), *_unprivate(args, scenario), *_wrong_engine(args, scenario),
+                *_duplicate_names(args),
                 *_unknown_windows(args, scenario), *_unknown_services(args, scenario)]
 
     async def front(self, url: str, run_dir: Path) -> str:
@@ -143,6 +144,14 @@ def _unprivate(args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
     return [Problem(("faults", index, "action"), f"{fault.action} changes files of the server's model repository: "
                     "set target.private_repo: true, so that they are a copy made for the run")
             for index, fault in enumerate(args) if fault.needs_private_repo]
+
+
+def _wrong_engine(args: list[FaultArgs], scenario: Scenario) -> list[Problem]:
+    engine = scenario.target.engine
+    return [Problem(("faults", index, "action"), f"{fault.action} acts on the replicas of `engine: "
+                    f"{fault.needs_engine}`; this target's engine is {engine}")
+            for index, fault in enumerate(args)
+            if fault.needs_engine is not None and fault.needs_engine != engine and scenario.target.kind != EXTERNAL]
 
 
 def _duplicate_names(args: list[FaultArgs]) -> list[Problem]:
