@@ -11,5 +11,6 @@ from benchmarks import (  # noqa: F401
     b9_drift_scores,
     b10_grpc,
     b12_tls,
+    ray_serve,
     sharded_generator,
 )

@@ -14,12 +14,7 @@ from harness.experiments.canary import experiment as canary  # noqa: F401 - the 
 from harness.experiments.cold_start import experiment as cold_start  # noqa: F401 - the `cold_start:` experiment
 from harness.experiments.cost import experiment  # noqa: F401 - the `cost:` experiment
 from harness.experiments.drift import experiment as drift  # noqa: F401 - the `drift_monitor:` experiment
-from harness.experiments.faults import (  # noqa: F401 - the `faults:` experiment and its actions
-    network,
-    replicas,
-    tamper,
-    timeline,
-)
+from harness.experiments.faults import network, replicas, tamper, timeline  # noqa: F401 - `faults:` and its actions
 from harness.experiments.log_audit import experiment as log_audit  # noqa: F401 - the `log_audit:` experiment
 from harness.targets import external, managed  # noqa: F401 - target kinds
 from harness.targets import redis_service  # noqa: F401 - service kinds
