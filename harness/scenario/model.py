@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.clients import oip_grpc
 from harness.clients.base import clients
 from harness.experiments.base import experiments
 from harness.experiments.capacity.settings import CapacitySettings
@@ -191,6 +192,8 @@ class TargetSpec(Strict):
             raise ValueError("tls: slogate starts its managed server on plain http; tls checks an https:// url")
         if self.engine == "uvicorn" and self.replicas is not None:
             raise ValueError("replicas: only `engine: ray` runs replicas")
+        if self.engine == "ray" and self.protocol == oip_grpc.PROTOCOL:
+            raise ValueError("protocol: Ray Serve's proxy in front of the replicas speaks HTTP only (engine: ray)")
         if self.url is not None and self.engine != "uvicorn":
             raise ValueError("engine: slogate chooses the engine of a managed server only (`server: reference`)")
         if self.server is not None and self.connect_timeout is not None:

@@ -48,6 +48,7 @@ def test_a_managed_server_on_ray_is_started_with_its_replicas(tmp_path: Path):
     ("  engine: ray\n", "", ":3: target:", "replicas: only `engine: ray` runs replicas"),
     ("  engine: ray\n  replicas: 2\n", "", ":9: faults[0].action:", "this target's engine is uvicorn"),
     ("  server: reference\n", "  url: http://127.0.0.1:9\n", ":3: target:", "engine: slogate chooses"),
+    ("  model: fraud\n", "  model: fraud\n  protocol: oip-v2-grpc\n", ":3: target:", "speaks HTTP only"),
 ])
 def test_mistakes_name_the_field(tmp_path: Path, old: str, new: str, where: str, says: str):
     path = write(tmp_path, BASE.replace(old, new))

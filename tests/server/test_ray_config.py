@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
+from reference_server.__main__ import main
 from reference_server.config import ServerConfig, parse_args
 
 
@@ -34,3 +37,9 @@ def test_a_bad_replica_count_is_a_usage_error(replicas: str, capsys: pytest.Capt
 def test_what_the_ray_engine_does_not_carry_is_refused(argv: list[str], says: str):
     with pytest.raises(SystemExit, match=says):
         parse_args(argv)
+
+
+def test_without_ray_the_engine_is_refused_before_anything_starts(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # how Python itself marks a module as not importable
+    with pytest.raises(SystemExit, match=r"Ray is not installed; pip install 'slogate\[ray\]'"):
+        main(["--engine", "ray", "--model-repo", "/nonexistent"])  # refused before the repository is even looked at
