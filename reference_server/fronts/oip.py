@@ -114,8 +114,8 @@ class OipFront:
         try:
             loaded = resolve(self.state.manager, model, picked)
         except RequestError as e:
-            if e.status == 404 and e.field == "model":
-                raise
+            if e.status == 404 and (e.field == "model" or picked not in entry.refused):
+                raise  # an unknown model or version is not unready: it is not there
             return 503, {"name": model, "ready": False, "error": e.error, "field": e.field}
         return 200, {"name": model, "version": loaded.version, "ready": not self.state.draining}
 
