@@ -77,14 +77,14 @@ def test_a_misspelt_field_fails_validation(kind: str, name: str, path: list[Any]
         validate(doc)
 
 
-def _server_container(doc: dict[str, Any]) -> dict[str, Any]:
+def _first_container(doc: dict[str, Any]) -> dict[str, Any]:
     pod = doc["spec"]["predictor"] if doc["kind"] == "InferenceService" else doc["spec"]["template"]["spec"]
     return pod["containers"][0]
 
 
 @pytest.mark.parametrize(("kind", "name"), [("Deployment", "slogate-reference"), ("InferenceService", "slogate-fraud")])
 def test_the_server_command_is_one_the_server_accepts(kind: str, name: str) -> None:
-    container = _server_container(named(kind, name))
+    container = _first_container(named(kind, name))
     assert container["command"] == ["python", "-m", "reference_server"]
     config = parse_args(container["args"])
     assert config.api_keys_file is not None and config.admin_token_file is not None  # a public bind needs keys
@@ -105,13 +105,13 @@ def test_services_and_autoscalers_point_at_what_exists() -> None:
 
 
 def test_the_locust_master_waits_for_as_many_workers_as_run() -> None:
-    master = _server_container(named("Deployment", "slogate-locust-master"))
+    master = _first_container(named("Deployment", "slogate-locust-master"))
     worker = named("Deployment", "slogate-locust-worker")
     args = master["args"]
     assert master["command"] == ["slogate", "run"] and (ROOT / args[0]).is_file()  # the scenario ships in the image
     assert args[args.index("--engine") + 1] == "locust"
     assert int(args[args.index("--workers") + 1]) == worker["spec"]["replicas"]
-    worker_args = _server_container(worker)["args"]
+    worker_args = _first_container(worker)["args"]
     service = named("Service", "slogate-locust-master")
     port = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "locust-master")
     assert worker_args == ["--master", f"{service['metadata']['name']}:{port}"]
