@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from slogate_common.raw_tensors import DATATYPES
 
 from .faults import FaultRequest
@@ -40,9 +42,9 @@ ANY_OBJECT: Schema = {"type": "object"}
 COUNT: Schema = {"type": "integer", "minimum": 0}
 
 
-def _pydantic(model: type, *, keep: tuple[str, ...] | None = None) -> Schema:
+def _pydantic(model: type[BaseModel], *, keep: tuple[str, ...] | None = None) -> Schema:
     """A pydantic model's schema, optionally narrowed to the properties an answer carries."""
-    schema = model.model_json_schema()  # type: ignore[attr-defined]
+    schema = model.model_json_schema()
     if keep is not None:
         schema["properties"] = {k: v for k, v in schema["properties"].items() if k in keep}
         schema["required"] = [k for k in schema.get("required", []) if k in keep]

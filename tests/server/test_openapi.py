@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import schemathesis
 
 from benchmarks.fuzz_server import fuzz_server
 from reference_server.app import create_app
@@ -26,6 +27,7 @@ def test_every_mounted_route_is_documented(model_repo: Path) -> None:
 def test_the_document_lists_the_oip_admin_and_openai_routes(client: httpx.Client) -> None:
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")
+    schemathesis.openapi.from_dict(document).validate()  # against the OpenAPI 3.1 meta-schema
     operations = _operations(document)
     assert set(OIP_OPERATIONS) <= operations
     for route in [("POST", "/v1/chat/completions"), ("GET", "/v1/models"), ("POST", "/admin/faults"),
