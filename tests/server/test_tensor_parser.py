@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -75,7 +75,7 @@ bodies = (json_bodies | st.binary(max_size=200)
 header_lengths = st.none() | st.integers(-5, 400).map(lambda n: str(n).encode()) | st.binary(max_size=4)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(raw=bodies, tail=st.binary(max_size=120), header_length=header_lengths,
        spec=st.sampled_from([SPEC, None]))
 def test_any_body_parses_or_gets_a_400_naming_the_field(raw: bytes, tail: bytes, header_length: bytes | None,
@@ -83,9 +83,10 @@ def test_any_body_parses_or_gets_a_400_naming_the_field(raw: bytes, tail: bytes,
     parses_or_names_the_field(raw + (tail if header_length is not None else b""), header_length, spec)
 
 
-@settings(max_examples=200, deadline=None)
-@given(shape=st.lists(st.integers(0, 4) | huge, min_size=1, max_size=4), datatype=st.sampled_from(sorted(DATATYPES)),
-       tail=st.binary(max_size=64), spec=st.sampled_from([SPEC, None]))
+@settings(max_examples=120, deadline=None)
+@given(shape=st.lists(st.sampled_from([0, 1, 3]) | huge, min_size=1, max_size=4),
+       datatype=st.sampled_from(sorted(DATATYPES)), tail=st.binary(max_size=64), spec=st.sampled_from([SPEC, None]))
+@example(shape=[0, 2**64], datatype="FP32", tail=b"", spec=None)  # no bytes, yet no array can have that shape
 def test_huge_binary_shapes_are_refused_without_allocating(shape: list[int], datatype: str, tail: bytes,
                                                            spec: TensorSpec | None) -> None:
     header = json.dumps({"inputs": [{"name": "features", "datatype": datatype, "shape": shape,
@@ -112,7 +113,7 @@ def _fp32_request(rows: np.ndarray, data: Any) -> dict[str, Any]:
     return {"inputs": [{"name": "features", "datatype": "FP32", "shape": list(rows.shape), "data": data}]}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(rows=fraud_rows, nest=st.booleans())
 def test_json_rows_round_trip(rows: np.ndarray, nest: bool) -> None:
     data = rows.tolist() if nest else rows.reshape(-1).tolist()
@@ -121,7 +122,7 @@ def test_json_rows_round_trip(rows: np.ndarray, nest: bool) -> None:
     np.testing.assert_array_equal(parsed, rows)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(rows=fraud_rows)
 def test_binary_rows_round_trip(rows: np.ndarray) -> None:
     raw = encode(rows, "FP32")
@@ -147,7 +148,7 @@ def typed_tensors(draw: st.DrawFn) -> tuple[str, np.ndarray]:
     return datatype, draw(hnp.arrays(FIXED_DTYPES[datatype], shape))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(tensors=st.lists(typed_tensors(), min_size=1, max_size=3))
 def test_every_datatype_round_trips_through_the_binary_extension(tensors: list[tuple[str, np.ndarray]]) -> None:
     raws = [encode(array, datatype) for datatype, array in tensors]
