@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,6 +18,7 @@ from starlette.routing import Route
 from .admin_changes import Change, fault_added
 from .errors import RequestError
 from .faults import FaultRequest
+from .json_errors import json_error_handlers
 from .model_manager import LoadedVersion
 from .repository import RepositoryError
 from .state import ServerState
@@ -28,7 +28,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        raise RequestError(400, "body is not valid JSON") from None
+        raise RequestError(400, "body is not valid JSON", "body") from None
 
 
 def _versions(state: ServerState, model: str) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def build_admin_app(state: ServerState) -> Starlette:
         if request.method == "PUT":
             body = await _json_body(request)
             if not isinstance(body, dict) or not body:
-                raise RequestError(400, 'body must be an object like {"1": 90, "2": 10}')
+                raise RequestError(400, 'body must be an object like {"1": 90, "2": 10}', "body")
             return JSONResponse({"model": model, "traffic": await submit({"kind": "traffic", "model": model,
                                                                           "weights": body})})
         return JSONResponse({"model": model, "traffic": entry.split.weights()})
@@ -129,20 +129,13 @@ def build_admin_app(state: ServerState) -> Starlette:
             spec = FaultRequest.model_validate(await _json_body(request))
         except ValidationError as e:
             first = e.errors()[0]
-            raise RequestError(400, first["msg"], ".".join(map(str, first["loc"])) or None) from None
+            # a rule across fields (a latency fault needs ms) has no location: the body is to blame
+            raise RequestError(400, first["msg"], ".".join(map(str, first["loc"])) or "body") from None
         _check_fault_applies(state, spec)
         return JSONResponse((await submit(fault_added(spec))).describe(), status_code=201)
 
     async def fault_item(request: Request) -> Response:
         return JSONResponse({"cleared": await submit({"kind": "fault_clear", "id": request.path_params["fault_id"]})})
-
-    async def request_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestError)
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return JSONResponse({"error": exc.detail, "field": None}, status_code=exc.status_code, headers=exc.headers)
 
     return Starlette(
         routes=[
@@ -157,5 +150,5 @@ def build_admin_app(state: ServerState) -> Starlette:
             Route("/admin/faults", fault_collection, methods=["GET", "POST", "DELETE"]),
             Route("/admin/faults/{fault_id}", fault_item, methods=["DELETE"]),
         ],
-        exception_handlers={RequestError: request_error, HTTPException: http_error},
+        exception_handlers=json_error_handlers(),
     )

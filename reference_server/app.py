@@ -1,6 +1,6 @@
 """The ASGI application: dispatch, auth, body limits and lifespan.
 
-/v2 (health, metadata, infer, drift: fronts/oip.py) and /metrics are raw ASGI: one path split and
+/v2 (health, metadata, infer, drift: fronts/oip.py), /metrics and /openapi.json (openapi.py) are raw ASGI: one path split and
 a match, no framework objects per request (FastAPI costs ~270 µs/request here, raw ASGI
 ~120 µs). /admin is Starlette; /v1 is whatever route extensions registered (extensions.py;
 the OpenAI front, fronts/openai.py, is the built-in one). The dispatcher applies auth and
@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
-from starlette.routing import Router
+from starlette.applications import Starlette
 
 from . import features
 from .admin import build_admin_app
@@ -44,11 +44,13 @@ from .errors import RequestError
 from .extensions import PREFIX as EXTENSION_PREFIX
 from .extensions import extension_routes
 from .faults import FaultTable, StreamCut
-from .fronts.oip import OipFront
+from .fronts.oip import SERVER_VERSION, OipFront
 from .fronts.repository import RepositoryFront
 from .grpc_listener import GrpcBindError, start_grpc
+from .json_errors import json_error_handlers
 from .metrics import Metrics
 from .model_manager import ModelManager
+from .openapi import openapi_document
 from .placement import Placement
 from .state import ServerState
 from .worker_metrics import WorkerExpositions
@@ -69,9 +71,10 @@ class ReferenceApp:
             self._expositions = WorkerExpositions(workers_dir, self.local_exposition)
         self.oip = OipFront(state)
         self.repository = RepositoryFront(state)
-        self.admin: ASGIApp = build_admin_app(state)
+        self.admin: Starlette = build_admin_app(state)
         routes = extension_routes(state)
-        self.extensions: ASGIApp | None = Router(routes=routes) if routes else None
+        self.extensions: Starlette | None = (
+            Starlette(routes=routes, exception_handlers=json_error_handlers()) if routes else None)
         self._loader: asyncio.Task[None] | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._grpc: grpc.aio.Server | None = None  # --grpc-port
@@ -109,6 +112,10 @@ class ReferenceApp:
             await self._authorize(AuthScope.METRICS, scope, receive)
             metrics = await self.exposition()
             await send_bytes(send, 200, metrics, [(b"content-type", Metrics.content_type.encode())])
+        elif path == "/openapi.json":
+            _require(scope["method"], "GET")
+            await self._authorize(AuthScope.API, scope, receive)
+            await send_json(send, 200, openapi_document(self, SERVER_VERSION))
         elif path.startswith("/admin"):
             await self._delegate(self.admin, AuthScope.ADMIN, scope, receive, send)
         elif path.startswith(EXTENSION_PREFIX) and self.extensions is not None:

@@ -37,7 +37,7 @@ PAGE = 4096
 
 
 class FaultRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: `true` is not 1 chunk, "5" not 5 ms
     kind: Kind
     model: str | None = None
     version: str | None = None

@@ -65,10 +65,8 @@ def openai_routes(
 
 
 def error_response(status: int, message: str, field: str | None = None) -> Response:
-    body: dict[str, Any] = {"error": message}
-    if field is not None:
-        body["field"] = field
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    """The server's one error shape, as /v2 and /admin answer it: `field` is null where no field is to blame."""
+    return Response(orjson.dumps({"error": message, "field": field}), status_code=status, media_type="application/json")
 
 
 class _OpenAI:

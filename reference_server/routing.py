@@ -80,7 +80,7 @@ class TrafficSplit:
             if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 <= weight < float("inf"):
                 raise RequestError(400, "weights must be finite numbers >= 0", field=version)
         if sum(weights.values()) <= 0:
-            raise RequestError(400, "at least one weight must be positive", field=None)
+            raise RequestError(400, "at least one weight must be positive", field="body")
         self._explicit = {v: float(w) for v, w in weights.items() if w > 0}
         self._rebuild()
 

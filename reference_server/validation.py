@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from slogate_common.raw_tensors import DATATYPES
+
 from .binary_data import NO_BINARY, BinaryInputs
 from .errors import RequestError
 from .repository import TensorSpec
@@ -22,13 +24,19 @@ def bad(error: str, field: str | None) -> RequestError:
     return RequestError(400, error, field)
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object; a 400 naming `body` otherwise."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise bad("body is not valid JSON", None) from None
+        raise bad("body is not valid JSON", "body") from None
     if not isinstance(body, dict):
-        raise bad("body must be a JSON object", None)
+        raise bad("body must be a JSON object", "body")
+    return body
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    body = json_object(raw)
     request_id = body.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise bad("id must be a string", "id")
@@ -49,8 +57,9 @@ def oip_inputs(body: dict[str, Any], binary: memoryview = NO_BINARY) -> list[dic
             raise bad("each input must be an object", where)
         if not isinstance(item.get("name"), str):
             raise bad("name must be a string", f"{where}.name")
-        if not isinstance(item.get("datatype"), str):
-            raise bad("datatype must be a string", f"{where}.datatype")
+        datatype = item.get("datatype")
+        if not isinstance(datatype, str) or datatype not in DATATYPES:  # a list is unhashable: check str first
+            raise bad(f"datatype must be one of {', '.join(sorted(DATATYPES))}", f"{where}.datatype")
         shape = item.get("shape")
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise bad("shape must be a list of non-negative integers", f"{where}.shape")
@@ -64,9 +73,13 @@ def oip_inputs(body: dict[str, Any], binary: memoryview = NO_BINARY) -> list[dic
 
 
 def request_rows(inputs: list[dict[str, Any]]) -> int:
-    """Rows in a request whose tensors the backend does not inspect (sim)."""
+    """Rows in a request whose tensors the backend does not inspect (sim), at most MAX_ROWS:
+    the backend answers one value per row, and a shape from the wire may claim billions."""
     shape = inputs[0]["shape"]
-    return max(1, shape[0]) if shape else 1
+    rows = max(1, shape[0]) if shape else 1
+    if rows > MAX_ROWS:
+        raise bad(f"shape claims {rows} rows; at most {MAX_ROWS}", "inputs[0].shape")
+    return rows
 
 
 def tensor_rows(inputs: list[dict[str, Any]], spec: TensorSpec) -> np.ndarray:

@@ -38,9 +38,16 @@ class RawTensorError(ValueError):
     """Raw bytes that do not hold the tensor their datatype and shape promise."""
 
 
+# numpy refuses (ValueError) a shape whose nonzero dimensions multiply past what it can address,
+# even when a zero dimension makes the array empty: [0, 2**64] holds no bytes and still cannot exist.
+MAX_ADDRESSABLE = np.iinfo(np.intp).max // 16  # 16: the widest element's bytes, with room to spare
+
+
 def element_count(shape: Sequence[int]) -> int:
     if any(type(d) is not int or d < 0 for d in shape):
         raise RawTensorError(f"shape {list(shape)} must hold non-negative integers")
+    if math.prod(d for d in shape if d) > MAX_ADDRESSABLE:
+        raise RawTensorError(f"shape {list(shape)} is larger than any array can be")
     return math.prod(shape)
 
 

@@ -114,8 +114,8 @@ class OipFront:
         try:
             loaded = resolve(self.state.manager, model, picked)
         except RequestError as e:
-            if e.status == 404 and e.field == "model":
-                raise
+            if e.status == 404 and (e.field == "model" or picked not in entry.refused):
+                raise  # an unknown model or version is not unready: it is not there
             return 503, {"name": model, "ready": False, "error": e.error, "field": e.field}
         return 200, {"name": model, "version": loaded.version, "ready": not self.state.draining}
 
@@ -158,6 +158,9 @@ class OipFront:
         """The drift report of one version, or of every loaded version of the model that has a monitor."""
         manager = self.state.manager
         if version is not None:
+            if version in manager.entry(model).parked:  # not a 503: no retry loads it, only a request does
+                raise RequestError(404, f"{model}/{version} is scaled to zero: it keeps no drift window until it "
+                                        "loads", "version")
             return {"model": model, "version": version, **await monitor_of(resolve(manager, model, version)).report()}
         entry = manager.entry(model)
         return {"model": model,

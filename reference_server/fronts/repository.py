@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ..errors import RequestError
 from ..model_manager import ModelEntry
 from ..repository import RepositoryError, discover, version_sort_key
 from ..state import ServerState
+from ..validation import json_object
 
 READY, UNAVAILABLE = "READY", "UNAVAILABLE"
 
@@ -70,15 +69,7 @@ def _described(model: str, entry: ModelEntry) -> dict[str, Any]:
 
 def _body(raw: bytes) -> dict[str, Any]:
     """The request's JSON object; an empty body (tritonclient's index request) is {}."""
-    if not raw.strip():
-        return {}
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise RequestError(400, "body is not valid JSON", None) from None
-    if not isinstance(body, dict):
-        raise RequestError(400, "body must be a JSON object", None)
-    return body
+    return json_object(raw) if raw.strip() else {}
 
 
 def _parameters(body: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -217,6 +218,7 @@ ROUTES = [
     ("GET", "/admin/faults", b"", "admin"),
     ("GET", "/admin/models/fraud/traffic", b"", "admin"),
     ("POST", "/admin/models/fraud/versions/99/drift/reset", b"", "admin"),
+    ("GET", "/openapi.json", b"", "api"),
 ]
 OWN_CREDENTIAL = {"public": API_KEY, "api": API_KEY, "admin": ADMIN_TOKEN}
 # credential → route kind → the status it must get ("served": past auth)
@@ -268,3 +270,18 @@ def test_every_route_against_every_credential(secured: ServerProcess, credential
         elif got != "served":
             assert set(r.json()) == {"error", "field"} and r.json()["field"], (path, r.text)  # names the header
     assert not wrong, "\n".join(wrong)
+
+
+# What /openapi.json must say each kind of route needs, on this server (keys, admin token, HMAC)
+DOCUMENTED_SECURITY = {"public": [], "api": [{"apiKey": [], "requestSignature": []}],
+                       "admin": [{"adminToken": [], "requestSignature": []}]}
+
+
+def test_the_openapi_document_requires_what_the_server_enforces(secured: ServerProcess) -> None:
+    document = httpx.get(secured.url + "/openapi.json", headers=signed("GET", "/openapi.json", b"")).json()
+    assert set(document["components"]["securitySchemes"]) == {"apiKey", "adminToken", "requestSignature"}
+    templates = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), item)
+                 for path, item in document["paths"].items()]
+    for method, path, _, kind in ROUTES:
+        operation = next(item[method.lower()] for pattern, item in templates if pattern.match(path))
+        assert operation["security"] == DOCUMENTED_SECURITY[kind], (method, path)

@@ -64,6 +64,8 @@ def test_an_on_demand_version_starts_at_zero_yet_is_described_and_ready(http: ht
     assert len(metadata["parameters"]["feature_names"]) == 14  # described from model.json, unloaded
     ready = http.get("/v2/models/fraud/versions/2/ready")
     assert ready.status_code == 200 and ready.json()["scaled_to_zero"] is True
+    drift = http.get("/v2/models/fraud/versions/2/drift")  # no window until it loads; waiting would not help
+    assert drift.status_code == 404 and drift.json()["field"] == "version"
 
 
 def test_the_first_request_waits_for_the_load_and_says_so(http: httpx.Client, lazy_server: ServerProcess) -> None:

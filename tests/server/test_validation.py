@@ -26,9 +26,9 @@ def with_input(**changes: Any) -> dict[str, Any]:
 
 
 BAD_BODIES = [
-    ("not json", b"{inputs:", 400, None),
-    ("json array", b"[1, 2]", 400, None),
-    ("empty body", b"", 400, None),
+    ("not json", b"{inputs:", 400, "body"),
+    ("json array", b"[1, 2]", 400, "body"),
+    ("empty body", b"", 400, "body"),
     ("missing inputs", b"{}", 400, "inputs"),
     ("empty inputs", json.dumps({"inputs": []}).encode(), 400, "inputs"),
     ("input not an object", json.dumps({"inputs": [3]}).encode(), 400, "inputs[0]"),
@@ -46,10 +46,10 @@ BAD_BODIES = [
     ("strings for numbers", json.dumps(with_input(data=[str(v) for v in ROW])).encode(), 400, "inputs[0].data"),
     ("null in data", json.dumps(with_input(data=[None] + ROW[1:])).encode(), 400, "inputs[0].data"),
     ("data not a list", json.dumps(with_input(data="1,2,3")).encode(), 400, "inputs[0].data"),
-    ("NaN", json.dumps(with_input(data=[float("nan")] + ROW[1:])).encode(), 400, None),  # NaN is not JSON
-    ("Infinity", json.dumps(with_input(data=[float("inf")] + ROW[1:])).encode(), 400, None),
+    ("NaN", json.dumps(with_input(data=[float("nan")] + ROW[1:])).encode(), 400, "body"),  # NaN is not JSON
+    ("Infinity", json.dumps(with_input(data=[float("inf")] + ROW[1:])).encode(), 400, "body"),
     ("beyond FP32", json.dumps(with_input(data=[1e300] + ROW[1:])).encode(), 400, "inputs[0].data"),
-    ("beyond FP64", b'{"inputs":[{"name":"features","datatype":"FP32","shape":[1,1],"data":[1e999]}]}', 400, None),
+    ("beyond FP64", b'{"inputs":[{"name":"features","datatype":"FP32","shape":[1,1],"data":[1e999]}]}', 400, "body"),
     ("huge integer", json.dumps(with_input(data=[10**40] + ROW[1:])).encode(), 400, "inputs[0].data"),
 ]
 
@@ -145,7 +145,7 @@ BAD_BINARY = [
     ("binary and JSON data", {"inputs": [binary_input(56, data=ROW)]}, ROW_BYTES, None, "inputs[0].data"),
     ("header past the body", {"inputs": [binary_input(56)]}, ROW_BYTES, 10_000, "Inference-Header-Content-Length"),
     ("header not a number", {"inputs": [binary_input(56)]}, ROW_BYTES, "abc", "Inference-Header-Content-Length"),
-    ("header cuts the JSON", {"inputs": [binary_input(56)]}, ROW_BYTES, 20, None),
+    ("header cuts the JSON", {"inputs": [binary_input(56)]}, ROW_BYTES, 20, "body"),
     ("BYTES for a tensor model", {"inputs": [binary_input(8, datatype="BYTES", shape=[1, 1])]},
      b"\x04\x00\x00\x00abcd", None, "inputs[0].datatype"),
     ("unknown output", {"inputs": [binary_input(56)], "outputs": [{"name": "nope"}]}, ROW_BYTES, None,
@@ -169,7 +169,7 @@ def test_malformed_binary_gets_a_400_naming_the_tensor(client: httpx.Client, cas
 def test_binary_without_its_header_length_is_not_json(client: httpx.Client) -> None:
     raw = json.dumps({"inputs": [binary_input(56)]}).encode() + ROW_BYTES
     r = client.post(INFER, content=raw, headers={"content-type": "application/octet-stream"})
-    assert r.status_code == 400 and r.json() == {"error": "body is not valid JSON", "field": None}
+    assert r.status_code == 400 and r.json() == {"error": "body is not valid JSON", "field": "body"}
 
 
 def test_a_binary_body_over_the_limit_is_413(client: httpx.Client) -> None:
