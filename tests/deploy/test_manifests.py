@@ -17,6 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from harness.entry.cli import _parser as cli_parser
 from reference_server.config import parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def named(kind: str, name: str) -> dict[str, Any]:
 
 def test_deploy_holds_every_promised_kind() -> None:
     kinds = sorted({doc["kind"] for _, doc in MANIFESTS})
-    assert kinds == ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "InferenceService", "Secret", "Service"]
+    assert kinds == ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "InferenceService", "Job", "Secret", "Service"]
     metrics = [m["type"] for _, d in MANIFESTS if d["kind"] == "HorizontalPodAutoscaler" for m in d["spec"]["metrics"]]
     assert sorted(metrics) == ["Pods", "Resource"]  # one on CPU, one on slogate's queue depth
 
@@ -104,14 +105,10 @@ def test_services_and_autoscalers_point_at_what_exists() -> None:
             assert doc["spec"]["scaleTargetRef"]["name"] in deployments
 
 
-def test_the_locust_master_waits_for_as_many_workers_as_run() -> None:
-    master = _first_container(named("Deployment", "slogate-locust-master"))
-    worker = named("Deployment", "slogate-locust-worker")
-    args = master["args"]
-    assert master["command"] == ["slogate", "run"] and (ROOT / args[0]).is_file()  # the scenario ships in the image
-    assert args[args.index("--engine") + 1] == "locust"
-    assert int(args[args.index("--workers") + 1]) == worker["spec"]["replicas"]
-    worker_args = _first_container(worker)["args"]
-    service = named("Service", "slogate-locust-master")
-    port = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "locust-master")
-    assert worker_args == ["--master", f"{service['metadata']['name']}:{port}"]
+def test_the_locust_job_runs_the_engine_with_a_core_for_each_worker() -> None:
+    container = _first_container(named("Job", "slogate-locust"))
+    assert container["command"] == ["slogate", "run"]
+    options = cli_parser().parse_args(["run", *container["args"]])  # the CLI that will read them
+    assert (ROOT / options.scenarios[0]).is_file()  # the scenario ships in the image
+    assert options.engine == "locust" and options.workers >= 1
+    assert float(container["resources"]["requests"]["cpu"]) >= options.workers + 1
