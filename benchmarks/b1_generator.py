@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -128,16 +129,16 @@ def held(step: dict) -> bool:
     return completed(step) and step["lag_p99_ms"] < LAG_LIMIT_MS
 
 
-def step_held(rounds: list[dict]) -> bool:
+def step_held(rounds: list[dict], round_held: Callable[[dict], bool] = held) -> bool:
     """A rate is held when most of its rounds hold: one whole-machine stall must not sink it."""
-    return sum(held(r) for r in rounds) * 2 > len(rounds)
+    return sum(round_held(r) for r in rounds) * 2 > len(rounds)
 
 
-def held_from_the_bottom(ladder: dict[float, list[dict]]) -> float | None:
+def held_from_the_bottom(ladder: dict[float, list[dict]], round_held: Callable[[dict], bool] = held) -> float | None:
     """The highest rate at which that step and every lower one held: not the best of a noisy ladder."""
     best = None
     for rate in sorted(ladder):
-        if not step_held(ladder[rate]):
+        if not step_held(ladder[rate], round_held):
             break
         best = rate
     return best

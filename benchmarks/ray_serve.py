@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmarks.b3_server_throughput import ERROR_SLO, SLO_MS
 from benchmarks.b4_llm import paired_ratio
 from benchmarks.processes import Started, reference_server, serving
-from benchmarks.slogate_cli import run_slogate
+from benchmarks.slogate_cli import fixed_rate_scenario, run_slogate
 from benchmarks.suite import BenchResult, Context, Table, register
 from harness.experiments.capacity.search import best, classify, confirming, search
 from reference_server.demo.repository import ensure_demo_repo
@@ -25,21 +25,6 @@ PLAIN = "uvicorn"
 REPLICA_COUNTS = (1, 2)
 RAY_READY_TIMEOUT_S = 300.0  # Ray, Serve's controller and proxy, then each replica's torch import: ~40 s here
 
-SCENARIO = """\
-name: {name}
-seed: {seed}
-target: {{url: http://placeholder, model: fraud, version: '1', protocol: oip-v2, request_timeout: 2s}}
-workload:
-  phases:
-    - {{name: load, duration: {seconds}s, arrival: {{process: poisson, rate: {rate}}}}}
-  warmup: 1s
-  payload: {{generator: tabular, rows: 1}}
-slos:
-  - p99(latency) < {slo_ms:g}ms
-  - {error_slo}
-analysis:
-  max_lag_p99: 5ms   # the generator shares the cores with the server; lag still counts in latency
-"""
 
 
 @dataclass
@@ -136,8 +121,8 @@ def _arm(replicas: int) -> str:
 def _step(work: Path, plan: Plan, arms: tuple[str, str], url: str, rate: float, index: int, kind: str) -> Step:
     arm, beside = arms
     name = f"b13-{_slug(arm)}-{_slug(beside)}-{kind}-{rate:.0f}-{index}"
-    scenario = SCENARIO.format(name=name, seed=index, seconds=plan.seconds + 1, rate=rate, slo_ms=SLO_MS,
-                               error_slo=ERROR_SLO)
+    scenario = fixed_rate_scenario(name, index, "model: fraud, version: '1', protocol: oip-v2", plan.seconds + 1, rate,
+                                   [f"p99(latency) < {SLO_MS:g}ms", ERROR_SLO])
     summary = run_slogate(name, scenario, url, work).summary
     outcome, why = classify(summary, estimate_only=(ERROR_SLO,))
     latency = summary["latency_ms"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.b1_generator import start_nginx
+from benchmarks.b1_generator import held_from_the_bottom, start_nginx, step_held
 from benchmarks.slogate_cli import run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_least, ratio, register
 
@@ -57,18 +57,8 @@ def run_round(rows: Path, url: str, rate: float, seconds: float, engine: str, pr
     return {"target_rate": rate, **round_figures(run_slogate(name, scenario, url, work, seconds + 300).summary)}
 
 
-def step_held(rounds: list[dict]) -> bool:
-    """Most rounds held: one whole-machine stall must not sink a rate."""
-    return sum(r["held"] for r in rounds) * 2 > len(rounds)
-
-
-def held_from_the_bottom(ladder: dict[float, list[dict]]) -> float | None:
-    best = None
-    for rate in sorted(ladder):
-        if not step_held(ladder[rate]):
-            break
-        best = rate
-    return best
+def _held(round_: dict) -> bool:
+    return round_["held"]
 
 
 @register("B11")
@@ -94,7 +84,7 @@ class ShardedGenerator:
                                                                  workdir / "runs", f"{engine}{procs}-{rate}-{i}"))
                              for i in range(rounds)]
                     ladders[label][float(rate)] = found
-                    if not step_held(found):
+                    if not step_held(found, _held):
                         break  # the rates above would not count either
         finally:
             nginx.terminate()
@@ -111,10 +101,10 @@ class ShardedGenerator:
     def _result(self, ladders: dict[str, dict[float, list[dict]]], seconds: float) -> BenchResult:
         rows = [[label, rate, i + 1, s["achieved_rate"], s["lag_p99_ms"],
                  " / ".join(f"{lag:.3f}" for lag in s["shard_lag_p99_ms"]) or "-", s["errors"],
-                 "yes" if s["held"] else "no", "yes" if step_held(found) else "no"]
+                 "yes" if s["held"] else "no", "yes" if step_held(found, _held) else "no"]
                 for label, ladder in ladders.items() for rate, found in sorted(ladder.items())
                 for i, s in enumerate(found)]
-        held = {label: held_from_the_bottom(ladder) for label, ladder in ladders.items()}
+        held = {label: held_from_the_bottom(ladder, _held) for label, ladder in ladders.items()}
         one, two, locust_one, locust_two = (label for label, _, _ in ARMS)
         return BenchResult(
             self.key, self.title, METHOD,

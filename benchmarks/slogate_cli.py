@@ -45,3 +45,26 @@ def run_scenario_file(name: str, path: Path, work: Path, *options: str, timeout_
     if not summaries:
         raise RuntimeError(f"slogate wrote no summary for {name}; see {work / f'{name}.log'}")
     return SlogateRun(json.loads(summaries[-1].read_text()), summaries[-1].parent)
+
+
+FIXED_RATE = """\
+name: {name}
+seed: {seed}
+target: {{url: http://placeholder, request_timeout: 2s, {target}}}
+workload:
+  phases:
+    - {{name: load, duration: {seconds}s, arrival: {{process: poisson, rate: {rate}}}}}
+  warmup: 1s
+  payload: {{generator: tabular, rows: 1}}
+slos:
+{slos}
+analysis:
+  max_lag_p99: 5ms   # the generator shares the cores with the server; lag still counts in latency
+"""
+
+
+def fixed_rate_scenario(name: str, seed: int, target: str, seconds: float, rate: float, slos: list[str]) -> str:
+    """A step at one Poisson rate of one-row tabular requests, 1 s of it warm-up; `target` is
+    the rest of the target mapping's flow-style items (`model: sim, protocol: oip-v2`)."""
+    return FIXED_RATE.format(name=name, seed=seed, target=target, seconds=seconds, rate=rate,
+                             slos="\n".join(f"  - {slo}" for slo in slos))

@@ -15,25 +15,11 @@ from pathlib import Path
 import psutil
 
 from benchmarks.b4_llm import PairedRatio, paired_ratio
-from benchmarks.slogate_cli import run_slogate
+from benchmarks.slogate_cli import fixed_rate_scenario, run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_most_surely
 
 SLO_MS = 25.0
 
-SCENARIO = """\
-name: {name}
-seed: {seed}
-target: {{url: http://placeholder, model: sim, protocol: {protocol}, request_timeout: 2s{target_extra}}}
-workload:
-  phases:
-    - {{name: load, duration: {seconds}s, arrival: {{process: poisson, rate: {rate}}}}}
-  warmup: 1s
-  payload: {{generator: tabular, rows: 1}}
-slos:
-  - p99(latency) < {slo_ms:g}ms
-analysis:
-  max_lag_p99: 5ms   # the generator shares 2 cores with the server; lag still counts in latency
-"""
 
 
 @dataclass
@@ -74,8 +60,8 @@ class TwoArms:
 
     def _step(self, ctx: Context, work, index: int, name: str, arm: Arm, rate: int, seconds: float) -> dict:
         label = f"{self.work_name}-{name.split()[0].replace('/', '').lower()}-{rate}-{index}"
-        scenario = SCENARIO.format(name=label, seed=index, protocol=arm.protocol, seconds=seconds + 1, rate=rate,
-                                   slo_ms=SLO_MS, target_extra=arm.target_extra)
+        scenario = fixed_rate_scenario(label, index, f"model: sim, protocol: {arm.protocol}{arm.target_extra}",
+                                       seconds + 1, rate, [f"p99(latency) < {SLO_MS:g}ms"])
         cpu_before = _cpu_s(arm.process)
         summary = run_slogate(label, scenario, arm.url, work).summary
         latency = summary["latency_ms"]
