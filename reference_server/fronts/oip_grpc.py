@@ -93,7 +93,14 @@ class OipGrpcFront:
         return ServerReadyResponse(ready=self.state.ready)
 
     async def model_ready(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        status, body = self.oip.model_readiness(request.name, request.version or None)
+        # Triton answers ModelReady for a model or version it does not have with ready=false,
+        # not an error (tritonclient's is_model_ready relies on it); HTTP's ready route says 404
+        try:
+            status, body = self.oip.model_readiness(request.name, request.version or None)
+        except RequestError as e:
+            if e.status != 404:
+                raise
+            return ModelReadyResponse(ready=False)
         return ModelReadyResponse(ready=status == 200 and body["ready"])
 
     async def server_metadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
