@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ def load_scenario(path: Path | str, overrides: list[str] = ()) -> Scenario:
     _check_proxy(scenario, path, root)
     _check_services(scenario, path, root)
     _check_experiments(scenario, path, root)
+    _check_engine_installed(scenario, path, root)
     return scenario
 
 
@@ -122,6 +124,13 @@ def _check_services(scenario: Scenario, path: Path, root: yaml.Node | None) -> N
     if problems:
         raise ScenarioError("\n".join(f"{path}:{line_of(root, loc)}: {dotted(loc)}: {message}"
                                       for loc, message in problems))
+
+
+def _check_engine_installed(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:
+    """Last, so that a scenario's own mistakes are reported whether or not the optional engine is installed."""
+    if scenario.target.engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise ScenarioError(f"{path}:{line_of(root, ['target', 'engine'])}: target.engine: Ray is not installed "
+                            "here: pip install 'slogate[ray]' (or use engine: uvicorn)")
 
 
 def _check_experiments(scenario: Scenario, path: Path, root: yaml.Node | None) -> None:

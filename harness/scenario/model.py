@@ -9,7 +9,6 @@ new plugin brings its own checked vocabulary and this file never lists it.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import ssl
 from typing import Annotated, Any, Literal
@@ -145,13 +144,6 @@ class TargetSpec(Strict):
                                               "uvicorn, or Ray Serve replicas (needs slogate[ray])")
     replicas: Replicas | None = Field(default=None, description="engine ray: N replicas, or MIN-MAX for Serve's "
                                       "autoscaling (default 1)")
-
-    @field_validator("engine")
-    @classmethod
-    def _engine_installed(cls, engine: str) -> str:
-        if engine == "ray" and importlib.util.find_spec("ray") is None:
-            raise ValueError("Ray is not installed here: pip install 'slogate[ray]' (or use engine: uvicorn)")
-        return engine
 
     @field_validator("server")
     @classmethod
