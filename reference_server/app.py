@@ -54,6 +54,7 @@ from .openapi import openapi_document
 from .placement import Placement
 from .state import ServerState
 from .worker_metrics import WorkerExpositions
+from .worker_nonces import SharedNonces
 from .worker_sync import WorkerSync
 from .workers_dir import SHARED_DIR_ENV
 
@@ -279,6 +280,7 @@ def create_app(config: ServerConfig, workers_dir: Path | None = None) -> Referen
         hmac_secret=read_secrets(config.hmac_secret_file)[0] if config.hmac_secret_file else None,
         protect_health=config.protect_health,
         protect_metrics=config.protect_metrics,
+        nonces=SharedNonces(workers_dir) if workers_dir is not None else None,
     )
     faults = FaultTable()
     manager = ModelManager(config.model_repo, placement, metrics, config.drain_timeout_s, faults.load_delay_s,
