@@ -26,6 +26,7 @@ import pyarrow as pa
 import uvloop
 
 from harness.clients.base import Endpoint, make_client
+from harness.load.clock_offset import ClockOffset
 from harness.events import LoadState
 from harness.load.dispatch import Dispatcher, PreparedPayloads
 from harness.load.gc_pause import frozen_gc
@@ -80,10 +81,16 @@ class ShardSetup:
 
 @dataclass(frozen=True)
 class ShardJob:
-    t0_ns: int
+    t0_ns: int  # on this process's clock: a worker elsewhere shifts the runner's by `clock`
     warmup_end_ns: int
     schedules: list[PhaseSchedule]
     payloads: PreparedPayloads
+    clock: ClockOffset = ClockOffset()  # this process's clock against the runner's
+
+    def on_local_clock(self, clock: ClockOffset) -> ShardJob:
+        """The runner's job for a process whose clock is `clock` away from the runner's."""
+        return replace(self, t0_ns=clock.to_local(self.t0_ns), warmup_end_ns=clock.to_local(self.warmup_end_ns),
+                       clock=clock)
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ class ShardReport:
     state: LoadState
     valve_hit: bool
     transport: dict[str, int]
+    clock: ClockOffset
 
 
 def serve_shard(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: Any) -> None:
@@ -123,7 +131,7 @@ async def _serve(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: 
             with frozen_gc():
                 await _send(dispatcher, job, setup, stop, counts)
             conn.send(ShardReport(setup.shard, log.to_table(), dispatcher.state(), dispatcher.valve_hit,
-                                  client.stats()))
+                                  client.stats(), job.clock))
     finally:
         await client.close()
 

@@ -42,6 +42,24 @@ from harness.workload.security import SecurityMix
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+class LocustMaster(Strict):
+    """`workload.locust`: where `engine: locust`'s master listens, and how many of its workers
+    slogate starts here; the rest join from other machines (`slogate locust-worker HOST:PORT`)."""
+
+    bind: str = Field(default="127.0.0.1:0", pattern=r"^[^\s:]+:\d{1,5}$",
+                      description="HOST:PORT the master listens on (port 0: any free one, for local workers only)")
+    local_workers: int | None = Field(default=None, ge=0, description="workers started here (default: all `procs`)")
+    join_timeout: Seconds = Field(default=90.0, gt=0, description="how long the workers have to join and get ready")
+
+    @property
+    def host(self) -> str:
+        return self.bind.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.bind.rpartition(":")[2])
+
+
 class Workload(Strict):
     phases: list[Phase] = Field(min_length=1)
     warmup: Seconds = 0.0
@@ -52,6 +70,7 @@ class Workload(Strict):
     procs: int = Field(default=1, ge=1, le=64, description="sending processes sharing the schedule (--procs, "
                        "or locust workers with --engine locust --workers)")
     engine: Literal["slogate", "locust"] = "slogate"  # locust: a locust master and `procs` workers send the shards
+    locust: LocustMaster | None = None  # engine locust: the master's address and where its workers run
 
     @property
     def sharded(self) -> bool:
@@ -73,6 +92,27 @@ class Workload(Strict):
             raise ValueError(f"{senders} sending processes split an open-loop schedule; phase {closed[0]} "
                              "is a closed loop (its users wait on each other's answers): send it from one process")
         return self
+
+    @model_validator(mode="after")
+    def _locust_master(self) -> Workload:
+        master = self.locust
+        if master is None:
+            return self
+        if self.engine != "locust":
+            raise ValueError("locust: the master's settings need `engine: locust`")
+        if master.local_workers is not None and master.local_workers > self.procs:
+            raise ValueError(f"locust.local_workers: {master.local_workers} is more than the "
+                             f"{self.procs} workers (`procs`) the schedule is split for")
+        if self.remote_workers and master.port == 0:
+            raise ValueError("locust.bind: workers on other machines need a fixed port to join (e.g. 0.0.0.0:5557)")
+        return self
+
+    @property
+    def remote_workers(self) -> int:
+        """Locust workers that join from elsewhere: `procs` less those started here."""
+        if self.locust is None or self.locust.local_workers is None:
+            return 0
+        return self.procs - self.locust.local_workers
 
     @property
     def duration_s(self) -> float:

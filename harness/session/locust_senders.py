@@ -1,13 +1,13 @@
 """The runner's side of `--engine locust`: a real locust master and N real worker processes
-(`locust --master --headless` / `--worker` on 127.0.0.1) send the schedule's shards.
+(`locust --master --headless` / `--worker`) send the schedule's shards.
 
 The workers run harness/load/locust_shards.py: each sends one shard with slogate's shard
 sender, open loop, and ships its records back to the master as a locust custom message; the
 master hands them to the runner, which merges them into the one record log as `--procs`
-does. Clock: every process here reads the machine's one CLOCK_MONOTONIC, so the shards stamp
-against the runner's t0 directly. Workers on other machines would each need their offset from
-the runner's clock (measured against a clock message from the master, good to half the
-message's round trip); that is not built: the workers are started here, on loopback.
+does. By default the master listens on loopback and every worker is started here; with
+`workload.locust` some join from other machines (`slogate locust-worker HOST:PORT`), each
+measuring its clock's offset from the runner's against the master (locust_shards.py), so that
+their records still count from the runner's intended times.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import harness
 from harness.clients.base import Endpoint
 from harness.events import LoadState
-from harness.scenario.model import Scenario
+from harness.scenario.model import LocustMaster, Scenario
 from harness.session.session import Session
 from harness.session.sharded import ShardResults, publish_phases, shard_jobs, shard_setups, total_state
 from harness.targets.base import TargetError
@@ -35,7 +35,7 @@ from harness.targets.supervised import free_port
 LOCUSTFILE = Path(harness.__file__).parent / "load" / "locust_shards.py"
 EXCHANGE = ".locust"  # under the run directory: the files the runner and the master trade
 LOG = "locust.log"
-READY_TIMEOUT_S = 90.0  # locust's master and workers start; each worker spawns and warms its sender
+LOOPBACK = "127.0.0.1"
 REPORT_SLACK_S = 30.0
 POLL_S = 0.05
 QUIT_S = 10.0
@@ -59,23 +59,28 @@ class LocustLoad:
         exchange.mkdir()
         for setup in shard_setups(scenario, endpoint, warm_connections, drain_s):
             (exchange / f"setup-{setup.shard}.pkl").write_bytes(pickle.dumps(setup))
-        procs, port = scenario.workload.procs, free_port()
+        workload = scenario.workload
+        master = workload.locust or LocustMaster()
+        procs, port = workload.procs, master.port or free_port()
         with (run_dir / LOG).open("ab") as log:
-            processes = [_locust(["--master", "--headless", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+            processes = [_locust(["--master", "--headless", "--master-bind-host", master.host, "--master-bind-port",
                                   str(port), "--expect-workers", str(procs), "--users", str(procs), "--spawn-rate",
                                   str(procs), "--only-summary"], exchange, log)]
-            processes += [_locust(["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)], exchange, log)
-                          for _ in range(procs)]
+            processes += [_locust(worker_role(LOOPBACK, port), exchange, log)
+                          for _ in range(procs - workload.remote_workers)]
+        if workload.remote_workers:
+            print(f"waiting {master.join_timeout:g} s for {workload.remote_workers} locust workers to join: run "
+                  f"`slogate locust-worker THIS_HOST:{port}` on each machine", file=sys.stderr, flush=True)
         load = cls(procs, exchange, processes, drain_s)
         try:
-            await load._ready(run_dir / LOG)
+            await load._ready(run_dir / LOG, master.join_timeout)
         except BaseException:
             load.close()
             raise
         return load
 
-    async def _ready(self, log: Path) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
+    async def _ready(self, log: Path, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
         while not (self.exchange / "ready").exists():
             exited = [p for p in self.processes if p.poll() is not None]
             if exited or time.monotonic() > deadline:
@@ -129,10 +134,21 @@ class LocustLoad:
         shutil.rmtree(self.exchange, ignore_errors=True)  # payloads and records: the run keeps its own
 
 
+def worker_role(host: str, port: int) -> list[str]:
+    return ["--worker", "--master-host", host, "--master-port", str(port)]
+
+
+def locust_command(role: list[str]) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "INFO", *role]
+
+
+def locust_env() -> dict[str, str]:
+    """This harness importable by locust's processes, wherever it was run from."""
+    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(Path(harness.__file__).parent.parent),
+                                                                      os.environ.get("PYTHONPATH")]))}
+
+
 def _locust(role: list[str], exchange: Path, log) -> subprocess.Popen:
     # its own session: a terminal's Ctrl-C is the runner's to relay (as `stop`), not locust's to act on
-    env = os.environ | {"SLOGATE_LOCUST_DIR": str(exchange),
-                        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(harness.__file__).parent.parent),
-                                                                    os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "INFO", *role],
-                            stdout=log, stderr=log, env=env, start_new_session=True)
+    return subprocess.Popen(locust_command(role), stdout=log, stderr=log,
+                            env=locust_env() | {"SLOGATE_LOCUST_DIR": str(exchange)}, start_new_session=True)

@@ -60,7 +60,8 @@ class ShardResults:
 
     def shard_loads(self) -> tuple[ShardLoad, ...]:
         """What the analysis needs per shard, in the order their records joined the log."""
-        return tuple(ShardLoad(r.shard, r.records.num_rows, r.state.sent, r.state.done) for r in self.reports)
+        return tuple(ShardLoad(r.shard, r.records.num_rows, r.state.sent, r.state.done, r.clock.offset_ns / 1e6,
+                               r.clock.uncertainty_ns / 1e6) for r in self.reports)
 
     def valve_hit(self) -> bool:
         return any(report.valve_hit for report in self.reports)
