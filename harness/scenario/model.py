@@ -123,15 +123,15 @@ class TlsSettings(Strict):
             if path is not None and not path.is_file():
                 raise ValueError(f"{name}: {path} is not a readable file")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        loading = "cert/key"
+        loading = "cert/key: OpenSSL cannot load them as a PEM certificate chain and its private key"
         try:
             if self.cert is not None:
                 context.load_cert_chain(self.cert, self.key)
-            loading = "ca_bundle"
+            loading = "ca_bundle: OpenSSL cannot load it as PEM CA certificates"
             if self.ca_bundle is not None:
                 context.load_verify_locations(cafile=self.ca_bundle)
         except (OSError, ssl.SSLError) as exc:
-            raise ValueError(f"{loading}: not usable: {exc}") from None
+            raise ValueError(f"{loading}: {exc}") from None
         return self
 
     @property
