@@ -42,7 +42,8 @@ class FaultProxy:
         engine = await start_engine(settings.engine, log_path)
         client = ToxiproxyClient(engine.api_url)
         try:
-            listen = await client.create_proxy(PROXY_NAME, settings.listen, f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
+            upstream = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+            listen = await client.create_proxy(PROXY_NAME, settings.listen, upstream)
         except BaseException:
             await client.close()
             await engine.stop()

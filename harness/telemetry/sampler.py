@@ -1,9 +1,9 @@
 """The telemetry child process: samples the server once a second and appends JSON lines.
 
 It imports no pandas and no harness modules beyond this one, gpu.py and tls_trust.py, so
-starting it costs the generator's machine little CPU at the moment the load begins. Timestamps are absolute
-perf_counter_ns values (system-wide CLOCK_MONOTONIC on Linux); the parent makes them
-relative to the run's t0.
+starting it costs the generator's machine little CPU at the moment the load begins.
+Timestamps are absolute perf_counter_ns values (system-wide CLOCK_MONOTONIC on Linux); the
+parent makes them relative to the run's t0.
 """
 
 from __future__ import annotations
