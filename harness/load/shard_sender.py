@@ -36,7 +36,7 @@ from harness.records import RecordLog
 from harness.workload.arrivals import PhaseSchedule
 
 if TYPE_CHECKING:
-    from harness.scenario.model import TlsSettings  # the scenario room imports this one: type only
+    from harness.tls_trust import TlsTrust
 
 READY = "ready"
 WATCH_S = 0.05  # how often the shard looks at the stop flag and publishes its counts
@@ -71,7 +71,7 @@ class ShardSetup:
     procs: int
     protocol: str
     endpoint: Endpoint  # without its SSL context (it does not pickle): `tls` rebuilds it
-    tls: TlsSettings | None
+    tls: TlsTrust | None
     max_in_flight: int  # this shard's part of the run's safety valve
     warm_connections: int
     drain_s: float  # how long the last request sent may still take

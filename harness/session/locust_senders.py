@@ -30,6 +30,7 @@ from harness.session.session import Session
 from harness.session.sharded import ShardResults, publish_phases, shard_jobs, shard_setups, total_state
 from harness.targets.base import TargetError
 from harness.targets.supervised import free_port
+from harness.tls_trust import TlsTrust
 
 # by path, never imported here: importing locust monkey-patches the importing process for gevent
 LOCUSTFILE = Path(harness.__file__).parent / "load" / "locust_shards.py"
@@ -53,11 +54,11 @@ class LocustLoad:
         self.results = ShardResults(self.procs)
 
     @classmethod
-    async def start(cls, scenario: Scenario, endpoint: Endpoint, warm_connections: int, drain_s: float,
-                    run_dir: Path) -> LocustLoad:
+    async def start(cls, scenario: Scenario, endpoint: Endpoint, tls: TlsTrust | None, warm_connections: int,
+                    drain_s: float, run_dir: Path) -> LocustLoad:
         exchange = run_dir / EXCHANGE
         exchange.mkdir()
-        for setup in shard_setups(scenario, endpoint, warm_connections, drain_s):
+        for setup in shard_setups(scenario, endpoint, tls, warm_connections, drain_s):
             (exchange / f"setup-{setup.shard}.pkl").write_bytes(pickle.dumps(setup))
         workload = scenario.workload
         master = workload.locust or LocustMaster()
