@@ -67,7 +67,10 @@ async def _loading(request: Request, submit: Callable[[Change], Awaitable[Loaded
 
 
 def build_admin_app(state: ServerState) -> Starlette:
-    manager, faults, submit = state.manager, state.faults, state.changes.submit
+    manager, faults = state.manager, state.faults
+
+    async def submit(change: Change) -> Any:
+        return await state.changes.submit(change)  # looked up per call: a Ray replica installs its own after build
 
     def version_change(request: Request, kind: str) -> Change:
         return {"kind": kind, "model": request.path_params["model"], "version": request.path_params["version"]}

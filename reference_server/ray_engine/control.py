@@ -4,16 +4,16 @@ Serve routes each request to one replica, so an admin call or a /metrics scrape 
 only the replica that answers. This actor, started by the engine before the deployment,
 holds three things for every replica:
 
-- the admin log: each state-changing admin call, in the order it was made. Every replica
-  applies the whole log in that order through its own admin API (broadcast.py), so the
-  traffic split, faults, loads and resets are the same in all of them, fault ids included;
-  a replica that Serve starts later (a replacement, an upscale) replays it before it serves;
+- the admin log: each admin change (admin_changes.py), in the order it was made. Every
+  replica applies the whole log in that order (broadcast.py), so the traffic split, faults,
+  loads and resets are the same in all of them, fault ids included; a replica that Serve
+  starts later (a replacement, an upscale) replays it before it serves;
 - the scrape round: /metrics on any replica asks here for every live replica's exposition,
   which each replica's listener answers (broadcast.py), then merges them (exposition.py);
 - the roster: each replica's id and process id, for `GET /admin/replicas` and for the
   harness's `kill_replica` chaos action.
 
-Replicas long-poll (`ops_since`, `scrape_wanted`) rather than being called, because Serve
+Replicas long-poll (`changes_since`, `scrape_wanted`) rather than being called, because Serve
 gives no handle to one particular replica. A replica that stops polling (killed) leaves the
 roster once it misses a scrape round or its polls stop for STALE_S.
 """
@@ -32,16 +32,12 @@ STALE_S = 3 * POLL_S  # a replica silent this long has gone
 
 
 @dataclass
-class Op:
-    """One state-changing admin call, as the replica that took it read it."""
+class Entry:
+    """One admin change in the log."""
 
     seq: int
     origin: str  # the replica that took the call: it answers with what applying it gave
-    kind: str  # "admin" (an /admin route) | "repository" (/v2/repository load or unload)
-    method: str
-    path: str
-    body: bytes
-    stamped: float = field(default_factory=time.time)  # wall clock: replicas may sit on other hosts
+    change: dict[str, Any]  # admin_changes.Change: plain JSON
 
 
 @dataclass
@@ -59,7 +55,7 @@ class Control:
     runs on one event loop and needs no lock."""
 
     def __init__(self) -> None:
-        self.ops: list[Op] = []
+        self.log: list[Entry] = []
         self.members: dict[str, Member] = {}
         self._logged = asyncio.Condition()
         self._round = 0  # the scrape round asked for last
@@ -69,26 +65,26 @@ class Control:
 
     # --- the admin log ---------------------------------------------------------------------
 
-    async def append(self, origin: str, kind: str, method: str, path: str, body: bytes) -> int:
-        op = Op(len(self.ops) + 1, origin, kind, method, path, body)
-        self.ops.append(op)
+    async def append(self, origin: str, change: dict[str, Any]) -> int:
+        entry = Entry(len(self.log) + 1, origin, change)
+        self.log.append(entry)
         async with self._logged:
             self._logged.notify_all()
-        return op.seq
+        return entry.seq
 
-    async def ops_since(self, replica: str, seq: int) -> list[dict[str, Any]]:
-        """The ops after `seq`, waiting up to POLL_S for one; an empty list is a heartbeat."""
+    async def changes_since(self, replica: str, seq: int) -> list[dict[str, Any]]:
+        """The entries after `seq`, waiting up to POLL_S for one; an empty list is a heartbeat."""
         self._saw(replica)
         async with self._logged:
             try:
-                await asyncio.wait_for(self._logged.wait_for(lambda: len(self.ops) > seq), POLL_S)
+                await asyncio.wait_for(self._logged.wait_for(lambda: len(self.log) > seq), POLL_S)
             except TimeoutError:
                 pass
         self._saw(replica)
-        return [asdict(op) for op in self.ops[seq:]]
+        return [asdict(entry) for entry in self.log[seq:]]
 
     def head(self) -> int:
-        return len(self.ops)
+        return len(self.log)
 
     # --- the roster ------------------------------------------------------------------------
 
