@@ -9,6 +9,8 @@ returned; what a change does to the state lives only here.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import time
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,6 +22,7 @@ from .routing import resolve
 if TYPE_CHECKING:
     from .state import ServerState
 
+log = logging.getLogger("reference_server")
 Change = dict[str, Any]  # {"kind": "traffic", "model": "fraud", "weights": {"1": 50, "2": 50}}, ...
 
 
@@ -84,3 +87,20 @@ async def apply(state: ServerState, change: Change, origin: bool) -> Any:
         case "model_unload":
             return await manager.unload_model(model)
     raise ValueError(f"unknown admin change {change['kind']!r}")
+
+
+async def apply_in_order(state: ServerState, change: Change, waiter: asyncio.Future[Any] | None, peer: str) -> None:
+    """Apply a change taken from the shared order (the workers' journal, the replicas' log).
+    `waiter`: this process took the admin call, and its answer is the result or the error; a
+    change made through another `peer` that this process refuses is logged, not raised (every
+    process refuses it the same way, and the one that took the call answers for it)."""
+    try:
+        result = await apply(state, change, origin=waiter is not None)
+    except Exception as e:  # noqa: BLE001 - the admin call's error to answer; elsewhere the same refusal, logged
+        if waiter is None:
+            log.info("admin change %s (made through another %s) not applied here: %s", change["kind"], peer, e)
+        elif not waiter.done():
+            waiter.set_exception(e)
+    else:
+        if waiter is not None and not waiter.done():
+            waiter.set_result(result)

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .admin_changes import Change, apply
+from .admin_changes import Change, apply_in_order
 from .workers_dir import connect_journal
 
 if TYPE_CHECKING:
@@ -100,17 +100,8 @@ class WorkerSync:
         return bool(rows)
 
     async def _apply(self, seq: int, change: Change, origin: bool) -> None:
-        waiter = self._waiting.pop(seq, None)
-        try:
-            result = await apply(self.state, change, origin)
-        except Exception as e:  # noqa: BLE001 - the admin call's error to answer; elsewhere the same refusal, logged
-            if waiter is None:
-                log.info("admin change %s (made through another worker) not applied here: %s", change["kind"], e)
-            elif not waiter.done():
-                waiter.set_exception(e)
-        else:
-            if waiter is not None and not waiter.done():
-                waiter.set_result(result)
+        waiter = self._waiting.pop(seq, None)  # registered by `submit` before its append returned
+        await apply_in_order(self.state, change, waiter if origin else None, "worker")
         self._applied = seq
 
     async def _peers_caught_up(self, seq: int) -> None:

@@ -19,7 +19,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..admin_changes import Change, apply
+from ..admin_changes import Change, apply_in_order
 from ..asgi import Receive, Scope, Send, send_json
 from .exposition import merged
 
@@ -99,17 +99,7 @@ class ReplicaLink:
                 self.applied = entry["seq"]
 
     async def _apply(self, seq: int, change: Change, origin: bool) -> None:
-        waiter = self._future(seq) if origin else None
-        try:
-            result = await apply(self.app.state, change, origin)
-        except Exception as e:  # noqa: BLE001 - the admin call's error to answer; elsewhere the same refusal, logged
-            if waiter is None:
-                log.info("admin change %s (made through another replica) not applied here: %s", change["kind"], e)
-            elif not waiter.done():
-                waiter.set_exception(e)
-        else:
-            if waiter is not None and not waiter.done():
-                waiter.set_result(result)
+        await apply_in_order(self.app.state, change, self._future(seq) if origin else None, "replica")
 
     def _future(self, seq: int) -> asyncio.Future[Any]:
         """One per submission, whichever comes first: the submit's wait or the follower's answer."""
