@@ -13,11 +13,12 @@ are scenarios/capacity_llm.yaml's. GuideLLM lives in its own venv under the cach
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks.b4_llm import GUIDELLM, READY_TIMEOUT_S, VLLM_ENV
-from benchmarks.capacity_levels import Level, bounds_of, misses
+from benchmarks.capacity_levels import Bound, Level, bounds_of, misses
 from benchmarks.capacity_tools import (
     MODEL,
     Answer,
@@ -39,15 +40,27 @@ from reference_server.demo.repository import ensure_demo_repo
 WARM_UP_S = 5  # a discarded run first: vLLM's first batches after start run slower
 
 
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int  # re-checks of each capacity
+    max_steps: int | None  # slogate capacity's step limit; None keeps the scenario's
+    sweep_size: int  # GuideLLM's levels (its default: 10)
+    level_s: float  # GuideLLM's seconds a level: the scenario's shortest capacity step
+    prompts: int  # vLLM's prompts a level; its default, 1000, would hold the 1 req/s serial level 17 minutes
+    iters: int  # vLLM's levels (its default: 10)
+
+
+FULL = Sizes(rounds=3, max_steps=None, sweep_size=10, level_s=15, prompts=100, iters=10)
+QUICK = Sizes(rounds=1, max_steps=3, sweep_size=4, level_s=5, prompts=20, iters=4)  # a smoke of the plumbing
+
+
 @register("B14")
 class CapacityPeers:
     title = "Capacity at an LLM SLO: slogate capacity vs GuideLLM's sweep vs vLLM's sweep"
     micro = ()  # whole searches against a live engine; no single hot path decides them
 
     def run(self, ctx: Context) -> BenchResult:
-        rounds, max_steps = ctx.mode.pick((3, None), (1, 3))
-        sweep_size, level_s = ctx.mode.pick((10, 15), (4, 5))
-        prompts, iters = ctx.mode.pick((100, 10), (20, 4))
+        sizes = ctx.mode.pick(FULL, QUICK)
         work = ctx.work / "b14"
         work.mkdir(parents=True, exist_ok=True)
         repo = ensure_demo_repo(ctx.cache)
@@ -62,13 +75,13 @@ class CapacityPeers:
             variant = work / "capacity-llm-url.yaml"
             variant.write_text(url_variant(base, url, model_dir, "capacity-llm-url"))
             self._warm(base, url, model_dir, work)
-            answers = [slogate_capacity(variant, work, max_steps),
-                       guidellm_sweep(guidellm, url, model_dir, workload, bounds, work, sweep_size, level_s),
-                       vllm_sweep(url, model_dir, workload, bounds, work, prompts, iters)]
+            answers = [slogate_capacity(variant, work, sizes.max_steps),
+                       guidellm_sweep(guidellm, url, model_dir, workload, bounds, work, sizes.sweep_size, sizes.level_s),
+                       vllm_sweep(url, model_dir, workload, bounds, work, sizes.prompts, sizes.iters)]
             for answer in answers:
                 ctx.log(f"  {answer.tool}: {answer.capacity} req/s in {answer.wall_s:.0f} s ({answer.how})")
-            checks = self._recheck(answers, base, url, model_dir, variant, rounds, work, ctx)
-        return self._result(answers, checks, bounds, rounds, guidellm, (sweep_size, level_s, prompts, iters))
+            checks = self._recheck(answers, base, url, model_dir, variant, sizes.rounds, work, ctx)
+        return self._result(answers, checks, bounds, sizes, guidellm)
 
     def _warm(self, base: dict[str, Any], url: str, model_dir: Path, work: Path) -> None:
         phase = {"name": "warm-up", "duration": f"{WARM_UP_S}s", "arrival": {"process": "poisson", "rate": 4}}
@@ -96,15 +109,14 @@ class CapacityPeers:
                 ctx.log(f"  re-check {round_no} {answer.tool} at {answer.capacity:.3g} req/s: {summary['verdict']}")
         return results
 
-    def _result(self, answers: list[Answer], checks: list[dict[str, Any]], bounds, rounds: int, guidellm: Path,
-                shape: tuple) -> BenchResult:
-        sweep_size, level_s, prompts, iters = shape
+    def _result(self, answers: list[Answer], checks: list[dict[str, Any]], bounds: list[Bound], sizes: Sizes,
+                guidellm: Path) -> BenchResult:
         verdicts = {a.tool: [c["verdict"] for c in checks if c["tool"] == a.tool] for a in answers}
         summary = Table("The capacity each tool reports, the wall time it took, and slogate's re-run of that rate",
                         ["tool", "capacity req/s", "how it was found", "wall time s", "re-check verdicts by round"],
                         [[a.tool, a.capacity, a.how, a.wall_s, ", ".join(verdicts[a.tool]) or "nothing to re-check"]
                          for a in answers])
-        recheck = Table(f"Every re-check round ({rounds}): the scenario at the tool's capacity, judged by slogate",
+        recheck = Table(f"Every re-check round ({sizes.rounds}): the scenario at the tool's capacity, judged by slogate",
                         ["round", "tool", "rate req/s", "measured s", "verdict", "p50 TTFT ms", "p50 TPOT ms",
                          "availability", "load valid"],
                         [[c["round"], c["tool"], c["rate"], c["seconds"], c["verdict"], c["ttft_p50_ms"],
@@ -113,7 +125,7 @@ class CapacityPeers:
         tables += [_levels_table(a, bounds) for a in answers[1:]]
         slogate_passes = verdicts[answers[0].tool]
         share = 100.0 * slogate_passes.count("pass") / len(slogate_passes) if slogate_passes else None
-        method = METHOD.format(sweep_size=sweep_size, level_s=level_s, prompts=prompts, iters=iters, rounds=rounds)
+        method = METHOD.format(**asdict(sizes))
         return BenchResult(
             "B14", self.title, method, tables=tables,
             goals=[at_least("re-check rounds passing at slogate's capacity", share, 100, unit="%")],
@@ -134,7 +146,7 @@ def _steps_table(answer: Answer) -> Table:
                    s["why"]] for s in answer.steps])
 
 
-def _levels_table(answer: Answer, bounds) -> Table:
+def _levels_table(answer: Answer, bounds: list[Bound]) -> Table:
     def row(level: Level) -> list[object]:
         missed = misses(level, bounds)
         return [level.label, level.rate, level.ttft_p50_ms, level.tpot_p50_ms, level.availability, level.completed,
@@ -166,8 +178,9 @@ p50 TPOT < 40 ms, availability ≥ 95%.
 
 Wall time is each tool's whole command, start-up included. Each capacity is then re-run
 {rounds} time(s) by `slogate run`: the scenario at that Poisson rate for as long as a capacity step
-at that rate lasts, the tools' order rotating by round; every round's verdict is shown
-(pass, fail, or inconclusive when the run could not certify either).
+at that rate lasts, the tools' order rotating by round; every round's verdict is shown: pass, fail,
+inconclusive (the run could certify neither) or invalid (the generator fell behind its
+schedule, so the run says nothing about the server).
 """
 
 NOTES = [
