@@ -11,6 +11,7 @@ from benchmarks import (  # noqa: F401
     b9_drift_scores,
     b10_grpc,
     b12_tls,
+    capacity_peers,
     ray_serve,
     sharded_generator,
 )
