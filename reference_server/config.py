@@ -37,6 +37,7 @@ class ServerConfig:
     max_replicas: int = 1
     max_body_bytes: int = 4 * 1024 * 1024
     drain_timeout_s: float = 10.0
+    backlog: int = 2048  # the listen queue: connections the kernel holds that the server has not accepted yet
     log_level: str = "info"
     protect_health: bool = False
     protect_metrics: bool = False
@@ -117,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--engine ray: N replicas, or Serve's autoscaling between MIN and MAX (default 1)")
     p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
     p.add_argument("--drain-timeout-s", type=float, default=d.drain_timeout_s)
+    p.add_argument("--backlog", type=int, default=d.backlog, metavar="N",
+                   help="connections the kernel queues before the server accepts them (default 2048, as "
+                        "uvicorn's). Smaller bounds how stale a queued request can get after a stall: "
+                        "beyond it, connections are refused at once instead of waiting past the client's timeout")
     p.add_argument("--log-level", default=d.log_level, choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--protect-health", action="store_true", help="health routes require an API key")
     p.add_argument("--protect-metrics", action="store_true", help="/metrics requires an API key")
@@ -157,6 +162,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     ns = build_parser().parse_args(argv)
     if ns.workers < 1:
         raise SystemExit("--workers must be >= 1")
+    if ns.backlog < 1:
+        raise SystemExit("--backlog must be >= 1")
     replicas = ns.__dict__.pop("replicas")
     if ns.engine == "ray":
         _check_ray_options(ns)
@@ -174,7 +181,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
 def _check_ray_options(ns: argparse.Namespace) -> None:
     """What Ray Serve's proxy does not carry: refused before Ray starts."""
     for flag, given in (("--workers", ns.workers != 1), ("--grpc-port", ns.grpc_port is not None),
-                        ("--tls-cert", ns.tls_cert is not None)):
+                        ("--tls-cert", ns.tls_cert is not None), ("--backlog", ns.backlog != ServerConfig.backlog)):
         if given:
             raise SystemExit(f"{flag}: not with --engine ray (Serve's HTTP proxy serves plain HTTP on one port; "
                              "scale with --replicas)")

@@ -63,6 +63,7 @@ def uvicorn_config(config: ServerConfig, app: ReferenceApp | str) -> uvicorn.Con
         log_level=config.log_level,
         timeout_graceful_shutdown=config.drain_timeout_s,  # type: ignore[arg-type]
         timeout_keep_alive=30,
+        backlog=config.backlog,
         ssl_certfile=config.tls_cert,
         ssl_keyfile=config.tls_key,
     )
