@@ -66,12 +66,23 @@ class Workload(Strict):
         return self
 
     @model_validator(mode="after")
+    def _sent_by_its_engine(self) -> Workload:
+        for index, phase in enumerate(self.phases):
+            engine = phase.arrival.engine
+            if engine is not None and engine != self.engine:
+                raise ValueError(f"phases[{index}].arrival.process: {phase.arrival.process} is run by {engine}'s own "
+                                 f"users: it needs engine: {engine} (--engine {engine}), not engine: {self.engine}")
+        return self
+
+    @model_validator(mode="after")
     def _shardable(self) -> Workload:
-        closed = [index for index, phase in enumerate(self.phases) if not phase.arrival.open_loop]
+        closed = [index for index, phase in enumerate(self.phases)
+                  if not phase.arrival.open_loop and phase.arrival.engine is None]
         if self.sharded and closed:
             senders = "engine: locust" if self.engine == "locust" else f"procs: {self.procs}"
             raise ValueError(f"{senders} sending processes split an open-loop schedule; phase {closed[0]} "
-                             "is a closed loop (its users wait on each other's answers): send it from one process")
+                             "is a closed loop (its users wait on each other's answers): send it from one process, "
+                             "or let locust's own users send it (process: locust_users, engine: locust)")
         return self
 
     @property

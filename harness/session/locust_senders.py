@@ -4,7 +4,9 @@
 The workers run harness/load/locust_shards.py: each sends one shard with slogate's shard
 sender, open loop, and ships its records back to the master as a locust custom message; the
 master hands them to the runner, which merges them into the one record log as `--procs`
-does. Clock: every process here reads the machine's one CLOCK_MONOTONIC, so the shards stamp
+does. A scenario with `locust_users` phases runs harness/load/locust_users.py instead: locust
+spawns its own users after the phases (`users.json`), and each worker's users ask its shard
+sender for their requests, which it records the same way. Clock: every process here reads the machine's one CLOCK_MONOTONIC, so the shards stamp
 against the runner's t0 directly. Workers on other machines would each need their offset from
 the runner's clock (measured against a clock message from the master, good to half the
 message's round trip); that is not built: the workers are started here, on loopback.
@@ -13,6 +15,7 @@ message's round trip); that is not built: the workers are started here, on loopb
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pickle
 import shutil
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import harness
 from harness.clients.base import Endpoint
+from harness.clock import NS_PER_S
 from harness.events import LoadState
 from harness.scenario.model import Scenario
 from harness.session.session import Session
@@ -32,7 +36,10 @@ from harness.targets.base import TargetError
 from harness.targets.supervised import free_port
 
 # by path, never imported here: importing locust monkey-patches the importing process for gevent
-LOCUSTFILE = Path(harness.__file__).parent / "load" / "locust_shards.py"
+LOCUSTFILES = Path(harness.__file__).parent / "load"
+SHARDS_LOCUSTFILE = LOCUSTFILES / "locust_shards.py"  # slogate's schedule, open loop
+USERS_LOCUSTFILE = LOCUSTFILES / "locust_users.py"  # locust's own users (process: locust_users)
+USERS_PLAN = "users.json"  # locust_users.py's USERS_PLAN
 EXCHANGE = ".locust"  # under the run directory: the files the runner and the master trade
 LOG = "locust.log"
 READY_TIMEOUT_S = 90.0  # locust's master and workers start; each worker spawns and warms its sender
@@ -59,14 +66,9 @@ class LocustLoad:
         exchange.mkdir()
         for setup in shard_setups(scenario, endpoint, warm_connections, drain_s):
             (exchange / f"setup-{setup.shard}.pkl").write_bytes(pickle.dumps(setup))
-        procs, port = scenario.workload.procs, free_port()
         with (run_dir / LOG).open("ab") as log:
-            processes = [_locust(["--master", "--headless", "--master-bind-host", "127.0.0.1", "--master-bind-port",
-                                  str(port), "--expect-workers", str(procs), "--users", str(procs), "--spawn-rate",
-                                  str(procs), "--only-summary"], exchange, log)]
-            processes += [_locust(["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)], exchange, log)
-                          for _ in range(procs)]
-        load = cls(procs, exchange, processes, drain_s)
+            processes = _locust_processes(scenario, exchange, log)
+        load = cls(scenario.workload.procs, exchange, processes, drain_s)
         try:
             await load._ready(run_dir / LOG)
         except BaseException:
@@ -89,10 +91,9 @@ class LocustLoad:
         return total_state([LoadState(*pickle.loads(path.read_bytes())) for path in self.exchange.glob("state-*")])
 
     async def send(self, session: Session) -> None:
-        jobs = self.exchange / "jobs.pkl"
-        partial = self.exchange / ".jobs.partial"
-        partial.write_bytes(pickle.dumps([pickle.dumps(job) for job in shard_jobs(session)]))
-        partial.rename(jobs)  # the master polls for it: it must appear whole
+        # the master polls for these: each must appear whole
+        _write_whole(self.exchange / USERS_PLAN, json.dumps(_users_plan(session)).encode())
+        _write_whole(self.exchange / "jobs.pkl", pickle.dumps([pickle.dumps(job) for job in shard_jobs(session)]))
         relay = asyncio.create_task(self._relay_stop(session))
         phases = asyncio.create_task(publish_phases(session))
         deadline = time.monotonic() + session.scenario.workload.duration_s + self.drain_s + REPORT_SLACK_S
@@ -129,10 +130,44 @@ class LocustLoad:
         shutil.rmtree(self.exchange, ignore_errors=True)  # payloads and records: the run keeps its own
 
 
-def _locust(role: list[str], exchange: Path, log) -> subprocess.Popen:
+def _locust_processes(scenario: Scenario, exchange: Path, log) -> list[subprocess.Popen]:
+    """The master first, then the workers. Locust's own users follow locust_users.py's shape, one
+    process of them a local runner; slogate's schedule is sent by one ShardUser a worker."""
+    procs = scenario.workload.procs
+    if not any(phase.arrival.engine == "locust" for phase in scenario.workload.phases):
+        return _distributed(SHARDS_LOCUSTFILE, procs, ["--users", str(procs), "--spawn-rate", str(procs)], exchange,
+                            log)
+    if procs == 1:
+        return [_locust(USERS_LOCUSTFILE, ["--headless", "--only-summary"], exchange, log)]
+    return _distributed(USERS_LOCUSTFILE, procs, [], exchange, log)
+
+
+def _distributed(locustfile: Path, procs: int, spawned: list[str], exchange: Path, log) -> list[subprocess.Popen]:
+    port = free_port()
+    master = _locust(locustfile, ["--master", "--headless", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+                                  str(port), "--expect-workers", str(procs), *spawned, "--only-summary"], exchange, log)
+    return [master, *(_locust(locustfile, ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+                              exchange, log) for _ in range(procs))]
+
+
+def _users_plan(session: Session) -> list[list[float]]:
+    """Each phase's start and end (ns on the run's clock), its locust users and their spawn rate
+    (none in an open-loop phase), for locust_users.py's load shape."""
+    t0 = session.clock.t0_ns
+    return [[t0 + round(s.start_s * NS_PER_S), t0 + round(s.end_s * NS_PER_S), s.arrival.user_count(),
+             getattr(s.arrival, "users_per_s", 1.0)] for s in session.schedules]
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.rename(path)
+
+
+def _locust(locustfile: Path, role: list[str], exchange: Path, log) -> subprocess.Popen:
     # its own session: a terminal's Ctrl-C is the runner's to relay (as `stop`), not locust's to act on
     env = os.environ | {"SLOGATE_LOCUST_DIR": str(exchange),
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(harness.__file__).parent.parent),
                                                                     os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "INFO", *role],
+    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(locustfile), "--loglevel", "INFO", *role],
                             stdout=log, stderr=log, env=env, start_new_session=True)
