@@ -40,16 +40,16 @@ def test_a_valid_phase_loads_with_its_users_and_locust_wait_function(tmp_path) -
     ("{process: locust_users, users: 2, wait: {constant_throughput: 0}}",
      r"s\.yaml:7: workload\.phases\[0\]\.arrival\.wait\.constant_throughput: Input should be greater than 0"),
     ("{process: locust_users, users: 2, wait: {constant_throughpt: 5}}",
-     r"s\.yaml:7: workload\.phases\[0\]\.arrival\.wait\.constant_throughpt: unknown key; "
-     r"did you mean 'constant_throughput'\?"),
+     (r"s\.yaml:7: workload\.phases\[0\]\.arrival\.wait\.constant_throughpt: unknown key; "
+      r"did you mean 'constant_throughput'\?")),
     ("{process: locust_users, users: 2, wait: {constant: 1, between: [1, 2]}}",
      r"s\.yaml:7: workload\.phases\[0\]\.arrival\.wait: name exactly one wait-time function .*\(got between, constant\)"),
     ("{process: locust_users, users: 2, wait: {between: [2s, 1s]}}",
      r"s\.yaml:7: workload\.phases\[0\]\.arrival\.wait: between: \[min, max\] needs min <= max"),
     ("{process: locust_users, users: 2}", r"s\.yaml:7: workload\.phases\[0\]\.arrival\.wait: required"),
     ("{process: concurrency, concurrency: 4}",
-     r"s\.yaml:4: workload: engine: locust sending processes split an open-loop schedule; phase 0 is a closed "
-     r"loop .*\(process: locust_users, engine: locust\)"),
+     (r"s\.yaml:4: workload: engine: locust sending processes split an open-loop schedule; phase 0 is a closed "
+      r"loop .*\(process: locust_users, engine: locust\)")),
 ])
 def test_a_bad_phase_is_named_by_file_line_and_field(tmp_path, arrival: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
