@@ -20,7 +20,7 @@ from harness.targets.base import build_target
 pytestmark = pytest.mark.integration
 
 PHASES = [  # (name, duration s, users, wait): each bounds its users' requests (see _at_most)
-    ("paced", 2, 3, {"constant_throughput": 4}),
+    ("paced", 3, 3, {"constant_throughput": 4}),  # locust polls the shape once a second: users start within 1 s
     ("spread", 2, 4, {"between": [0.1, 0.2]}),
 ]
 
