@@ -83,8 +83,7 @@ class SlogateUser(User):
     """One locust user: a request through slogate's sender, its answer, locust's wait, again."""
 
     def wait_time(self) -> float:
-        phase = NODE["worker"].asks.get().phase_at(time.perf_counter_ns())
-        return _wait_function(phase)(self) if not phase.arrival.open_loop else 0.0
+        return _wait_function(NODE["worker"].asks.get().phase_at(time.perf_counter_ns()))(self)
 
     @task
     def request(self) -> None:

@@ -143,7 +143,7 @@ async def _send(dispatcher: Dispatcher, job: ShardJob, setup: ShardSetup, stop: 
                 break
             if schedule.arrival.open_loop:
                 index += await run_open_loop(dispatcher, schedule, job.t0_ns, index)
-            else:  # locust's own users (the scenario admits no other closed loop here): they ask, we send
+            else:  # locust's own users (a run of them has no other phase): they ask, we send
                 index += await serve_asks(dispatcher, schedule, job.t0_ns, index, asks)
         await dispatcher.drain(STOPPED_DRAIN_S if stop.is_set() else setup.drain_s)
     finally:

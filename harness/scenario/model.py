@@ -67,11 +67,15 @@ class Workload(Strict):
 
     @model_validator(mode="after")
     def _sent_by_its_engine(self) -> Workload:
-        for index, phase in enumerate(self.phases):
-            engine = phase.arrival.engine
+        engines = [phase.arrival.engine for phase in self.phases]
+        for index, (phase, engine) in enumerate(zip(self.phases, engines, strict=True)):
             if engine is not None and engine != self.engine:
                 raise ValueError(f"phases[{index}].arrival.process: {phase.arrival.process} is run by {engine}'s own "
                                  f"users: it needs engine: {engine} (--engine {engine}), not engine: {self.engine}")
+            if engine is None and any(engines):
+                # locust's users live through the whole test: in another phase they would still ask
+                raise ValueError(f"phases[{index}].arrival.process: {phase.arrival.process} cannot share a run with "
+                                 f"locust's own users: every phase of such a run is process: locust_users")
         return self
 
     @model_validator(mode="after")

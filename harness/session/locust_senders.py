@@ -92,7 +92,8 @@ class LocustLoad:
 
     async def send(self, session: Session) -> None:
         # the master polls for these: each must appear whole
-        _write_whole(self.exchange / USERS_PLAN, json.dumps(_users_plan(session)).encode())
+        if _has_locust_users(session.scenario):
+            _write_whole(self.exchange / USERS_PLAN, json.dumps(_users_plan(session)).encode())
         _write_whole(self.exchange / "jobs.pkl", pickle.dumps([pickle.dumps(job) for job in shard_jobs(session)]))
         relay = asyncio.create_task(self._relay_stop(session))
         phases = asyncio.create_task(publish_phases(session))
@@ -130,11 +131,15 @@ class LocustLoad:
         shutil.rmtree(self.exchange, ignore_errors=True)  # payloads and records: the run keeps its own
 
 
+def _has_locust_users(scenario: Scenario) -> bool:
+    return scenario.workload.phases[0].arrival.engine == "locust"  # then every phase's is
+
+
 def _locust_processes(scenario: Scenario, exchange: Path, log) -> list[subprocess.Popen]:
     """The master first, then the workers. Locust's own users follow locust_users.py's shape, one
     process of them a local runner; slogate's schedule is sent by one ShardUser a worker."""
     procs = scenario.workload.procs
-    if not any(phase.arrival.engine == "locust" for phase in scenario.workload.phases):
+    if not _has_locust_users(scenario):
         return _distributed(SHARDS_LOCUSTFILE, procs, ["--users", str(procs), "--spawn-rate", str(procs)], exchange,
                             log)
     if procs == 1:
@@ -151,11 +156,11 @@ def _distributed(locustfile: Path, procs: int, spawned: list[str], exchange: Pat
 
 
 def _users_plan(session: Session) -> list[list[float]]:
-    """Each phase's start and end (ns on the run's clock), its locust users and their spawn rate
-    (none in an open-loop phase), for locust_users.py's load shape."""
+    """Each phase's start and end (ns on the run's clock), its locust users and their spawn rate,
+    for locust_users.py's load shape (every phase of such a run is locust_users)."""
     t0 = session.clock.t0_ns
     return [[t0 + round(s.start_s * NS_PER_S), t0 + round(s.end_s * NS_PER_S), s.arrival.user_count(),
-             getattr(s.arrival, "users_per_s", 1.0)] for s in session.schedules]
+             s.arrival.users_per_s] for s in session.schedules]
 
 
 def _write_whole(path: Path, data: bytes) -> None:

@@ -1,6 +1,6 @@
 """A `locust_users` phase's mistakes are scenario errors (file:line:field, exit 2) found before
-any server starts: users <= 0, an unknown or doubled wait function, and locust's users without
-the locust engine (or a closed loop of slogate's own under it)."""
+any server starts: users <= 0, an unknown or doubled wait function, locust's users without the
+locust engine or beside another kind of phase, and a closed loop of slogate's own under locust."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ def test_a_valid_phase_loads_with_its_users_and_locust_wait_function(tmp_path) -
 def test_a_bad_phase_is_named_by_file_line_and_field(tmp_path, arrival: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
         load_scenario(_write(tmp_path, SCENARIO.replace(ARRIVAL, arrival)))
+
+
+def test_locust_users_share_their_run_with_no_other_phase(tmp_path) -> None:
+    mixed = SCENARIO + "    - {duration: 5s, arrival: {process: constant, rate: 10}}\n"
+    with pytest.raises(ScenarioError, match=r"s\.yaml:4: workload: phases\[1\]\.arrival\.process: constant cannot "
+                                            r"share a run with locust's own users"):
+        load_scenario(_write(tmp_path, mixed))
 
 
 def test_locust_users_without_the_locust_engine_is_exit_2_before_any_server_starts(tmp_path, capsys) -> None:
