@@ -4,10 +4,10 @@
 The workers run harness/load/locust_shards.py: each sends one shard with slogate's shard
 sender, open loop, and ships its records back to the master as a locust custom message; the
 master hands them to the runner, which merges them into the one record log as `--procs`
-does. A scenario with `locust_users` phases runs harness/load/locust_users.py instead: locust
+does. A scenario of `locust_users` phases runs harness/load/locust_users.py instead: locust
 spawns its own users after the phases (`users.json`), and each worker's users ask its shard
-sender for their requests, which it records the same way. Clock: every process here reads the machine's one CLOCK_MONOTONIC, so the shards stamp
-against the runner's t0 directly. Workers on other machines would each need their offset from
+sender for their requests, which it records the same way. Clock: every process here reads the
+machine's one CLOCK_MONOTONIC, so the shards stamp against the runner's t0 directly. Workers on other machines would each need their offset from
 the runner's clock (measured against a clock message from the master, good to half the
 message's round trip); that is not built: the workers are started here, on loopback.
 """
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import harness
+from harness.atomic_write import atomic_path
 from harness.clients.base import Endpoint
 from harness.clock import NS_PER_S
 from harness.events import LoadState
@@ -164,9 +165,8 @@ def _users_plan(session: Session) -> list[list[float]]:
 
 
 def _write_whole(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    partial.rename(path)
+    with atomic_path(path) as partial:
+        partial.write_bytes(data)
 
 
 def _locust(locustfile: Path, role: list[str], exchange: Path, log) -> subprocess.Popen:
