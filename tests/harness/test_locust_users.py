@@ -14,8 +14,7 @@ import pytest
 
 from harness.entry.eventloop import run as run_loop
 from harness.scenario.loader import load_scenario
-from harness.session.runner import RunResult, execute
-from harness.targets.base import build_target
+from harness.session.runner import execute
 
 pytestmark = pytest.mark.integration
 
@@ -40,40 +39,28 @@ def _at_most(seconds: float, users: int, wait: dict) -> int:
     return users * (int(seconds / least_gap_s) + 1)
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["local-runner", "two-workers"])
 def test_locust_users_send_through_slogate_with_no_schedule_and_say_queueing_is_hidden(
-        sim_repo, tmp_path, make_scenario) -> None:
-    path = _scenario(make_scenario, sim_repo, tmp_path)
-
-    async def runs() -> tuple[RunResult, RunResult]:
-        scenario = load_scenario(path)
-        target = build_target(scenario.target, tmp_path / "server.log", None, scenario.services)
-        await target.start()
-        try:
-            local = await execute(scenario, tmp_path / "out", shared_target=target)
-            workers = await execute(load_scenario(path, ["workload.procs=2"]), tmp_path / "out", shared_target=target)
-            return local, workers
-        finally:
-            await target.stop()
-
-    local, workers = run_loop(runs())
-    for result, shards in ((local, [0]), (workers, [0, 1])):
-        records = pd.read_parquet(result.run_dir / "requests.parquet")
-        assert (records["intended_ns"] == records["sent_ns"]).all()  # no schedule: sent when the user asked
-        for index, (name, seconds, users, wait) in enumerate(PHASES):
-            sent = int((records["phase"] == index).sum())
-            assert 0 < sent <= _at_most(seconds, users, wait), (name, sent)  # locust's wait held them back
-        load = result.summary["load"]
-        assert [s["shard"] for s in load["shards"]] == shards
-        assert all(s["sent"] == s["done"] == s["records"] > 0 for s in load["shards"])
-        assert sum(s["records"] for s in load["shards"]) == len(records)
-        assert load["valid"] and load["target_rate"] is None and result.summary["errors"]["total"] == 0
-        assert load["closed_loop_phases"] == [name for name, *_ in PHASES]
-        assert "the send time" in load["latency_counts_from"]
-        assert "coordinated omission" in load["latency_counts_from"]
-        html = (result.run_dir / "report.html").read_text()
-        assert "Closed loop: queueing is hidden." in html and "no coordinated omission" not in html
-        log = (result.run_dir / "locust.log").read_text()
-        assert f"Shape test updating to {PHASES[-1][2]} users" in log and "SlogateUser" in log  # locust spawned them
-        assert not (result.run_dir / ".locust").exists()
-    assert "Ramping to" in (local.run_dir / "locust.log").read_text()  # a local runner's own spawning
-    assert "2 workers connected" in (workers.run_dir / "locust.log").read_text()
+        sim_repo, tmp_path, make_scenario, workers: int) -> None:
+    scenario = load_scenario(_scenario(make_scenario, sim_repo, tmp_path), [f"workload.procs={workers}"])
+    result = run_loop(execute(scenario, tmp_path / "out"))
+    records = pd.read_parquet(result.run_dir / "requests.parquet")
+    assert (records["intended_ns"] == records["sent_ns"]).all()  # no schedule: sent when the user asked
+    for index, (name, seconds, users, wait) in enumerate(PHASES):
+        sent = int((records["phase"] == index).sum())
+        assert 0 < sent <= _at_most(seconds, users, wait), (name, sent)  # locust's wait held them back
+    load = result.summary["load"]
+    assert [s["shard"] for s in load["shards"]] == list(range(workers))
+    assert all(s["sent"] == s["done"] == s["records"] > 0 for s in load["shards"])
+    assert sum(s["records"] for s in load["shards"]) == len(records)
+    assert load["valid"] and load["target_rate"] is None and result.summary["errors"]["total"] == 0
+    assert load["closed_loop_phases"] == [name for name, *_ in PHASES]
+    assert "the send time" in load["latency_counts_from"]
+    assert "coordinated omission" in load["latency_counts_from"]
+    html = (result.run_dir / "report.html").read_text()
+    assert "Closed loop: queueing is hidden." in html and "no coordinated omission" not in html
+    log = (result.run_dir / "locust.log").read_text()
+    assert f"Shape test updating to {PHASES[-1][2]} users" in log and "SlogateUser" in log  # locust spawned them
+    # one process is a local runner, spawning users itself; more are a master and its workers
+    assert ("Ramping to" in log) == (workers == 1) and (f"{workers} workers connected" in log) == (workers > 1)
+    assert not (result.run_dir / ".locust").exists()
