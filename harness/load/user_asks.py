@@ -32,14 +32,14 @@ async def serve_asks(dispatcher: Dispatcher, phase: PhaseSchedule, t0_ns: int, f
     """Send a request for every ask that arrives while the phase lasts; the number sent.
 
     Asks that arrive before the phase starts wait for it; those after its end wait in the pipe
-    for a later users phase, or for the run's end."""
+    for the next phase, or for the run's end."""
     loop = asyncio.get_running_loop()
     end_ns = t0_ns + int(phase.end_s * NS_PER_S)
     counter = itertools.count(first_index)
     await wait_until(t0_ns + int(phase.start_s * NS_PER_S))
 
-    async def send(request_id: int) -> None:
-        await dispatcher.issue(None, phase.index, next(counter))
+    async def send(request_id: int, index: int) -> None:
+        await dispatcher.issue(None, phase.index, index)
         asks.send_bytes(ANSWER.pack(request_id, True))
 
     def on_asks() -> None:
@@ -48,7 +48,7 @@ async def serve_asks(dispatcher: Dispatcher, phase: PhaseSchedule, t0_ns: int, f
             if not dispatcher.can_send():
                 asks.send_bytes(ANSWER.pack(request_id, False))
                 continue
-            task = loop.create_task(send(request_id))
+            task = loop.create_task(send(request_id, next(counter)))  # numbered now: the count below holds it
             dispatcher.tasks.add(task)  # the drain cancels what is still in flight at the end
             task.add_done_callback(dispatcher.tasks.discard)
 
