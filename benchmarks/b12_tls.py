@@ -15,8 +15,8 @@ import psutil
 
 from benchmarks.processes import reference_server, serving
 from benchmarks.suite import Context, register
-from benchmarks.tls_certificate import self_signed
 from benchmarks.two_arms import Arm, TwoArms
+from harness.targets.certificate import self_signed
 from reference_server.demo.repository import ensure_demo_repo
 
 P50_RATIO_GOAL = 1.10  # HTTPS's median latency at most 10% over HTTP's

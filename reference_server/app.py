@@ -35,7 +35,7 @@ from .asgi import (
     send_error,
     send_json,
 )
-from .auth import Authenticator, read_secrets
+from .auth import Authenticator, NonceStore, read_secrets
 from .auth import Scope as AuthScope
 from .binary_data import HEADER as BINARY_HEADER
 from .config import CONFIG_ENV, ServerConfig, configure_logging
@@ -54,6 +54,7 @@ from .openapi import openapi_document
 from .placement import Placement
 from .state import ServerState
 from .worker_metrics import WorkerExpositions
+from .worker_nonces import SharedNonces
 from .worker_sync import WorkerSync
 from .workers_dir import SHARED_DIR_ENV
 
@@ -267,8 +268,9 @@ def _require(method: str, allowed: str) -> None:
         raise RequestError(405, f"use {allowed}", None, headers={"allow": allowed})
 
 
-def create_app(config: ServerConfig, workers_dir: Path | None = None) -> ReferenceApp:
-    """The app for a resolved config (model_repo set: the demo repository is built by then)."""
+def create_app(config: ServerConfig, workers_dir: Path | None = None, nonces: NonceStore | None = None) -> ReferenceApp:
+    """The app for a resolved config (model_repo set: the demo repository is built by then). One of
+    --workers N is given their directory; a Ray replica the nonces it shares with the others."""
     if config.model_repo is None:
         raise ValueError("create_app needs a model repository; __main__ builds the demo one")
     placement = Placement(config.device, config.torch_threads)
@@ -279,6 +281,7 @@ def create_app(config: ServerConfig, workers_dir: Path | None = None) -> Referen
         hmac_secret=read_secrets(config.hmac_secret_file)[0] if config.hmac_secret_file else None,
         protect_health=config.protect_health,
         protect_metrics=config.protect_metrics,
+        nonces=SharedNonces(workers_dir) if workers_dir is not None else nonces,
     )
     faults = FaultTable()
     manager = ModelManager(config.model_repo, placement, metrics, config.drain_timeout_s, faults.load_delay_s,

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from enum import Enum
 from pathlib import Path
+from typing import Protocol
 
 from .errors import RequestError
 
@@ -50,8 +51,13 @@ def _unauthorized(message: str) -> RequestError:
     return RequestError(401, message, field="authorization", headers={"www-authenticate": "Bearer"})
 
 
+class NonceStore(Protocol):
+    def check_and_add(self, nonce: str, now: float) -> bool:
+        """False when `nonce` was accepted within the replay window (`now`: time.monotonic())."""
+
+
 class NonceCache:
-    """Nonces seen within the replay window, oldest first."""
+    """One process's nonces seen within the replay window, oldest first."""
 
     def __init__(self) -> None:
         self._seen: OrderedDict[str, float] = OrderedDict()
@@ -73,6 +79,7 @@ class Authenticator:
         hmac_secret: bytes | None = None,
         protect_health: bool = False,
         protect_metrics: bool = False,
+        nonces: NonceStore | None = None,
     ) -> None:
         self.api_keys = api_keys
         self.admin_token = admin_token
@@ -80,7 +87,7 @@ class Authenticator:
         self.protected = {Scope.API: api_keys is not None, Scope.ADMIN: True,
                           Scope.HEALTH: protect_health and api_keys is not None,
                           Scope.METRICS: protect_metrics and api_keys is not None}
-        self._nonces = NonceCache()
+        self._nonces = nonces or NonceCache()  # --workers N shares one store (worker_nonces.py)
 
     @property
     def needs_body(self) -> bool:

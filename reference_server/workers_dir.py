@@ -1,5 +1,6 @@
 """The directory the `--workers N` supervisor makes for its worker processes: how they find it,
-the admin changes journal in it (worker_sync.py) and the metrics sockets (worker_metrics.py).
+the admin changes journal in it (worker_sync.py), the HMAC nonces every worker checks
+(worker_nonces.py) and the metrics sockets (worker_metrics.py).
 
 Apart from those two modules so that the supervisor, which serves nothing, imports none of the
 server (its imports take seconds, before the workers can start theirs).
@@ -17,6 +18,7 @@ SOCKETS = "metrics"  # one <pid>.sock per worker
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, origin INTEGER, change TEXT);
 CREATE TABLE IF NOT EXISTS applied (pid INTEGER PRIMARY KEY, seq INTEGER);
+CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires REAL);
 """
 
 

@@ -54,7 +54,8 @@ def shard_table(spec: AnalysisSpec, lag_ms: np.ndarray, measured: np.ndarray, ju
         last = first + shard.records
         lag = lag_ms[first:last][measured[first:last]]
         rows.append({"shard": shard.shard, "sent": shard.sent, "done": shard.done, "records": shard.records,
-                     "schedule_lag_ms": schedule_lag_table(lag, judged)})
+                     "schedule_lag_ms": schedule_lag_table(lag, judged), "clock_offset_ms": shard.clock_offset_ms,
+                     "clock_uncertainty_ms": shard.clock_uncertainty_ms})
         first = last
     return rows
 
@@ -64,6 +65,9 @@ def invalid_reasons(spec: AnalysisSpec, lag: dict[str, float], phases: list[dict
     reasons = lag_reasons(spec, lag, judged)
     for shard in shards:  # one process behind its schedule spoils the run, however on time the others were
         reasons += lag_reasons(spec, shard["schedule_lag_ms"], judged, f"shard {shard['shard']}: ")
+        if shard["clock_uncertainty_ms"] > spec.max_lag_p99_ms:  # its intended times are no truer than its clock
+            reasons.append(f"shard {shard['shard']}: its clock is known to ±{shard['clock_uncertainty_ms']:.3g} ms "
+                           f"of the runner's, more than the {spec.max_lag_p99_ms:g} ms lag allowed")
     for phase in phases:
         target = phase["target_rate"]
         if not target:

@@ -60,6 +60,8 @@ class ShardLoad:
     records: int  # its rows, in the order the shards joined the log
     sent: int
     done: int
+    clock_offset_ms: float = 0.0  # the runner's clock minus its own (a locust worker elsewhere)
+    clock_uncertainty_ms: float = 0.0  # its intended times are right to within ± this; 0: the runner's clock
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Exit codes: 0 pass; 1 an SLO failed; 2 usage, scenario or target error;
 3 the run is invalid or inconclusive (`--inconclusive-ok` maps 3 to 0).
-`slogate capacity`, `slogate compare` and `slogate rules` have their own (capacity_cli.py,
-compare_cli.py, rules_cli.py).
+`slogate capacity`, `slogate compare`, `slogate rules` and `slogate locust-worker` have their
+own (capacity_cli.py, compare_cli.py, rules_cli.py, locust_worker_cli.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from harness.entry.compare_cli import add_compare_parser
 from harness.entry.console import print_verdict
 from harness.entry.eventloop import run as run_loop
 from harness.entry.history_cli import add_history_parser, add_history_url_option
+from harness.entry.locust_worker_cli import add_locust_worker_parser
 from harness.entry.rules_cli import add_rules_parser
 from harness.scenario.loader import ScenarioError, load_scenario
 from harness.targets.base import TargetError
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     add_compare_parser(commands)
     add_rules_parser(commands)
     add_history_parser(commands)
+    add_locust_worker_parser(commands)
 
     serve = commands.add_parser("serve", help="start the reference server (same flags as python -m reference_server)",
                                 add_help=False)

@@ -18,7 +18,7 @@ def share_key(scenario: Scenario) -> tuple | None:
     if target.server is None or isolated or scenario.services:  # a store of its own: no state leaks between scenarios
         return None
     return (str(target.model_repo), target.private_repo, target.model, tuple(target.server_args), target.protocol,
-            target.api_key_env, tuple(sorted(target.headers.items())), target.auth)
+            target.api_key_env, tuple(sorted(target.headers.items())), target.auth, target.tls)
 
 
 class SharedServers:

@@ -13,6 +13,7 @@ pipe (harness/load/user_asks.py).
 The conversation, all through locust's custom messages:
 
     master → worker  slogate_setup (shard k's ShardSetup)   worker spawns its sender, warms it
+    worker ↔ master  slogate_clock ×16 (elsewhere only)      the worker's clock against the runner's
     worker → master  slogate_ready (k)
     master → runner  the file `ready`, once every worker is ready; the runner fixes t0
     runner → master  `jobs.pkl` (each shard's t0, arrivals and payloads)
@@ -27,7 +28,14 @@ reads it and has locust spawn and stop the users; each worker's users ask its se
 
 The master speaks to the runner through files in $SLOGATE_LOCUST_DIR (one machine) and only
 moves bytes: it never unpickles a harness object. Pickled objects cross between the runner and
-the workers, so every node must run the same harness version.
+the workers, so every node must run the same harness version, and a worker must only be
+pointed at a master the user runs (what it is sent, it unpickles).
+
+Clocks: the master runs beside the runner and reads its CLOCK_MONOTONIC. A worker that reads the
+same clock (clock_offset.clock_identity: same boot, same time namespace) takes the runner's t0
+as it is; one elsewhere measures its offset against the master (harness/load/clock_offset.py)
+and shifts its job onto its own clock, and its shard reports the offset and its uncertainty.
+A local runner is master and worker in one process: one clock, nothing to measure.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import time
 from dataclasses import astuple
 from pathlib import Path
 
@@ -49,6 +58,7 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 # imported now, before the worker connects: imported later, inside a greenlet, the harness's
 # imports (seconds on a busy machine) blocked the worker's heartbeats and the master dropped it
 from harness.clock import NS_PER_S
+from harness.load.clock_offset import EXCHANGES, ClockOffset, Exchange, clock_identity, estimate
 from harness.load.shard_sender import ShardJob, SharedFlag, read_state, serve_shard, shared_counts
 from harness.load.user_asks import ANSWER, ASK
 from harness.workload.arrivals import PhaseSchedule
@@ -56,7 +66,8 @@ from harness.workload.arrivals import PhaseSchedule
 POLL_S = 0.01
 STATE_EVERY_S = 0.5  # a worker's counts for the runner's progress line
 SETUP, READY, JOB, STOP, REPORT = "slogate_setup", "slogate_ready", "slogate_job", "slogate_stop", "slogate_report"
-STATE = "slogate_state"
+STATE, CLOCK = "slogate_state", "slogate_clock"
+CLOCK_TIMEOUT_S = 10.0  # for the master's answer to one clock exchange
 LOCAL = "local"  # a LocalRunner's node id in the messages it sends itself
 
 
@@ -73,7 +84,10 @@ class Master:
         runner.register_message(READY, lambda msg, **_: self.ready.add(msg.data))
         runner.register_message(REPORT, self._report)
         runner.register_message(STATE, self._state)
+        if isinstance(runner, MasterRunner):  # a local runner's worker is itself: no clock to measure
+            runner.register_message(CLOCK, self._clock)
         events.test_start.add_listener(self._start)
+        self.identity = clock_identity()
 
     def _start(self, **_) -> None:
         workers = sorted(self.runner.clients.keys()) if isinstance(self.runner, MasterRunner) else [LOCAL]
@@ -95,6 +109,10 @@ class Master:
         while not stop.exists():
             gevent.sleep(POLL_S)
         self.runner.send_message(STOP)
+
+    def _clock(self, msg, **_) -> None:
+        """The runner's clock now (the master shares it), for a worker measuring its offset."""
+        self.runner.send_message(CLOCK, (msg.data, time.perf_counter_ns(), self.identity), client_id=msg.node_id)
 
     def _state(self, msg, **_) -> None:
         self._write(f"state-{self.shards[msg.node_id]}", pickle.dumps(msg.data))
@@ -125,9 +143,12 @@ class Worker:
         self.setups: Queue = Queue()
         self.jobs: Queue = Queue()
         self.asks: AsyncResult = AsyncResult()  # the UserAsks, once the job is here
+        self.clock_answers: Queue = Queue()
+        self.identity = clock_identity()
         self.stopped = False
         runner.register_message(SETUP, lambda msg, **_: self.setups.put(msg.data))
         runner.register_message(JOB, lambda msg, **_: self.jobs.put(msg.data))
+        runner.register_message(CLOCK, lambda msg, **_: self.clock_answers.put((msg.data, time.perf_counter_ns())))
         runner.register_message(STOP, lambda msg, **_: setattr(self, "stopped", True))
 
     def send_shard(self) -> None:
@@ -145,8 +166,11 @@ class Worker:
         for pipe in filter(None, (ours, asks_ours)):  # gevent made them non-blocking: a large job would fail half-written
             os.set_blocking(pipe.fileno(), True)
         _receive(ours)  # "ready": client built, connections warm
+        clock = self._clock()
         self.runner.send_message(READY, setup.shard)
-        job = self.jobs.get()  # already pickled by the runner
+        job = self.jobs.get()  # pickled by the runner; on the runner's clock
+        if clock != ClockOffset():
+            job = pickle.dumps(pickle.loads(job).on_local_clock(clock))
         if self.users:
             self.asks.set(UserAsks(asks_ours, pickle.loads(job)))
         ours.send_bytes(job)
@@ -156,6 +180,19 @@ class Worker:
         finally:
             watcher.kill()
             sender.join(5)
+
+    def _clock(self) -> ClockOffset:
+        """This worker's clock against the runner's: none to measure where they are one clock."""
+        if not isinstance(self.runner, WorkerRunner):
+            return ClockOffset()  # a local runner: the runner's own machine
+        exchanges = []
+        for _ in range(EXCHANGES):
+            self.runner.send_message(CLOCK, time.perf_counter_ns())
+            (sent_ns, runner_ns, identity), received_ns = self.clock_answers.get(timeout=CLOCK_TIMEOUT_S)
+            if identity == self.identity:
+                return ClockOffset()
+            exchanges.append(Exchange(sent_ns, runner_ns, received_ns))
+        return estimate(exchanges)
 
     def _relay(self, stop: SharedFlag, counts, shard: int) -> None:
         """The master's stop to the sender; the sender's counts to the master."""

@@ -27,6 +27,7 @@ import pyarrow as pa
 import uvloop
 
 from harness.clients.base import Endpoint, make_client
+from harness.load.clock_offset import ClockOffset
 from harness.events import LoadState
 from harness.load.dispatch import Dispatcher, PreparedPayloads
 from harness.load.gc_pause import frozen_gc
@@ -37,7 +38,7 @@ from harness.records import RecordLog
 from harness.workload.arrivals import PhaseSchedule
 
 if TYPE_CHECKING:
-    from harness.scenario.model import TlsSettings  # the scenario room imports this one: type only
+    from harness.tls_trust import TlsTrust
 
 READY = "ready"
 WATCH_S = 0.05  # how often the shard looks at the stop flag and publishes its counts
@@ -72,7 +73,7 @@ class ShardSetup:
     procs: int
     protocol: str
     endpoint: Endpoint  # without its SSL context (it does not pickle): `tls` rebuilds it
-    tls: TlsSettings | None
+    tls: TlsTrust | None
     max_in_flight: int  # this shard's part of the run's safety valve
     warm_connections: int
     drain_s: float  # how long the last request sent may still take
@@ -82,10 +83,16 @@ class ShardSetup:
 
 @dataclass(frozen=True)
 class ShardJob:
-    t0_ns: int
+    t0_ns: int  # on this process's clock: a worker elsewhere shifts the runner's by `clock`
     warmup_end_ns: int
     schedules: list[PhaseSchedule]
     payloads: PreparedPayloads
+    clock: ClockOffset = ClockOffset()  # this process's clock against the runner's
+
+    def on_local_clock(self, clock: ClockOffset) -> ShardJob:
+        """The runner's job for a process whose clock is `clock` away from the runner's."""
+        return replace(self, t0_ns=clock.to_local(self.t0_ns), warmup_end_ns=clock.to_local(self.warmup_end_ns),
+                       clock=clock)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class ShardReport:
     state: LoadState
     valve_hit: bool
     transport: dict[str, int]
+    clock: ClockOffset
 
 
 def serve_shard(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: Any,
@@ -128,7 +136,7 @@ async def _serve(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: 
             with frozen_gc():
                 await _send(dispatcher, job, setup, stop, counts, asks)
             conn.send(ShardReport(setup.shard, log.to_table(), dispatcher.state(), dispatcher.valve_hit,
-                                  client.stats()))
+                                  client.stats(), job.clock))
     finally:
         await client.close()
 

@@ -35,11 +35,30 @@ from harness.load.retries import RetryPolicy
 from harness.targets.base import EXTERNAL, target_kinds
 from harness.targets.fault_proxy import ProxySettings
 from harness.targets.services import service_kinds
+from harness.tls_trust import TlsTrust
 from harness.workload.arrivals import Phase
 from harness.workload.payloads import PayloadArgs, PayloadSection, payload_args
 from harness.workload.security import SecurityMix
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class LocustMaster(Strict):
+    """`workload.locust`: where `engine: locust`'s master listens, and how many of its workers
+    slogate starts here; the rest join from other machines (`slogate locust-worker HOST:PORT`)."""
+
+    bind: str = Field(default="127.0.0.1:0", pattern=r"^[^\s:]+:\d{1,5}$",
+                      description="HOST:PORT the master listens on (port 0: any free one, for local workers only)")
+    local_workers: int | None = Field(default=None, ge=0, description="workers started here (default: all `procs`)")
+    join_timeout: Seconds = Field(default=90.0, gt=0, description="how long the workers have to join and get ready")
+
+    @property
+    def host(self) -> str:
+        return self.bind.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.bind.rpartition(":")[2])
 
 
 class Workload(Strict):
@@ -52,6 +71,7 @@ class Workload(Strict):
     procs: int = Field(default=1, ge=1, le=64, description="sending processes sharing the schedule (--procs, "
                        "or locust workers with --engine locust --workers)")
     engine: Literal["slogate", "locust"] = "slogate"  # locust: a locust master and `procs` workers send the shards
+    locust: LocustMaster | None = None  # engine locust: the master's address and where its workers run
 
     @property
     def sharded(self) -> bool:
@@ -89,6 +109,30 @@ class Workload(Strict):
                              "or let locust's own users send it (process: locust_users, engine: locust)")
         return self
 
+    @model_validator(mode="after")
+    def _locust_master(self) -> Workload:
+        master = self.locust
+        if master is None:
+            return self
+        if self.engine != "locust":
+            raise ValueError("locust: the master's settings need `engine: locust`")
+        if master.local_workers is not None and master.local_workers > self.procs:
+            raise ValueError(f"locust.local_workers: {master.local_workers} is more than the "
+                             f"{self.procs} workers (`procs`) the schedule is split for")
+        if self.remote_workers and master.port == 0:
+            raise ValueError("locust.bind: workers on other machines need a fixed port to join (e.g. 0.0.0.0:5557)")
+        if self.remote_workers and any(phase.arrival.engine for phase in self.phases):
+            raise ValueError("locust.local_workers: locust's own users (process: locust_users) run on workers "
+                             "started here; workers that join from elsewhere send slogate's schedule")
+        return self
+
+    @property
+    def remote_workers(self) -> int:
+        """Locust workers that join from elsewhere: `procs` less those started here."""
+        if self.locust is None or self.locust.local_workers is None:
+            return 0
+        return self.procs - self.locust.local_workers
+
     @property
     def duration_s(self) -> float:
         return sum(phase.duration for phase in self.phases)
@@ -104,18 +148,58 @@ class AuthSettings(Strict):
 
 
 class TlsSettings(Strict):
-    """How an https:// endpoint's certificate is checked."""
+    """HTTPS. For an https:// url, how its certificate is checked (ca_bundle, verify). For a
+    managed server, also what it serves: a certificate slogate makes for the run and trusts
+    alone (self_signed), or the user's own pair (cert, key), checked like an url's."""
 
+    self_signed: bool = Field(default=False, description="a managed server serves a certificate made for the run "
+                              "(naming 127.0.0.1 and localhost), which the run trusts and nothing else")
+    cert: ScenarioPath | None = Field(default=None, description="a managed server's PEM certificate chain "
+                                      "(--tls-cert); it must name 127.0.0.1, where the server listens")
+    key: ScenarioPath | None = Field(default=None, description="the PEM private key of `cert` (--tls-key)")
     ca_bundle: ScenarioPath | None = Field(default=None, description="PEM file of the CAs to trust "
                                            "(a private CA, a self-signed certificate); default: the system's")
     verify: bool = Field(default=True, description="false: accept any certificate (encrypted, not authenticated)")
 
-    def context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=str(self.ca_bundle) if self.ca_bundle else None)
-        if not self.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+    @model_validator(mode="after")
+    def _one_source_of_certificate(self) -> TlsSettings:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("cert and key go together: the certificate chain and its private key")
+        if self.self_signed and self.cert is not None:
+            raise ValueError("self_signed: slogate makes the certificate; give it or `cert:`/`key:`, not both")
+        if self.self_signed and (self.ca_bundle is not None or not self.verify):
+            raise ValueError("self_signed: the run trusts the certificate it made and nothing else; "
+                             "ca_bundle and verify are for a certificate someone else made")
+        return self
+
+    @model_validator(mode="after")
+    def _files_load(self) -> TlsSettings:
+        """A missing or broken PEM, or a key that is not the certificate's, is a config error
+        before any server starts, in OpenSSL's words."""
+        for name in ("cert", "key", "ca_bundle"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}: {path} is not a readable file")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        loading = "cert/key: OpenSSL cannot load them as a PEM certificate chain and its private key"
+        try:
+            if self.cert is not None:
+                context.load_cert_chain(self.cert, self.key)
+            loading = "ca_bundle: OpenSSL cannot load it as PEM CA certificates"
+            if self.ca_bundle is not None:
+                context.load_verify_locations(cafile=self.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"{loading}: {exc}") from None
+        return self
+
+    @property
+    def serves(self) -> bool:
+        """Whether it gives a managed server a certificate to serve."""
+        return self.self_signed or self.cert is not None
+
+    def trust(self) -> TlsTrust:
+        """The check of a certificate someone else made (self_signed's is the managed server's to give)."""
+        return TlsTrust(self.ca_bundle, self.verify)
 
 
 def _ordered_range(replicas: str) -> str:
@@ -154,7 +238,7 @@ class TargetSpec(Strict):
     private_repo: bool = Field(default=False, description="a managed server serves a copy of its model's directory "
                                "made for the run, which faults may change (tamper)")
     auth: AuthSettings | None = None  # a managed server's credentials, made for the run
-    tls: TlsSettings | None = None  # an https:// endpoint's certificate check
+    tls: TlsSettings | None = None  # https: an url's certificate check, or what a managed server serves
     engine: Literal["uvicorn", "ray"] = Field(default="uvicorn", description="what runs a managed server: "
                                               "uvicorn, or Ray Serve replicas (needs slogate[ray])")
     replicas: Replicas | None = Field(default=None, description="engine ray: N replicas, or MIN-MAX for Serve's "
@@ -195,8 +279,16 @@ class TargetSpec(Strict):
         if self.url is not None and self.auth is not None:
             raise ValueError("auth: credentials made for the run reach only a managed server (`server: reference`); "
                              "an endpoint's key comes from api_key_env")
-        if self.server is not None and self.tls is not None:
-            raise ValueError("tls: slogate starts its managed server on plain http; tls checks an https:// url")
+        if self.url is not None and self.tls is not None and self.tls.serves:
+            raise ValueError("tls: self_signed and cert/key are what a managed server (`server: reference`) serves; "
+                             "an https:// url's certificate is its server's (check it with ca_bundle)")
+        if self.server is not None and self.tls is not None and not self.tls.serves:
+            raise ValueError("tls: a managed server needs a certificate to serve: `self_signed: true`, "
+                             "or `cert:` and `key:`")
+        if self.server is not None and self.tls is not None and self.protocol == oip_grpc.PROTOCOL:
+            raise ValueError("tls: the reference server's gRPC port is plaintext (--tls-cert covers HTTP only)")
+        if self.server is not None and self.tls is not None and self.engine == "ray":
+            raise ValueError("tls: Ray Serve's proxy serves plain HTTP (engine: ray)")
         if self.engine == "uvicorn" and self.replicas is not None:
             raise ValueError("replicas: only `engine: ray` runs replicas")
         if self.engine == "ray" and self.protocol == oip_grpc.PROTOCOL:

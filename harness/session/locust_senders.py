@@ -1,15 +1,16 @@
 """The runner's side of `--engine locust`: a real locust master and N real worker processes
-(`locust --master --headless` / `--worker` on 127.0.0.1) send the schedule's shards.
+(`locust --master --headless` / `--worker`) send the schedule's shards.
 
 The workers run harness/load/locust_shards.py: each sends one shard with slogate's shard
 sender, open loop, and ships its records back to the master as a locust custom message; the
 master hands them to the runner, which merges them into the one record log as `--procs`
-does. A scenario of `locust_users` phases runs harness/load/locust_users.py instead: locust
-spawns its own users after the phases (`users.json`), and each worker's users ask its shard
-sender for their requests, which it records the same way. Clock: every process here reads the
-machine's one CLOCK_MONOTONIC, so the shards stamp against the runner's t0 directly. Workers on other machines would each need their offset from
-the runner's clock (measured against a clock message from the master, good to half the
-message's round trip); that is not built: the workers are started here, on loopback.
+does. By default the master listens on loopback and every worker is started here; with
+`workload.locust` some join from other machines (`slogate locust-worker HOST:PORT`), each
+measuring its clock's offset from the runner's against the master (locust_shards.py), so that
+their records still count from the runner's intended times. A scenario of `locust_users`
+phases runs harness/load/locust_users.py instead: locust spawns its own users after the phases
+(`users.json`), one process of them a local runner, and each worker's users ask its shard
+sender for their requests, which it records the same way (its workers are all started here).
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from harness.atomic_write import atomic_path
 from harness.clients.base import Endpoint
 from harness.clock import NS_PER_S
 from harness.events import LoadState
-from harness.scenario.model import Scenario
+from harness.scenario.model import LocustMaster, Scenario
 from harness.session.session import Session
 from harness.session.sharded import ShardResults, publish_phases, shard_jobs, shard_setups, total_state
 from harness.targets.base import TargetError
 from harness.targets.supervised import free_port
+from harness.tls_trust import TlsTrust
 
 # by path, never imported here: importing locust monkey-patches the importing process for gevent
 LOCUSTFILES = Path(harness.__file__).parent / "load"
@@ -43,7 +45,7 @@ USERS_LOCUSTFILE = LOCUSTFILES / "locust_users.py"  # locust's own users (proces
 USERS_PLAN = "users.json"  # locust_users.py's USERS_PLAN
 EXCHANGE = ".locust"  # under the run directory: the files the runner and the master trade
 LOG = "locust.log"
-READY_TIMEOUT_S = 90.0  # locust's master and workers start; each worker spawns and warms its sender
+LOOPBACK = "127.0.0.1"
 REPORT_SLACK_S = 30.0
 POLL_S = 0.05
 QUIT_S = 10.0
@@ -61,24 +63,30 @@ class LocustLoad:
         self.results = ShardResults(self.procs)
 
     @classmethod
-    async def start(cls, scenario: Scenario, endpoint: Endpoint, warm_connections: int, drain_s: float,
-                    run_dir: Path) -> LocustLoad:
+    async def start(cls, scenario: Scenario, endpoint: Endpoint, tls: TlsTrust | None, warm_connections: int,
+                    drain_s: float, run_dir: Path) -> LocustLoad:
         exchange = run_dir / EXCHANGE
         exchange.mkdir()
-        for setup in shard_setups(scenario, endpoint, warm_connections, drain_s):
+        for setup in shard_setups(scenario, endpoint, tls, warm_connections, drain_s):
             (exchange / f"setup-{setup.shard}.pkl").write_bytes(pickle.dumps(setup))
+        workload = scenario.workload
+        master = workload.locust or LocustMaster()
+        port = master.port or free_port()
         with (run_dir / LOG).open("ab") as log:
-            processes = _locust_processes(scenario, exchange, log)
-        load = cls(scenario.workload.procs, exchange, processes, drain_s)
+            processes = _locust_processes(scenario, master, port, exchange, log)
+        if workload.remote_workers:
+            print(f"waiting {master.join_timeout:g} s for {workload.remote_workers} locust workers to join: run "
+                  f"`slogate locust-worker THIS_HOST:{port}` on each machine", file=sys.stderr, flush=True)
+        load = cls(workload.procs, exchange, processes, drain_s)
         try:
-            await load._ready(run_dir / LOG)
+            await load._ready(run_dir / LOG, master.join_timeout)
         except BaseException:
             load.close()
             raise
         return load
 
-    async def _ready(self, log: Path) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
+    async def _ready(self, log: Path, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
         while not (self.exchange / "ready").exists():
             exited = [p for p in self.processes if p.poll() is not None]
             if exited or time.monotonic() > deadline:
@@ -136,24 +144,23 @@ def _has_locust_users(scenario: Scenario) -> bool:
     return scenario.workload.phases[0].arrival.engine == "locust"  # then every phase's is
 
 
-def _locust_processes(scenario: Scenario, exchange: Path, log) -> list[subprocess.Popen]:
-    """The master first, then the workers. Locust's own users follow locust_users.py's shape, one
-    process of them a local runner; slogate's schedule is sent by one ShardUser a worker."""
-    procs = scenario.workload.procs
+def _locust_processes(scenario: Scenario, master: LocustMaster, port: int, exchange: Path,
+                      log) -> list[subprocess.Popen]:
+    """The master first, then the workers started here. Locust's own users follow
+    locust_users.py's shape, one process of them a local runner; slogate's schedule is sent by
+    one ShardUser a worker."""
+    workload = scenario.workload
+    procs = workload.procs
     if not _has_locust_users(scenario):
-        return _distributed(SHARDS_LOCUSTFILE, procs, ["--users", str(procs), "--spawn-rate", str(procs)], exchange,
-                            log)
-    if procs == 1:
+        locustfile, spawned = SHARDS_LOCUSTFILE, ["--users", str(procs), "--spawn-rate", str(procs)]
+    elif procs == 1:
         return [_locust(USERS_LOCUSTFILE, ["--headless", "--only-summary"], exchange, log)]
-    return _distributed(USERS_LOCUSTFILE, procs, [], exchange, log)
-
-
-def _distributed(locustfile: Path, procs: int, spawned: list[str], exchange: Path, log) -> list[subprocess.Popen]:
-    port = free_port()
-    master = _locust(locustfile, ["--master", "--headless", "--master-bind-host", "127.0.0.1", "--master-bind-port",
-                                  str(port), "--expect-workers", str(procs), *spawned, "--only-summary"], exchange, log)
-    return [master, *(_locust(locustfile, ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-                              exchange, log) for _ in range(procs))]
+    else:
+        locustfile, spawned = USERS_LOCUSTFILE, []
+    head = _locust(locustfile, ["--master", "--headless", "--master-bind-host", master.host, "--master-bind-port",
+                                str(port), "--expect-workers", str(procs), *spawned, "--only-summary"], exchange, log)
+    return [head, *(_locust(locustfile, worker_role(LOOPBACK, port), exchange, log)
+                    for _ in range(procs - workload.remote_workers))]
 
 
 def _users_plan(session: Session) -> list[list[float]]:
@@ -169,10 +176,21 @@ def _write_whole(path: Path, data: bytes) -> None:
         partial.write_bytes(data)
 
 
+def worker_role(host: str, port: int) -> list[str]:
+    return ["--worker", "--master-host", host, "--master-port", str(port)]
+
+
+def locust_command(role: list[str], locustfile: Path = SHARDS_LOCUSTFILE) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(locustfile), "--loglevel", "INFO", *role]
+
+
+def locust_env() -> dict[str, str]:
+    """This harness importable by locust's processes, wherever it was run from."""
+    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(Path(harness.__file__).parent.parent),
+                                                                      os.environ.get("PYTHONPATH")]))}
+
+
 def _locust(locustfile: Path, role: list[str], exchange: Path, log) -> subprocess.Popen:
     # its own session: a terminal's Ctrl-C is the runner's to relay (as `stop`), not locust's to act on
-    env = os.environ | {"SLOGATE_LOCUST_DIR": str(exchange),
-                        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(harness.__file__).parent.parent),
-                                                                    os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(locustfile), "--loglevel", "INFO", *role],
-                            stdout=log, stderr=log, env=env, start_new_session=True)
+    return subprocess.Popen(locust_command(role, locustfile), stdout=log, stderr=log,
+                            env=locust_env() | {"SLOGATE_LOCUST_DIR": str(exchange)}, start_new_session=True)

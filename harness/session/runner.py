@@ -104,7 +104,7 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
     client = make_client(scenario.target.protocol, endpoint)
     metrics_url = f"{target.info.url}/metrics" if target.info.kind == "reference" else None
     # started before t0: its interpreter start-up must not compete with the first sends
-    telemetry = TelemetryProcess(metrics_url, target.info.pid, endpoint.headers, run_dir / TELEMETRY_LOG)
+    telemetry = TelemetryProcess(metrics_url, target.info.pid, endpoint.headers, run_dir / TELEMETRY_LOG, target.tls)
     connector = aiohttp.TCPConnector(limit=scenario.workload.max_in_flight, ssl=endpoint.tls or True)
     senders = None
     try:
@@ -114,7 +114,8 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
             meta = _run_meta(scenario, target, served, await server_metadata(http, target.info.url, endpoint.headers_for),
                              _payload_source(scenario, info))
             schedules = build_schedule(list(scenario.workload.phases), scenario.seed)
-            senders = await _senders(scenario, client, endpoint, _expected_concurrency(scenario, schedules), run_dir)
+            senders = await _senders(scenario, target, client, endpoint, _expected_concurrency(scenario, schedules),
+                                     run_dir)
             cohort_feature = next((e.cohort_feature for e in planned if e.cohort_feature), None)
             # collected before t0 is fixed: in a long-lived process (a pytest session hundreds of
             # tests in) the full collection took ~0.6 s and made the first sends that late
@@ -131,14 +132,15 @@ async def _run_through(scenario: Scenario, target: Target, planned: list[Experim
         telemetry.stop()
 
 
-async def _senders(scenario: Scenario, client: Client, endpoint: Endpoint, connections: int,
+async def _senders(scenario: Scenario, target: Target, client: Client, endpoint: Endpoint, connections: int,
                    run_dir: Path) -> Senders | None:
     """The sending processes of a sharded run, ready to send; none: this process sends (warmed up)."""
     workload = scenario.workload
     if workload.engine == "locust":
-        return await LocustLoad.start(scenario, endpoint, connections, _longest_request_s(scenario), run_dir)
+        return await LocustLoad.start(scenario, endpoint, target.tls, connections, _longest_request_s(scenario),
+                                      run_dir)
     if workload.procs > 1:
-        return await ShardedLoad.start(scenario, endpoint, connections, _longest_request_s(scenario))
+        return await ShardedLoad.start(scenario, endpoint, target.tls, connections, _longest_request_s(scenario))
     await client.warm(connections)
     return None
 
@@ -153,7 +155,7 @@ def _endpoint(scenario: Scenario, url: str, target: Target) -> Endpoint:
         timeout_s=spec.request_timeout,
         options=_inherit_payload_settings(spec.options, scenario.payload),
         credentials=target.credentials,
-        tls=spec.tls.context() if spec.tls else None,
+        tls=target.tls.context() if target.tls else None,
     )
 
 

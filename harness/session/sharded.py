@@ -35,6 +35,7 @@ from harness.load.shards import shard_payloads, shard_schedules
 from harness.scenario.model import Scenario
 from harness.session.session import RETRY_SEED_OFFSET, Session
 from harness.targets.base import TargetError
+from harness.tls_trust import TlsTrust
 
 READY_TIMEOUT_S = 60.0  # a spawned interpreter imports the harness and warms its connections
 REPORT_SLACK_S = 30.0  # beyond the schedule and the drain: a shard silent this long is lost
@@ -60,7 +61,8 @@ class ShardResults:
 
     def shard_loads(self) -> tuple[ShardLoad, ...]:
         """What the analysis needs per shard, in the order their records joined the log."""
-        return tuple(ShardLoad(r.shard, r.records.num_rows, r.state.sent, r.state.done) for r in self.reports)
+        return tuple(ShardLoad(r.shard, r.records.num_rows, r.state.sent, r.state.done, r.clock.offset_ns / 1e6,
+                               r.clock.uncertainty_ns / 1e6) for r in self.reports)
 
     def valve_hit(self) -> bool:
         return any(report.valve_hit for report in self.reports)
@@ -87,14 +89,14 @@ class ShardedLoad:
         self.results = ShardResults(self.procs)
 
     @classmethod
-    async def start(cls, scenario: Scenario, endpoint: Endpoint, warm_connections: int,
+    async def start(cls, scenario: Scenario, endpoint: Endpoint, tls: TlsTrust | None, warm_connections: int,
                     drain_s: float) -> ShardedLoad:
         """Spawn the shards and wait until each has its client built and connections warm."""
         procs = scenario.workload.procs
         context = multiprocessing.get_context("spawn")  # fork would copy the running event loop
         stop, counts = SharedFlag(context), shared_counts(context, procs)
         processes, conns = [], []
-        for setup in shard_setups(scenario, endpoint, warm_connections, drain_s):
+        for setup in shard_setups(scenario, endpoint, tls, warm_connections, drain_s):
             ours, theirs = context.Pipe()
             process = context.Process(target=serve_shard, args=(theirs, setup, stop, counts), daemon=True,
                                       name=f"slogate-shard-{setup.shard}")
@@ -175,10 +177,12 @@ def total_state(states: list[LoadState]) -> LoadState:
     return total
 
 
-def shard_setups(scenario: Scenario, endpoint: Endpoint, warm_connections: int, drain_s: float) -> list[ShardSetup]:
-    """What each shard needs before t0: where to send, how, and its part of the run's limits."""
+def shard_setups(scenario: Scenario, endpoint: Endpoint, tls: TlsTrust | None, warm_connections: int,
+                 drain_s: float) -> list[ShardSetup]:
+    """What each shard needs before t0: where to send, how (`tls`: what the target's certificate
+    is checked with), and its part of the run's limits."""
     procs, workload = scenario.workload.procs, scenario.workload
-    return [ShardSetup(shard, procs, scenario.target.protocol, replace(endpoint, tls=None), scenario.target.tls,
+    return [ShardSetup(shard, procs, scenario.target.protocol, replace(endpoint, tls=None), tls,
                        math.ceil(workload.max_in_flight / procs), max(math.ceil(warm_connections / procs), 1), drain_s,
                        workload.retries, f"{scenario.seed + RETRY_SEED_OFFSET}/{shard}")
             for shard in range(procs)]

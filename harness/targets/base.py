@@ -14,6 +14,7 @@ from slogate_common.registry import Registry
 if TYPE_CHECKING:
     from harness.scenario.model import TargetSpec
     from harness.targets.services import Service, ServiceSpec
+    from harness.tls_trust import TlsTrust
 
 EXTERNAL = "url"  # the target kind of an endpoint given by URL; every other kind is managed
 
@@ -39,6 +40,7 @@ class Target(Protocol):
     private_repo: Path | None  # the copy of the model repository made for the run (target.private_repo), if any
     credentials: Credentials | None  # the API key and signing secret made for the run (target.auth)
     services: Mapping[str, Service]  # the scenario's `services:`, by name, which a managed target runs
+    tls: TlsTrust | None  # how its https:// url's certificate is checked; None: plain http, or the system's CAs
 
     async def start(self) -> TargetInfo: ...
 

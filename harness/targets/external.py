@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from harness.targets.readiness import wait_ready
 if TYPE_CHECKING:
     from harness.scenario.model import TargetSpec
     from harness.targets.services import ServiceSpec
+    from harness.tls_trust import TlsTrust
 
 EXTERNAL_READY_TIMEOUT_S = 15.0  # an endpoint someone else runs is meant to be up: a wrong URL fails fast
 EXTERNAL_CONNECT_TIMEOUT_S = 3.0  # refused connections are retried this long (a restarting proxy), no longer
@@ -21,7 +21,7 @@ EXTERNAL_CONNECT_TIMEOUT_S = 3.0  # refused connections are retried this long (a
 class ExternalTarget:
     def __init__(self, url: str, protocol: str, headers: dict[str, str], ready_timeout_s: float = EXTERNAL_READY_TIMEOUT_S,
                  admin_headers: dict[str, str] | None = None,
-                 connect_timeout_s: float = EXTERNAL_CONNECT_TIMEOUT_S, tls: ssl.SSLContext | None = None) -> None:
+                 connect_timeout_s: float = EXTERNAL_CONNECT_TIMEOUT_S, tls: TlsTrust | None = None) -> None:
         self.info = TargetInfo(kind="url", url=url.rstrip("/"))
         self.services = {}
         self.admin_headers = admin_headers or {}
@@ -81,5 +81,6 @@ def external_target(spec: TargetSpec, server_log: Path, services: Sequence[Servi
     admin = bearer_headers(spec.admin_token_env)
     ready_timeout_s = EXTERNAL_READY_TIMEOUT_S if spec.ready_timeout is None else spec.ready_timeout
     connect_timeout_s = EXTERNAL_CONNECT_TIMEOUT_S if spec.connect_timeout is None else spec.connect_timeout
-    tls = spec.tls.context() if spec.tls else None
+    # --target-url in place of a managed server keeps only the check: what that server served is not this one's
+    tls = spec.tls.trust() if spec.tls else None
     return ExternalTarget(spec.url, spec.protocol, headers, ready_timeout_s, admin, connect_timeout_s, tls)

@@ -1,5 +1,10 @@
 """The fault proxy in front of a target (`target.proxy`): a Toxiproxy-speaking engine with one
-proxy from a loopback port to the target's host and port, which network faults add toxics to."""
+proxy from a loopback port to the target's host and port, which network faults add toxics to.
+
+It relays TCP, so an https:// target's TLS passes through it untouched: the client's handshake
+is with the server itself, and the rewritten URL keeps the target's scheme. The client checks
+the certificate against the proxy's address, 127.0.0.1, which a managed server's certificate
+names; a remote host's certificate does not (unless `tls.verify: false`)."""
 
 from __future__ import annotations
 
@@ -37,7 +42,8 @@ class FaultProxy:
         engine = await start_engine(settings.engine, log_path)
         client = ToxiproxyClient(engine.api_url)
         try:
-            listen = await client.create_proxy(PROXY_NAME, settings.listen, f"{parts.hostname}:{parts.port or 80}")
+            upstream = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+            listen = await client.create_proxy(PROXY_NAME, settings.listen, upstream)
         except BaseException:
             await client.close()
             await engine.stop()

@@ -9,7 +9,9 @@ name their addresses (`${features}`), and stop after it. With
 (memory_cgroup.py), so an overrun is an OOM kill the supervisor answers like any other exit.
 With `target.private_repo` it serves a copy of its model's directory, made for the run in a
 directory of its own, so that a fault may change the files (a tampered artifact) without
-touching the repository other servers load.
+touching the repository other servers load. With `target.tls` it serves HTTPS: a certificate
+made for the run (certificate.py), which the run then trusts alone, or the user's own pair;
+every probe, admin call, scrape and request of the run checks it.
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ from typing import TYPE_CHECKING
 from harness.clients import oip_grpc
 from harness.clients.signing import Credentials
 from harness.targets.base import TargetError, TargetInfo, bearer_headers, target_kinds
+from harness.targets.certificate import self_signed
 from harness.targets.cgroups import CgroupError
 from harness.targets.memory_cgroup import MemoryCgroup
 from harness.targets.readiness import wait_ready
 from harness.targets.services import Service, ServiceError, ServiceSpec, with_addresses
 from harness.targets.supervised import RestartPolicy, Supervised, cancelled, free_port, log_tail
+from harness.tls_trust import TlsTrust
 
 if TYPE_CHECKING:
-    from harness.scenario.model import AuthSettings, TargetSpec
+    from harness.scenario.model import AuthSettings, TargetSpec, TlsSettings
 
 MANAGED_READY_TIMEOUT_S = 120.0  # vLLM's engine alone takes ~25 s to start here; torch imports ~3 s
 
@@ -59,6 +63,7 @@ class ManagedServer(Supervised):
         services: Sequence[Service] = (),
         engine: str = "uvicorn",
         replicas: str | None = None,
+        tls: TlsSettings | None = None,
     ) -> None:
         super().__init__(restart)
         self.services = {service.spec.name: service for service in services}
@@ -90,12 +95,25 @@ class ManagedServer(Supervised):
             self.command += ["--engine", engine, "--replicas", replicas or "1"]
         self.command += with_addresses(list(server_args), self.services)
         self.model = model
-        self.info = TargetInfo(kind="reference", url=f"http://127.0.0.1:{self.port}", log_path=str(log_path))
+        self.tls = self._serve_tls(tls) if tls is not None else None
+        scheme = "http" if self.tls is None else "https"
+        self.info = TargetInfo(kind="reference", url=f"{scheme}://127.0.0.1:{self.port}", log_path=str(log_path))
         if protocol == oip_grpc.PROTOCOL:  # /admin and /metrics stay on HTTP; the load goes to the gRPC port
             grpc_port = free_port()
             self.command += ["--grpc-port", str(grpc_port)]
             self.info.load_url = f"grpc://127.0.0.1:{grpc_port}"
         self._revival: asyncio.Task | None = None  # a spawned process on its way to ready
+
+    def _serve_tls(self, tls: TlsSettings) -> TlsTrust:
+        """Serve the scenario's certificate, or one made for the run beside the secrets (gone
+        with them at stop); what the run's clients trust."""
+        if tls.self_signed:
+            cert, key = self_signed(Path(self._token_dir.name))
+            trust = TlsTrust(ca_bundle=cert)
+        else:
+            cert, key, trust = tls.cert, tls.key, tls.trust()
+        self.command += ["--tls-cert", str(cert), "--tls-key", str(key)]
+        return trust
 
     def _secret_file(self, name: str, secret: str) -> str:
         path = Path(self._token_dir.name) / name
@@ -152,7 +170,7 @@ class ManagedServer(Supervised):
 
     async def _await_ready(self) -> float:
         return await wait_ready(self.info.load_url or self.info.url, self.protocol, self.headers, self.ready_timeout_s,
-                                alive=self.alive)
+                                alive=self.alive, tls=self.tls)
 
     def _popen(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,4 +239,4 @@ def reference_server(spec: TargetSpec, server_log: Path, services: Sequence[Serv
     running = [Service(service, server_log.with_name(f"{service.name}.log")) for service in services]
     return ManagedServer(server_log, spec.model_repo, list(spec.server_args), spec.protocol, ready_timeout_s,
                          headers, spec.model, restart, spec.memory_limit, spec.private_repo, spec.auth, running,
-                         spec.engine, spec.replicas)
+                         spec.engine, spec.replicas, spec.tls)

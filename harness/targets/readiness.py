@@ -10,14 +10,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from harness.clients import oip_grpc
 
+if TYPE_CHECKING:
+    from harness.tls_trust import TlsTrust
+
 READY_PATHS = {"oip-v2": "/v2/health/ready", "openai": "/v1/models", "http-json": "/"}
 GRPC_READINESS = {oip_grpc.PROTOCOL: oip_grpc.readiness}  # protocols whose readiness is an RPC
 
+
+class CertificateRefused(RuntimeError):
+    """The server answered with a certificate the run does not trust: waiting will not change it."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ async def probe(session: aiohttp.ClientSession, url: str, headers: dict[str, str
         async with session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=2)) as response:
             await response.read()
             return Probe(ready_status(protocol, response.status), True, f"HTTP {response.status}")
+    except aiohttp.ClientConnectorCertificateError as exc:
+        raise CertificateRefused(f"{url}: {exc.certificate_error}") from None
     except TimeoutError:
         return Probe(False, False, "no answer within 2 s")
     except (aiohttp.ClientError, OSError) as exc:
@@ -63,10 +72,11 @@ def ready_status(protocol: str, status: int | None) -> bool:
 
 
 async def wait_ready(base_url: str, protocol: str, headers: dict[str, str], timeout_s: float, alive=lambda: True,
-                     unreachable_s: float | None = None, tls: ssl.SSLContext | None = None) -> float:
+                     unreachable_s: float | None = None, tls: TlsTrust | None = None) -> float:
     """Poll until ready; returns seconds waited.
 
-    Raises TimeoutError, RuntimeError if `alive()` turns false, ValueError for a URL the
+    Raises TimeoutError, RuntimeError if `alive()` turns false (CertificateRefused, one, when
+    the certificate fails the check of `tls`, or of the system's CAs), ValueError for a URL the
     protocol cannot reach, or ConnectionError when nothing has answered at all for
     `unreachable_s`: an endpoint someone else runs that refuses every connection is a wrong
     address, not a slow start, and waiting out the ready timeout hides it."""
@@ -90,7 +100,7 @@ async def wait_ready(base_url: str, protocol: str, headers: dict[str, str], time
 
 @asynccontextmanager
 async def _probe(base_url: str, protocol: str, headers: dict[str, str],
-                 tls: ssl.SSLContext | None) -> AsyncIterator[tuple[str, Poll]]:
+                 tls: TlsTrust | None) -> AsyncIterator[tuple[str, Poll]]:
     """What is polled (for messages) and the poll: an RPC's answer, or a GET's status."""
     if protocol in GRPC_READINESS:
         async with GRPC_READINESS[protocol](base_url, headers) as server_ready:
@@ -101,7 +111,7 @@ async def _probe(base_url: str, protocol: str, headers: dict[str, str],
             yield f"{base_url} (ServerReady)", rpc
         return
     url = base_url.rstrip("/") + READY_PATHS[protocol]
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls or True)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls.context() if tls else True)) as session:
         async def get() -> Probe:
             return await probe(session, url, headers, protocol)
 

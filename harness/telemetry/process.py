@@ -16,18 +16,21 @@ from pathlib import Path
 import pandas as pd
 
 from harness.atomic_write import atomic_path
-from harness.telemetry.sampler import HEADERS_ENV
+from harness.telemetry.sampler import HEADERS_ENV, TLS_ENV
+from harness.tls_trust import TlsTrust
 
 
 class TelemetryProcess:
     """Starts, stops and reads back the sampler child process (harness/telemetry/sampler.py)."""
 
     def __init__(self, metrics_url: str | None, pid: int | None, headers: dict[str, str], path: Path,
-                 period_s: float = 1.0) -> None:
+                 tls: TlsTrust | None = None, period_s: float = 1.0) -> None:
         self.path = path
         command = [sys.executable, "-m", "harness.telemetry.sampler", metrics_url or "-", str(pid or 0),
                    str(period_s), str(path)]
         env = {**os.environ, HEADERS_ENV: json.dumps(headers)}
+        if tls is not None:
+            env[TLS_ENV] = tls.to_json()
         self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
 
     def stop(self) -> None:

@@ -1,15 +1,16 @@
 """The telemetry child process: samples the server once a second and appends JSON lines.
 
-It imports no pandas and no harness modules beyond this one and gpu.py, so starting it
-costs the generator's machine little CPU at the moment the load begins. Timestamps are absolute
-perf_counter_ns values (system-wide CLOCK_MONOTONIC on Linux); the parent makes them
-relative to the run's t0.
+It imports no pandas and no harness modules beyond this one, gpu.py and tls_trust.py, so
+starting it costs the generator's machine little CPU at the moment the load begins.
+Timestamps are absolute perf_counter_ns values (system-wide CLOCK_MONOTONIC on Linux); the
+parent makes them relative to the run's t0.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import sys
 import time
 import urllib.request
@@ -21,9 +22,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from harness.telemetry.gpu import gpu_reader
 from harness.telemetry.labelled import labelled_column
+from harness.tls_trust import TlsTrust
 
 SKIPPED_SUFFIXES = ("_bucket", "_created")
 HEADERS_ENV = "SLOGATE_TELEMETRY_HEADERS"  # auth headers travel by environment, never argv
+TLS_ENV = "SLOGATE_TELEMETRY_TLS"  # how an https:// metrics URL's certificate is checked (TlsTrust.to_json)
 
 
 # Families kept per label set as well (`name{feature=amount,method=ks,...}`): a drift score
@@ -57,12 +60,13 @@ def _sample_until_orphaned(metrics_url: str | None, pid: int, period_s: float, p
     process = _process(pid)
     gpus = gpu_reader()
     headers = json.loads(os.environ.get(HEADERS_ENV, "{}"))
+    tls = TlsTrust.from_json(os.environ[TLS_ENV]).context() if TLS_ENV in os.environ else None
     with path.open("a", buffering=1) as out:
         next_due = time.monotonic()
         while os.getppid() == parent:
             row = {"t_abs_ns": time.perf_counter_ns(), **_process_sample(process), **(gpus() if gpus else {})}
             if metrics_url:
-                row.update(_scrape(metrics_url, headers, period_s))
+                row.update(_scrape(metrics_url, headers, period_s, tls))
             out.write(json.dumps(row) + "\n")
             next_due += period_s
             time.sleep(max(0.0, next_due - time.monotonic()))
@@ -112,9 +116,10 @@ def _child_cpu_seconds(child: psutil.Process) -> float:
         return 0.0
 
 
-def _scrape(url: str, headers: dict[str, str], timeout_s: float) -> dict[str, float]:
+def _scrape(url: str, headers: dict[str, str], timeout_s: float, tls: ssl.SSLContext | None) -> dict[str, float]:
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s,
+                                    context=tls) as response:
             return summed_samples(response.read().decode("utf-8", errors="replace"))
     except OSError:
         return {}

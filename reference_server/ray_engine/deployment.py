@@ -11,6 +11,7 @@ Ray took to replace it, not as failed requests.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -19,6 +20,7 @@ from ray import serve
 from ..app import ReferenceApp, create_app
 from ..asgi import Message, Receive, Scope, Send
 from ..config import ServerConfig, configure_logging
+from ..worker_nonces import SharedNonces
 from .broadcast import ReplicaLink
 from .control import NAME, NAMESPACE
 
@@ -66,12 +68,13 @@ class ReadyGate:
 
 @serve.ingress()
 class ReferenceReplica:
-    """One replica. Serve constructs it with the config as JSON (what `--workers` hands its processes)."""
+    """One replica. Serve constructs it with the config as JSON (what `--workers` hands its processes)
+    and the driver's directory of shared state (the HMAC nonces)."""
 
-    async def __init__(self, config_json: str) -> None:
+    async def __init__(self, config_json: str, shared_dir: str) -> None:
         config = ServerConfig.from_json(config_json)
         configure_logging(config.log_level)
-        self.reference = create_app(config)
+        self.reference = create_app(config, nonces=SharedNonces(Path(shared_dir)))
         replica = serve.get_replica_context().replica_id.unique_id
         control = ray.get_actor(NAME, namespace=NAMESPACE)
         self.link = ReplicaLink(control, replica, ray.get_runtime_context().get_node_id(), self.reference,
@@ -93,6 +96,6 @@ def deployment_options(config: ServerConfig, max_ongoing_requests: int) -> dict[
             "ray_actor_options": {"num_cpus": 0}, **scaling}
 
 
-def application(config: ServerConfig, max_ongoing_requests: int) -> Any:
+def application(config: ServerConfig, max_ongoing_requests: int, shared_dir: str) -> Any:
     options = deployment_options(config, max_ongoing_requests)
-    return serve.deployment(**options)(ReferenceReplica).bind(config.to_json())
+    return serve.deployment(**options)(ReferenceReplica).bind(config.to_json(), shared_dir)

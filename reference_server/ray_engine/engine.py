@@ -13,9 +13,12 @@ import importlib.util
 import logging
 import os
 import signal
+import tempfile
 import threading
+from pathlib import Path
 
 from ..config import ServerConfig
+from ..workers_dir import create_journal
 
 log = logging.getLogger("reference_server")
 # Serve's default (5) lets a replica hold only five requests, so its batcher never sees more;
@@ -35,6 +38,10 @@ def serve_on_ray(config: ServerConfig) -> None:
     from .control import NAME, NAMESPACE, Control
     from .deployment import APP, application
 
+    # Ray runs on this machine only (address="local"), so the replicas share HMAC nonces through a
+    # file here as --workers does (worker_nonces.py); the directory goes when the driver exits.
+    shared = tempfile.TemporaryDirectory(prefix="slogate-ray-")
+    create_journal(Path(shared.name))
     ray.init(address="local", include_dashboard=False, namespace=NAMESPACE, num_cpus=os.cpu_count(),
              logging_level=config.log_level.upper())
     stop = threading.Event()
@@ -45,7 +52,7 @@ def serve_on_ray(config: ServerConfig) -> None:
         # (held: Ray ends an actor whose last handle goes away, and replicas look it up by name)
         serve.start(http_options={"host": config.host, "port": config.port}, proxy_location="HeadOnly",
                     logging_config={"enable_access_log": config.access_log, "log_level": config.log_level.upper()})
-        serve.run(application(config, MAX_ONGOING_REQUESTS), name=APP, route_prefix="/")
+        serve.run(application(config, MAX_ONGOING_REQUESTS, shared.name), name=APP, route_prefix="/")
         log.info("slogate reference server ready on http://%s:%d: Ray Serve, %s replicas", config.host, config.port,
                  _replicas(config))
         stop.wait()
@@ -53,6 +60,7 @@ def serve_on_ray(config: ServerConfig) -> None:
         serve.shutdown()
     finally:
         ray.shutdown()
+        shared.cleanup()
 
 
 def _replicas(config: ServerConfig) -> str:

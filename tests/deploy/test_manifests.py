@@ -18,6 +18,8 @@ import pytest
 import yaml
 
 from harness.entry.cli import _parser as cli_parser
+from harness.entry.cli import _sending_overrides as run_overrides
+from harness.scenario.loader import load_scenario
 from reference_server.config import parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,10 +99,10 @@ def test_the_server_command_is_one_the_server_accepts(kind: str, name: str) -> N
 
 def test_services_and_autoscalers_point_at_what_exists() -> None:
     deployments = {doc["metadata"]["name"]: doc for _, doc in MANIFESTS if doc["kind"] == "Deployment"}
+    pods = [doc["spec"]["template"]["metadata"]["labels"] for _, doc in MANIFESTS if doc["kind"] in ("Deployment", "Job")]
     for _, doc in MANIFESTS:
         if doc["kind"] == "Service":
-            assert any(doc["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
-                       for d in deployments.values()), doc["metadata"]["name"]
+            assert any(doc["spec"]["selector"].items() <= labels.items() for labels in pods), doc["metadata"]["name"]
         if doc["kind"] == "HorizontalPodAutoscaler":
             assert doc["spec"]["scaleTargetRef"]["name"] in deployments
 
@@ -112,3 +114,17 @@ def test_the_locust_job_runs_the_engine_with_a_core_for_each_worker() -> None:
     assert (ROOT / options.scenarios[0]).is_file()  # the scenario ships in the image
     assert options.engine == "locust" and options.workers >= 1
     assert float(container["resources"]["requests"]["cpu"]) >= options.workers + 1
+
+def test_the_distributed_locust_workers_join_the_master_the_job_opens() -> None:
+    master = _first_container(named("Job", "slogate-locust-master"))
+    options = cli_parser().parse_args(["run", *master["args"]])
+    scenario = load_scenario(ROOT / options.scenarios[0], [*options.overrides, *run_overrides(options)])
+    workload = scenario.workload
+    workers = named("Deployment", "slogate-locust-worker")
+    worker = _first_container(workers)
+    assert worker["command"] == ["slogate", "locust-worker"]
+    host, port = worker["args"][0].rsplit(":", 1)
+    service = named("Service", host)
+    assert workload.engine == "locust" and workload.remote_workers == workers["spec"]["replicas"] == workload.procs
+    assert int(port) == workload.locust.port == service["spec"]["ports"][0]["port"]
+    assert workload.locust.host == "0.0.0.0"  # reachable from the workers' pods

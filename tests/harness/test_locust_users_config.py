@@ -72,3 +72,11 @@ def test_locust_users_without_the_locust_engine_is_exit_2_before_any_server_star
     assert main(["run", str(path), "--procs", "2", "--out", str(out)]) == 2  # slogate's processes: not locust's
     assert "it needs engine: locust" in capsys.readouterr().err
     assert not out.exists()  # refused before a run directory, a server or a locust process
+
+
+def test_locust_users_run_on_workers_started_here(tmp_path) -> None:
+    remote = SCENARIO.replace("  engine: locust\n", "  engine: locust\n  procs: 2\n"
+                              "  locust: {bind: '0.0.0.0:5557', local_workers: 1}\n")
+    with pytest.raises(ScenarioError, match=r"s\.yaml:4: workload: locust\.local_workers: locust's own users "
+                                            r"\(process: locust_users\) run on workers started here"):
+        load_scenario(_write(tmp_path, remote))

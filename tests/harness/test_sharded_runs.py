@@ -128,3 +128,4 @@ def _sent_once_per_shard(result: RunResult) -> None:
     for shard in load["shards"]:
         assert shard["sent"] == shard["done"] == shard["records"] == SCHEDULED // 2
         assert set(shard["schedule_lag_ms"]) == {"p50", "p99", "max"}
+        assert shard["clock_offset_ms"] == shard["clock_uncertainty_ms"] == 0  # the runner's own clock, exactly
