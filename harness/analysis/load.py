@@ -84,6 +84,19 @@ def invalid_reasons(spec: AnalysisSpec, lag: dict[str, float], phases: list[dict
     return reasons + list(spec.extra_invalid_reasons)
 
 
+def latency_origin(phases: list[dict]) -> tuple[list[str], str]:
+    """The closed-loop phases (no rate: their users wait for each answer), and what latency counts
+    from, said plainly: summary.json and the report read it here, for every closed loop alike."""
+    closed = [phase["name"] for phase in phases if phase["target_rate"] is None]
+    if not closed:
+        return closed, ("the intended send time: a generator that falls behind its schedule cannot hide "
+                        "queueing (no coordinated omission)")
+    return closed, (f"the send time in the closed-loop phase{'s' if len(closed) > 1 else ''} {', '.join(closed)}: "
+                    "a user sends only after its last answer, so queueing the server causes holds back the "
+                    "next send instead of showing in latency (coordinated omission); these latencies are not "
+                    "open-loop measurements")
+
+
 def load_summary(spec: AnalysisSpec, lag_ms: np.ndarray, phases: list[dict], requests: int, measured_requests: int,
                  judged: tuple[float, ...] = (), shards: list[dict] = ()) -> dict:
     """summary.json's `load` section: requests, target vs achieved rate, schedule lag and validity
@@ -94,6 +107,7 @@ def load_summary(spec: AnalysisSpec, lag_ms: np.ndarray, phases: list[dict], req
     open_loop = all(phase["target_rate"] is not None for phase in phases) and bool(phases)  # an idle phase: 0
     target = sum(p["target_rate"] * (p["end_s"] - p["start_s"]) for p in phases) / duration if open_loop and duration > 0 else None
     sent_in_windows = sum(phase["sent_in_window"] for phase in phases)
+    closed_loop, latency_from = latency_origin(phases)
     return {
         "valid": not reasons,
         "invalid_reasons": reasons,
@@ -102,6 +116,8 @@ def load_summary(spec: AnalysisSpec, lag_ms: np.ndarray, phases: list[dict], req
         "target_rate": target,
         "achieved_rate": sent_in_windows / duration if duration > 0 else math.nan,
         "schedule_lag_ms": lag,
+        "closed_loop_phases": closed_loop,
+        "latency_counts_from": latency_from,
         "max_lag_p99_ms": spec.max_lag_p99_ms,
         "rate_tolerance": spec.rate_tolerance,
         "safety_valve_hit": spec.safety_valve_hit,

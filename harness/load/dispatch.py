@@ -80,9 +80,12 @@ class Dispatcher:
         self.client.start(self.payloads.bodies[slot],
                           lambda outcome: self._answered(intended_ns, sent_ns, outcome, phase, slot))
 
-    async def issue(self, intended_ns: int, phase: int, index: int) -> None:
+    async def issue(self, intended_ns: int | None, phase: int, index: int) -> None:
+        """Send and wait for the answer. No intended time (a closed loop without a schedule): the
+        send time is the intended time."""
         slot = index % len(self.payloads)
         sent_ns = self._sending(intended_ns)
+        intended_ns = sent_ns if intended_ns is None else intended_ns
         retries = None if self.retrier is None else Retries()
         try:
             outcome = await self._attempts(self.payloads.bodies[slot], retries)
@@ -109,12 +112,13 @@ class Dispatcher:
             outcome = await self.client.send(self.session, body)
         return outcome
 
-    def _sending(self, intended_ns: int) -> int:
+    def _sending(self, intended_ns: int | None) -> int:
         counts = self._counts
         sent_ns = time.perf_counter_ns()
         counts.sent += 1
         counts.in_flight += 1
-        counts.max_lag_ns = max(counts.max_lag_ns, sent_ns - intended_ns)
+        if intended_ns is not None:
+            counts.max_lag_ns = max(counts.max_lag_ns, sent_ns - intended_ns)
         return sent_ns
 
     def _answered(self, intended_ns: int, sent_ns: int, outcome: Outcome, phase: int, slot: int,

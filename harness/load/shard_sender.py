@@ -1,5 +1,6 @@
 """One sending process of a sharded run: its own HTTP session, protocol client and
-Dispatcher, sending its shard of the schedule open loop with the run's own driver.
+Dispatcher, sending its shard of the schedule open loop with the run's own driver, and, in a
+`locust_users` phase, the requests its locust worker's users ask for (harness/load/user_asks.py).
 
 The parent (harness/session/sharded.py) starts it, sends a `ShardSetup`, waits for "ready"
 (client built, connections warm), then sends a `ShardJob`: the run's t0 and this shard's
@@ -32,6 +33,7 @@ from harness.load.dispatch import Dispatcher, PreparedPayloads
 from harness.load.gc_pause import frozen_gc
 from harness.load.openloop import run_open_loop
 from harness.load.retries import Retrier, RetryPolicy
+from harness.load.user_asks import serve_asks
 from harness.records import RecordLog
 from harness.workload.arrivals import PhaseSchedule
 
@@ -103,19 +105,22 @@ class ShardReport:
     clock: ClockOffset
 
 
-def serve_shard(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: Any) -> None:
-    """The process's entry point (a spawned process: nothing of the parent's loop is inherited)."""
+def serve_shard(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: Any,
+                asks: Connection | None = None) -> None:
+    """The process's entry point (a spawned process: nothing of the parent's loop is inherited).
+    `asks`: the pipe on which a locust worker's own users ask for requests (harness/load/user_asks.py)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.set_blocking(conn.fileno(), True)  # a pipe made in a gevent-patched parent (a locust worker) is not
+    for pipe in filter(None, (conn, asks)):  # a pipe made in a gevent-patched parent (a locust worker) is not
+        os.set_blocking(pipe.fileno(), True)
     try:
         # uvloop as `slogate run` uses it (harness/entry/eventloop.py, which this room may not import);
         # sharding needs Linux anyway: its processes share the runner's CLOCK_MONOTONIC
-        uvloop.run(_serve(conn, setup, stop, counts))
+        uvloop.run(_serve(conn, setup, stop, counts, asks))
     finally:
         conn.close()
 
 
-async def _serve(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: Any) -> None:
+async def _serve(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: Any, asks: Connection | None) -> None:
     endpoint = replace(setup.endpoint, tls=setup.tls.context() if setup.tls else None)
     client = make_client(setup.protocol, endpoint)
     connector = aiohttp.TCPConnector(limit=setup.max_in_flight, ssl=endpoint.tls or True)
@@ -129,7 +134,7 @@ async def _serve(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: 
             dispatcher = Dispatcher(http, client, job.payloads, job.warmup_end_ns, setup.max_in_flight, log.append,
                                     retrier)
             with frozen_gc():
-                await _send(dispatcher, job, setup, stop, counts)
+                await _send(dispatcher, job, setup, stop, counts, asks)
             conn.send(ShardReport(setup.shard, log.to_table(), dispatcher.state(), dispatcher.valve_hit,
                                   client.stats(), job.clock))
     finally:
@@ -137,14 +142,17 @@ async def _serve(conn: Connection, setup: ShardSetup, stop: SharedFlag, counts: 
 
 
 async def _send(dispatcher: Dispatcher, job: ShardJob, setup: ShardSetup, stop: SharedFlag,
-                counts: Any) -> None:
+                counts: Any, asks: Connection | None) -> None:
     watcher = asyncio.create_task(_watch(dispatcher, setup.shard, stop, counts))
     try:
         index = 0
         for schedule in job.schedules:
             if dispatcher.stop.is_set():
                 break
-            index += await run_open_loop(dispatcher, schedule, job.t0_ns, index)
+            if schedule.arrival.open_loop:
+                index += await run_open_loop(dispatcher, schedule, job.t0_ns, index)
+            else:  # locust's own users (a run of them has no other phase): they ask, we send
+                index += await serve_asks(dispatcher, schedule, job.t0_ns, index, asks)
         await dispatcher.drain(STOPPED_DRAIN_S if stop.is_set() else setup.drain_s)
     finally:
         watcher.cancel()

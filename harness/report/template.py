@@ -80,9 +80,8 @@ the unfavourable bound meets the threshold and fails only when the favourable on
   {% endfor %}
 </table>
 <p class="muted">Every request after warm-up; a failed one (timeout, reset, error status, invalid answer) counts as ∞,
-slower than any threshold, so a server that fails fast cannot look fast. Latency runs from the <em>intended</em> send
-time, so a generator that falls behind cannot hide queueing (no coordinated omission); service time runs from the
-actual send.</p>
+slower than any threshold, so a server that fails fast cannot look fast. Service time runs from the actual send.</p>
+<p class="{{ 'muted' if not load.closed_loop_phases else 'box broken' }}" id="latency-origin">{% if load.closed_loop_phases %}<strong>Closed loop: queueing is hidden.</strong> {% endif %}Latency counts from {{ load.latency_counts_from }}.</p>
 
 <h2>Errors, availability and throughput</h2>
 <table id="errors">

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,15 @@ def _known_keys() -> list[str]:
     """Every key any scenario section or registered plugin accepts (did-you-mean material)."""
     models = [obj for obj in vars(model).values() if isinstance(obj, type) and issubclass(obj, BaseModel)]
     models += [entry.args for registry in REGISTRIES for entry in registry.entries() if _is_model(entry.args)]
+    models += [nested for cls in models for nested in _nested_models(cls)]  # a plugin's own sub-blocks (wait:)
     keys = {field.alias or name for cls in models for name, field in cls.model_fields.items()}
     return sorted(keys | set(experiments.names()))
+
+
+def _nested_models(cls: type[BaseModel]) -> list[type[BaseModel]]:
+    """The models a model's fields hold directly (`X` or `X | None`)."""
+    return [arg for field in cls.model_fields.values()
+            for arg in (field.annotation, *typing.get_args(field.annotation)) if _is_model(arg)]
 
 
 def _is_model(args: Any) -> bool:

@@ -86,12 +86,27 @@ class Workload(Strict):
         return self
 
     @model_validator(mode="after")
+    def _sent_by_its_engine(self) -> Workload:
+        engines = [phase.arrival.engine for phase in self.phases]
+        for index, (phase, engine) in enumerate(zip(self.phases, engines, strict=True)):
+            if engine is not None and engine != self.engine:
+                raise ValueError(f"phases[{index}].arrival.process: {phase.arrival.process} is run by {engine}'s own "
+                                 f"users: it needs engine: {engine} (--engine {engine}), not engine: {self.engine}")
+            if engine is None and any(engines):
+                # locust's users live through the whole test: in another phase they would still ask
+                raise ValueError(f"phases[{index}].arrival.process: {phase.arrival.process} cannot share a run with "
+                                 f"locust's own users: every phase of such a run is process: locust_users")
+        return self
+
+    @model_validator(mode="after")
     def _shardable(self) -> Workload:
-        closed = [index for index, phase in enumerate(self.phases) if not phase.arrival.open_loop]
+        closed = [index for index, phase in enumerate(self.phases)
+                  if not phase.arrival.open_loop and phase.arrival.engine is None]
         if self.sharded and closed:
             senders = "engine: locust" if self.engine == "locust" else f"procs: {self.procs}"
             raise ValueError(f"{senders} sending processes split an open-loop schedule; phase {closed[0]} "
-                             "is a closed loop (its users wait on each other's answers): send it from one process")
+                             "is a closed loop (its users wait on each other's answers): send it from one process, "
+                             "or let locust's own users send it (process: locust_users, engine: locust)")
         return self
 
     @model_validator(mode="after")
@@ -106,6 +121,9 @@ class Workload(Strict):
                              f"{self.procs} workers (`procs`) the schedule is split for")
         if self.remote_workers and master.port == 0:
             raise ValueError("locust.bind: workers on other machines need a fixed port to join (e.g. 0.0.0.0:5557)")
+        if self.remote_workers and any(phase.arrival.engine for phase in self.phases):
+            raise ValueError("locust.local_workers: locust's own users (process: locust_users) run on workers "
+                             "started here; workers that join from elsewhere send slogate's schedule")
         return self
 
     @property

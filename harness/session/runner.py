@@ -175,7 +175,7 @@ async def _describe(client: Client, http: aiohttp.ClientSession) -> ModelInfo:
 
 def _expected_concurrency(scenario: Scenario, schedules: list[PhaseSchedule]) -> int:
     """Connections worth opening up front: peak arrivals per 50 ms, or the closed-loop users."""
-    users = max((getattr(s.arrival, "concurrency", 0) for s in schedules), default=0)
+    users = max((s.arrival.user_count() for s in schedules), default=0)
     wanted = max(peak_arrivals(schedules, WARM_WINDOW_S), users, 1)
     return min(wanted, scenario.workload.max_in_flight, MAX_WARM_CONNECTIONS)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from harness.clock import NS_PER_S
 from harness.fields import ScenarioPath, Seconds, Strict, through
@@ -24,6 +24,11 @@ arrival_processes: Registry[type[ArrivalArgs]] = Registry("arrival process", bui
 class ArrivalArgs(Strict):
     process: str
     open_loop: ClassVar[bool] = True
+    engine: ClassVar[str | None] = None  # the workload.engine that must send it; None: any
+
+    def user_count(self) -> int:
+        """A closed loop's users (each holds a connection); 0 for an open loop."""
+        return 0
 
     def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
         """Intended send times in seconds from the phase start, sorted, inside the phase."""
@@ -129,6 +134,57 @@ class Concurrency(ArrivalArgs):
 
     def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
         return np.empty(0)
+
+    def user_count(self) -> int:
+        return self.concurrency
+
+
+class LocustWait(Strict):
+    """One of locust's wait-time functions, named as locust names it (locust.wait_time)."""
+
+    constant_throughput: float | None = Field(default=None, gt=0, description="tasks per second per user")
+    between: tuple[Seconds, Seconds] | None = Field(default=None, description="[min, max] seconds, uniform")
+    constant: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> LocustWait:
+        named = [name for name, value in self if value is not None]
+        if len(named) != 1:
+            raise ValueError(f"name exactly one wait-time function of constant_throughput, between, constant "
+                             f"(got {', '.join(named) or 'none'})")
+        if self.between is not None and self.between[0] > self.between[1]:
+            raise ValueError(f"between: [min, max] needs min <= max, got {list(self.between)}")
+        return self
+
+    def call(self) -> tuple[str, tuple[float, ...]]:
+        """The locust.wait_time function's name and arguments."""
+        name, value = next((name, value) for name, value in self if value is not None)
+        return name, tuple(value) if isinstance(value, tuple) else (value,)
+
+
+@arrival_processes.register_model("locust_users")
+class LocustUsers(ArrivalArgs):
+    """Closed loop run by locust itself (workload.engine: locust): `users` locust users, spawned at
+    `spawn_rate` per second, each sending a request, waiting for its answer, then locust's `wait`.
+    It is a phase's arrival process like `concurrency`, so phases, warm-up and SLO windows apply
+    as they do to any closed loop; the users are locust's own (its spawning, its wait functions)."""
+
+    process: Literal["locust_users"] = "locust_users"
+    open_loop: ClassVar[bool] = False
+    engine: ClassVar[str | None] = "locust"
+    users: int = Field(gt=0, le=10_000)
+    spawn_rate: float | None = Field(default=None, gt=0, description="users started per second; default: `users` (all within a second)")
+    wait: LocustWait
+
+    def offsets_s(self, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+        return np.empty(0)
+
+    def user_count(self) -> int:
+        return self.users
+
+    @property
+    def users_per_s(self) -> float:
+        return self.spawn_rate or float(self.users)
 
 
 def _count(rate: float, duration: float) -> int:

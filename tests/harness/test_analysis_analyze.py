@@ -219,3 +219,14 @@ def test_spec_survives_summary_json() -> None:
 def test_confidence_must_be_sensible() -> None:
     with pytest.raises(ValueError):
         AnalysisSpec(confidence=95)
+
+
+def test_the_summary_says_what_latency_counts_from_and_names_the_closed_loops() -> None:
+    records = synthetic_records(3000, rate=100.0, median_ms=5.0, sigma=0.3)
+    open_loop = run(records)["load"]
+    assert open_loop["closed_loop_phases"] == []
+    assert open_loop["latency_counts_from"].startswith("the intended send time")
+    mixed = run(records, phases=(PhaseSpec("steady", 0.0, 15.0, 100.0), PhaseSpec("users", 15.0, 30.0)))["load"]
+    assert mixed["closed_loop_phases"] == ["users"]  # no rate: a closed loop, whoever ran it
+    assert mixed["latency_counts_from"].startswith("the send time in the closed-loop phase users:")
+    assert "queueing" in mixed["latency_counts_from"] and "(coordinated omission)" in mixed["latency_counts_from"]
