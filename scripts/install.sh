@@ -31,7 +31,7 @@ need_debian() {
 had_prometheus=$(dpkg -s prometheus >/dev/null 2>&1 && echo yes || echo no)
 # nginx: the trivial target of benchmark B1; redis: the feature store game day; prometheus: promtool and a real
 # Prometheus for `slogate rules`; postgresql: the shared run history's tests
-need_debian chromium wrk nginx-light redis-server prometheus postgresql
+need_debian chromium wrk nginx-light redis-server prometheus postgresql iproute2
 if [ "$had_prometheus" = no ] && [ "$(id -u)" = 0 ] && command -v systemctl >/dev/null; then
   # the package starts a Prometheus service on :9090 where systemd runs; the tests start their own on loopback
   systemctl disable --now prometheus >/dev/null 2>&1 || true

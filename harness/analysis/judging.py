@@ -3,7 +3,9 @@
 Per-request statistics and the run-level values that count requests (availability,
 error_rate, throughput, goodput) are recomputed over a window's requests alone, so each
 window's verdict has its own interval. Other run-level values (time_to_ready,
-recovery_time, ...) describe the whole run and are judged once, over it.
+...) describe the whole run and are judged once, over it; a fault's own figures
+(recovery_time, time_to_detect, restart_time) are judged over every fault, or, with
+`in after(NAME)`, over that fault's.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 from harness.analysis.errors import availability_scalars
 from harness.analysis.samples import RunSamples
-from harness.analysis.slo import REQUEST_SCALARS, SLO
+from harness.analysis.recovery import fault_scalar
+from harness.analysis.slo import FAULT_SCALARS, REQUEST_SCALARS, SLO
 from harness.analysis.throughput import throughput_scalars
 from harness.analysis.verdicts import evaluate_slo
 from harness.analysis.windows import Timeline, Window
@@ -36,6 +39,12 @@ def judge_all(slos: list[SLO], samples: RunSamples, scalars: Mapping[str, Scalar
         except KeyError as exc:
             results.append({**_unknown_fault(slo, confidence, str(exc.args[0])), "slo": index})
             continue
+        if _one_faults(slo):
+            window = windows[0]
+            figure = {slo.metric: scalars[key]} if (key := fault_scalar(slo.metric, slo.fault)) in scalars else {}
+            results.append({**evaluate_slo(slo, samples, figure, confidence), "slo": index, "window": window.name,
+                            "window_s": window.duration_s, "judged": True, "cohort": None})
+            continue
         for window in windows:
             view = (window.name, slo.cohort)
             if view not in views:
@@ -54,7 +63,12 @@ def grouped_by_window(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _windowed(slo: SLO) -> bool:
-    return slo.stat is not None or slo.metric in REQUEST_SCALARS
+    return slo.stat is not None or slo.metric in REQUEST_SCALARS or _one_faults(slo)
+
+
+def _one_faults(slo: SLO) -> bool:
+    """One fault's recovery_time, time_to_detect or restart_time (`in after(NAME)`)."""
+    return slo.stat is None and slo.metric in FAULT_SCALARS and slo.fault is not None
 
 
 def _view(samples: RunSamples, window: Window, cohort: str | None, slos: list[SLO], scalars: Mapping[str, Scalar],

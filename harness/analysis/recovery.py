@@ -28,7 +28,7 @@ import numpy as np
 
 from harness.analysis.rolling import Criterion, Rolling, first_at_or_after, roll, settled_at
 from harness.analysis.sections import SectionInput, SectionOutput, summary_section
-from harness.analysis.slo import parse_slo
+from harness.analysis.slo import FAULT_SCALARS, parse_slo
 from harness.analysis.stats import bounds_level, mean_ci
 from harness.contracts import FaultSpan, Scalar
 
@@ -99,12 +99,23 @@ def across_faults(values: list[float], unit: str, confidence: float) -> Scalar |
                   method=f"mean over {len(values)} faults, student-t")
 
 
+def fault_scalar(metric: str, fault: str) -> str:
+    """The key of one fault's own figure among the run's scalars (judged by `METRIC in after(FAULT)`)."""
+    return f"{metric}@{fault}"
+
+
 def _scalars(figures: list[dict[str, Any]], confidence: float) -> dict[str, Scalar]:
-    scalars = {name: across_faults([f[f"{name}_ms"] for f in figures], "ms", confidence)
-               for name in ("time_to_detect", "recovery_time", "restart_time")}
+    scalars = {name: across_faults([f[f"{name}_ms"] for f in figures], "ms", confidence) for name in FAULT_SCALARS}
     dips = [f["throughput_dip"] for f in figures if not math.isnan(f["throughput_dip"])]
     scalars["throughput_dip"] = Scalar(min(dips), "ratio", None, len(dips), method="observed") if dips else None
     return {name: scalar for name, scalar in scalars.items() if scalar is not None}
+
+
+def _each_faults(figures: list[dict[str, Any]]) -> dict[str, Scalar]:
+    """Every fault's own figures, for SLOs that name one fault (they stay out of the section: its
+    `faults` list shows them)."""
+    return {fault_scalar(name, f["name"]): Scalar(f[f"{name}_ms"], "ms", None, 1, method="observed")
+            for f in figures for name in FAULT_SCALARS if not math.isnan(f[f"{name}_ms"])}
 
 
 @summary_section("chaos", applies=lambda inp: bool(inp.spec.faults))
@@ -122,4 +133,4 @@ def chaos_section(inp: SectionInput) -> SectionOutput:
     }
     series = {"t_s": rolling.t_s, "p99_ms": rolling.p99_ms, "failed_share": rolling.failed_share,
               "healthy": rolling.healthy, "breach": rolling.breach, "faults": figures}
-    return SectionOutput(section, series, scalars)
+    return SectionOutput(section, series, {**scalars, **_each_faults(figures)})

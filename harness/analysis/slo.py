@@ -62,6 +62,8 @@ _FOR_COHORT = re.compile(r"for\s+cohort\b")
 _COHORT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]*")
 WINDOWS = ("run", "steady", "before", "during", "after")
 REQUEST_SCALARS = ("availability", "error_rate", "throughput", "goodput")  # counted over a window's or cohort's requests
+# measured once per fault (harness/analysis/recovery.py): `in after(NAME)` (or before/during) judges NAME's own
+FAULT_SCALARS = ("time_to_detect", "recovery_time", "restart_time")
 FAULT_WINDOWS = ("before", "during", "after")
 
 
@@ -135,6 +137,7 @@ def parse_slo(expr: str, scalars: Mapping[str, str] | None = None) -> SLO:
     number_column, number = scan.expect(_NUMBER, "a number")
     unit_column = scan.skip_space()
     written_unit = scan.take(_UNIT)
+    window_column = scan.skip_space()
     window, fault = _window(scan) if scan.take(_IN) else (None, None)
     cohort_column = scan.skip_space()
     cohort = scan.expect(_COHORT, "a cohort label, e.g. auth:good")[1] if scan.take(_FOR_COHORT) else None
@@ -144,9 +147,21 @@ def parse_slo(expr: str, scalars: Mapping[str, str] | None = None) -> SLO:
     if cohort is not None and stat is None and metric not in REQUEST_SCALARS:
         raise scan.error(cohort_column, f"{metric} describes the whole run: only per-request statistics and "
                          f"{', '.join(REQUEST_SCALARS)} can be scoped to a cohort")
+    if window is not None and stat is None and metric not in REQUEST_SCALARS:
+        _check_scalar_window(scan, window_column, metric, fault)
     threshold = _threshold(scan, Decimal(number), written_unit, unit, number_column, unit_column)
     return SLO(expr=expr, metric=metric, stat=stat, q=q, op=op, threshold=threshold, unit=unit, window=window,
                fault=fault, cohort=cohort)
+
+
+def _check_scalar_window(scan: _Scanner, column: int, metric: str, fault: str | None) -> None:
+    """A value of the whole run has no window; a fault's own figure needs the fault named."""
+    if metric in FAULT_SCALARS and fault is None:
+        raise scan.error(column, f"{metric} is measured per fault: name one, as in `in after(NAME)`, "
+                                 "or drop the window to judge it over every fault")
+    if metric not in FAULT_SCALARS:
+        raise scan.error(column, f"{metric} describes the whole run: only per-request statistics, "
+                                 f"{', '.join(REQUEST_SCALARS)} and one fault's {', '.join(FAULT_SCALARS)} take a window")
 
 
 def _window(scan: _Scanner) -> tuple[str, str | None]:

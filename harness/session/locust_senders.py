@@ -6,7 +6,7 @@ sender, open loop, and ships its records back to the master as a locust custom m
 master hands them to the runner, which merges them into the one record log as `--procs`
 does. By default the master listens on loopback and every worker is started here; with
 `workload.locust` some join from other machines (`slogate locust-worker HOST:PORT`), each
-measuring its clock's offset from the runner's against the master (locust_shards.py), so that
+measuring its clock's offset from the runner's against the master (locust_nodes.py), so that
 their records still count from the runner's intended times. A scenario of `locust_users`
 phases runs harness/load/locust_users.py instead: locust spawns its own users after the phases
 (`users.json`), one process of them a local runner, and each worker's users ask its shard

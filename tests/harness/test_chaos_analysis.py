@@ -141,6 +141,26 @@ def test_repeated_faults_give_recovery_time_an_interval() -> None:
     assert 1000 <= row["estimate"] <= 3000 and row["verdict"] == "pass"
 
 
+def test_an_slo_naming_one_fault_judges_that_faults_recovery_alone() -> None:
+    """A quick kill and a slow one: over both faults recovery_time is their mean; named, each its own."""
+    records = slowdown(outage(base(), 10.0, 12.0), 12.0, 12.5, 300.0)
+    records = slowdown(outage(records, 30.0, 32.0), 32.0, 38.0, 300.0)
+    faults = (kill("quick", 10.0, 12.0), kill("slow", 30.0, 32.0))
+    slos = ("p90(latency) < 50ms", "recovery_time < 3s in after(quick)", "recovery_time < 3s in after(slow)",
+            "restart_time < 3s in during(slow)", "recovery_time < 3s in after(nobody)")
+    summary = run(records, slos, faults)
+    rows = {r["expr"]: r for r in summary["slos"]}
+    figures = {f["name"]: f for f in summary["chaos"]["faults"]}
+    quick, slow = rows["recovery_time < 3s in after(quick)"], rows["recovery_time < 3s in after(slow)"]
+    assert quick["estimate"] == figures["quick"]["recovery_time_ms"] and quick["verdict"] == "pass"
+    assert slow["estimate"] == figures["slow"]["recovery_time_ms"] and slow["verdict"] == "fail"
+    assert (quick["window"], slow["window"]) == ("after(quick)", "after(slow)")
+    assert rows["restart_time < 3s in during(slow)"]["estimate"] == pytest.approx(2000)
+    assert rows["recovery_time < 3s in after(nobody)"]["verdict"] == "inconclusive"
+    assert "no fault named 'nobody'" in rows["recovery_time < 3s in after(nobody)"]["reason"]
+    assert not any("@" in key for key in summary["chaos"])  # each fault's figures live in its `faults` entry
+
+
 def test_a_fault_that_never_shows_is_not_detected() -> None:
     summary = run(base(), ("p90(latency) < 50ms",), (FaultSpan("noop", "latency", "latency", 20.0, 25.0),))
     (fault,) = summary["chaos"]["faults"]

@@ -136,3 +136,14 @@ def test_an_unconfined_cpu_hog_fails_the_contention_gate(tmp_path: Path) -> None
     assert verdicts[("p99(latency) < 100ms in during(hog)", "during(hog)")] == "fail"
     assert "fault injection failed" not in " ".join(summary["load"]["invalid_reasons"])
     assert code == 1, summary["slos"]
+
+
+@pytest.mark.integration
+@pytest.mark.chaos
+@pytest.mark.slow  # ~60 s, as the shipped scenario (tagged slow) it is the negative of
+def test_with_the_default_listen_queue_a_stall_under_starvation_recovers_too_late(tmp_path: Path) -> None:
+    code, summary, verdicts = run_without_mitigation(tmp_path, "chaos_stall.yaml", "target.server_args=[]")
+    assert verdicts[("recovery_time < 3s in after(stall)", "after(stall)")] == "fail"
+    stall = next(f for f in summary["chaos"]["faults"] if f["name"] == "stall")
+    assert stall["failed_after"]["total"] > 0  # requests sent after the stall, lost to the stale queue
+    assert code == 1, summary["slos"]

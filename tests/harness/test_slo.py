@@ -102,6 +102,8 @@ def test_parse_round_trips_any_spacing(stat: str, metric: str, op: str, value: i
         ("availability >= 99 ms", 19, "unit 'ms' does not fit"),
         ("p99(latency) < 3%", 16, "unit '%' does not fit"),
         ("", 0, "expected a statistic"),
+        ("recovery_time < 3s in after", 19, "measured per fault: name one"),
+        ("time_to_ready < 3s in during(x)", 19, "describes the whole run"),
     ],
 )
 def test_syntax_errors_point_at_the_column(expr: str, column: int, fragment: str) -> None:
