@@ -13,7 +13,11 @@ are scenarios/capacity_llm.yaml's. GuideLLM lives in its own venv under the cach
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from benchmarks.capacity_tools import (
     vllm_sweep,
 )
 from benchmarks.peers.venvs import ensure_venv, installed_version
-from benchmarks.processes import reference_server, serving
+from benchmarks.processes import ServerCommand, reference_server, serving
 from benchmarks.slogate_cli import run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_least, register
 from harness.outer.capacity_steps import step_duration
@@ -68,9 +72,10 @@ class CapacityPeers:
         guidellm = ensure_venv(*GUIDELLM)
         base = load_base()
         bounds, workload = bounds_of(base["slos"]), Workload.of(base)
-        command = reference_server(repo, MODEL, ready_path="/v1/models", env=VLLM_ENV,
-                                   ready_timeout_s=READY_TIMEOUT_S, stop_grace_s=15.0)
-        with serving(command, work) as server:
+        server_cores, tool_cores = split_cores()
+        command = pinned(reference_server(repo, MODEL, ready_path="/v1/models", env=VLLM_ENV,
+                                          ready_timeout_s=READY_TIMEOUT_S, stop_grace_s=15.0), server_cores)
+        with confined_to(tool_cores), serving(command, work) as server:  # every tool and re-check is our child
             url = server.base_url
             variant = work / "capacity-llm-url.yaml"
             variant.write_text(url_variant(base, url, model_dir, "capacity-llm-url"))
@@ -130,6 +135,37 @@ class CapacityPeers:
             "B14", self.title, method, tables=tables,
             goals=[at_least("re-check rounds passing at slogate's capacity", share, 100, unit="%")],
             versions={"guidellm": installed_version(guidellm, "guidellm")}, notes=NOTES)
+
+
+def split_cores() -> tuple[set[int], set[int]]:
+    """The server's cores and the tools' (half each). vLLM's CPU engine binds OMP threads to
+    every core it may use and keeps them busy: sharing cores with it, slogate's generator sent
+    75-475 ms late at 4 req/s (2026-12-07) and the peers' clients were as starved, unmeasured."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise RuntimeError("B14 needs two cores: one for the LLM server, one for the load tools")
+    half = len(cores) // 2
+    return set(cores[:half]), set(cores[half:])
+
+
+@contextlib.contextmanager
+def confined_to(cores: set[int]) -> Iterator[None]:
+    everything = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, everything)
+
+
+def pinned(command: ServerCommand, cores: set[int]) -> ServerCommand:
+    """The server started on `cores` only, vLLM's OMP threads bound to them."""
+    listed = ",".join(str(core) for core in sorted(cores))
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise RuntimeError("B14 pins the server with util-linux's taskset")
+    return replace(command, argv=[taskset, "-c", listed, *command.argv],
+                   env={**command.env, "VLLM_CPU_OMP_THREADS_BIND": listed})
 
 
 def recheck_figures(summary: dict[str, Any]) -> dict[str, Any]:
