@@ -28,6 +28,7 @@ from .asgi import (
     Receive,
     Scope,
     Send,
+    client_gone,
     header,
     read_body,
     replay,
@@ -162,7 +163,7 @@ class ReferenceApp:
                 version = parts[3] if len(parts) == 5 else None
                 _require(method, "POST")
                 body = await self._authorized_body(AuthScope.API, scope, receive)
-                await self.oip.infer(send, model, version, body, header(scope, BINARY_HEADER))
+                await self.oip.infer(send, model, version, body, header(scope, BINARY_HEADER), client_gone(receive))
                 return
             case ["repository", "index"]:
                 _require(method, "POST")

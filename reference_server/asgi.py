@@ -23,6 +23,26 @@ class ClientDisconnected(Exception):
     pass
 
 
+def client_gone(receive: Receive) -> Callable[[], bool]:
+    """A cheap "has this request's client hung up?", asked before the model runs it.
+
+    Why ask: a client that gave up (a timeout, a cancelled call) no longer wants the answer, and
+    computing it anyway delays everyone still waiting; after a stall, a queue of such requests
+    is how a server stays overloaded once the cause is gone (RELIABILITY.md). ASGI can only tell
+    through receive(), which needs a watcher task a request: measured here at +5% server CPU
+    a request on the fraud model. uvicorn's request cycle (httptools and h11 alike) keeps the
+    answer in its `disconnected` flag, read here where it exists. Under another server (Ray
+    Serve's replicas) the answer is always no, and nothing is dropped."""
+    cycle = getattr(receive, "__self__", None)
+    if not isinstance(getattr(cycle, "disconnected", None), bool):
+        return never
+    return lambda: cycle.disconnected  # type: ignore[union-attr]
+
+
+def never() -> bool:
+    return False
+
+
 def header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .asgi import never
 from .backends.base import Outputs
-from .errors import RequestError
+from .errors import RequestError, client_closed
 from .repository import BatchingSpec
 
 
@@ -36,6 +37,7 @@ class _Pending:
     rows: np.ndarray
     future: asyncio.Future[Outputs]
     enqueued: float  # loop.time()
+    client_gone: Callable[[], bool]
 
 
 class Batcher:
@@ -72,12 +74,13 @@ class Batcher:
     def depth(self) -> int:
         return len(self._queue)
 
-    def submit(self, rows: np.ndarray) -> asyncio.Future[Outputs]:
-        """Queue `rows`; the returned future resolves to this request's slice of the outputs."""
+    def submit(self, rows: np.ndarray, client_gone: Callable[[], bool] = never) -> asyncio.Future[Outputs]:
+        """Queue `rows`; the returned future resolves to this request's slice of the outputs, or
+        fails with a 499 if `client_gone()` says, when its batch is formed, that nobody waits for it."""
         if len(self._queue) >= self.settings.max_queue_size:
             raise RequestError(429, "queue full, retry later", headers={"retry-after": "1"})
         loop = asyncio.get_running_loop()
-        item = _Pending(rows, loop.create_future(), loop.time())
+        item = _Pending(rows, loop.create_future(), loop.time(), client_gone)
         self._queue.append(item)
         self._queued_rows += len(rows)
         wakeup = self._wakeup
@@ -123,7 +126,7 @@ class Batcher:
             await self._run(self._take_batch())
 
     async def _run(self, batch: list[_Pending]) -> None:
-        live = [p for p in batch if not p.future.done()]  # callers that went away are skipped
+        live = _wanted(batch)
         if not live:
             return
         stacked = live[0].rows if len(live) == 1 else np.concatenate([p.rows for p in live])
@@ -162,6 +165,19 @@ class Batcher:
         self._queue.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+
+
+def _wanted(batch: list[_Pending]) -> list[_Pending]:
+    """The batch without the requests nobody waits for: a cancelled caller, or a client that hung up."""
+    live = []
+    for p in batch:
+        if p.future.done():
+            continue
+        if p.client_gone():
+            p.future.set_exception(client_closed())
+            continue
+        live.append(p)
+    return live
 
 
 def _fail(pending: list[_Pending], error: BaseException) -> None:

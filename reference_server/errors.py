@@ -21,3 +21,11 @@ class RequestError(Exception):
 
     def body(self) -> dict[str, str | None]:
         return {"error": self.error, "field": self.field}
+
+
+CLIENT_CLOSED = 499  # nginx's "client closed request": counted in /metrics, answered to nobody
+
+
+def client_closed() -> RequestError:
+    """The request's client hung up before its answer: it is dropped, never computed."""
+    return RequestError(CLIENT_CLOSED, "client closed request")

@@ -13,10 +13,12 @@ answer after a load, the cold start.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .errors import RequestError
+from .asgi import never
+from .errors import RequestError, client_closed
 from .faults import NO_FAULTS, Effects, StreamCut, add_latency, hold_stalls
 
 if TYPE_CHECKING:
@@ -25,10 +27,11 @@ if TYPE_CHECKING:
 
 
 class Guard:
-    __slots__ = ("_state", "_model", "_started", "_cut_after", "loaded", "effects", "answered")
+    __slots__ = ("_state", "_model", "_started", "_cut_after", "client_gone", "loaded", "effects", "answered")
 
-    def __init__(self, state: ServerState, model: str) -> None:
+    def __init__(self, state: ServerState, model: str, client_gone: Callable[[], bool] = never) -> None:
         self._state = state
+        self.client_gone = client_gone  # asked before the model runs: a request nobody waits for is dropped
         self._model = model  # as the client named it: latency is recorded even when it resolves to nothing
         self._started = time.perf_counter()
         self._cut_after: int | None = None
@@ -55,10 +58,13 @@ class Guard:
         return loaded
 
     async def before_response(self) -> None:
-        """A whole response: latency faults delay it, stalls hold it, then an error fault answers instead."""
+        """A whole response: latency faults delay it, stalls hold it, then an error fault answers instead;
+        a request whose client left meanwhile goes no further."""
         await add_latency(self._roll())
         await hold_stalls(self.effects)
         self._raise_injected_error()
+        if self.client_gone():
+            raise client_closed()
 
     async def before_stream(self, max_tokens: int | None) -> None:
         """A stream: latency faults delay its first chunk; an error fault answers before it starts."""

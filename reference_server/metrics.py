@@ -84,7 +84,7 @@ class Metrics:
             [*VERSION_LABELS, STATUS_CLASS_LABEL], buckets=LATENCY_BUCKETS, registry=r,
         )
         self.requests = Counter(
-            REQUESTS_TOTAL, "Inference requests answered, by HTTP status code (error ratios are read from it)",
+            REQUESTS_TOTAL, "Inference requests answered, by HTTP status code (error ratios are read from it; 499: its client left first)",
             [*VERSION_LABELS, CODE_LABEL], registry=r,
         )
         self.in_flight = Gauge(

@@ -9,13 +9,14 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
 
-from ..asgi import JSON_HEADERS, Send, send_bytes, send_error, send_json
+from ..asgi import JSON_HEADERS, Send, never, send_bytes, send_error, send_json
 from ..backends.base import Outputs
 from ..binary_data import BINARY_CONTENT_TYPE, HEADER, OutputChoice, attach_raw, output_choices, split_body
 from ..drift import monitor_of
@@ -56,10 +57,11 @@ class OipFront:
         self._ids = itertools.count(1)
 
     async def infer(self, send: Send, model: str, version: str | None, raw: bytes,
-                    header_length: bytes | None = None) -> None:
+                    header_length: bytes | None = None, client_gone: Callable[[], bool] = never) -> None:
         """validate → resolve → guard → run → respond; a failure answers its status.
-        `header_length` is the request's Inference-Header-Content-Length (binary tensors)."""
-        guard = Guard(self.state, model)
+        `header_length` is the request's Inference-Header-Content-Length (binary tensors);
+        `client_gone` tells whether its client has hung up (asgi.client_gone)."""
+        guard = Guard(self.state, model, client_gone)
         try:
             async with guard:
                 header, binary = split_body(raw, header_length)
@@ -81,7 +83,7 @@ class OipFront:
         rows = _rows(loaded, inputs)
         rows, feature_source = await _features(loaded, rows)
         await guard.before_response()
-        outputs = await _run(loaded, body, rows)
+        outputs = await _run(loaded, body, rows, guard.client_gone)
         if loaded.drift is not None:  # batched versions only, whose rows are an array
             loaded.drift.record(rows, outputs)  # type: ignore[arg-type]
         return Served(loaded, outputs, guard.effects.nan,
@@ -196,10 +198,11 @@ def _rows(loaded: LoadedVersion, inputs: list[dict[str, Any]]) -> np.ndarray | i
     raise RequestError(400, f"model {loaded.model} does not serve /v2 infer (backend {loaded.spec.backend})", "model")
 
 
-async def _run(loaded: LoadedVersion, body: dict[str, Any], rows: np.ndarray | int) -> Outputs:
+async def _run(loaded: LoadedVersion, body: dict[str, Any], rows: np.ndarray | int,
+               client_gone: Callable[[], bool]) -> Outputs:
     if loaded.batcher is not None:
         assert isinstance(rows, np.ndarray)
-        return await loaded.batcher.submit(rows)
+        return await loaded.batcher.submit(rows, client_gone)
     return await loaded.backend.infer(body, rows)  # type: ignore[attr-defined]
 
 
