@@ -68,3 +68,9 @@ def fixed_rate_scenario(name: str, seed: int, target: str, seconds: float, rate:
     the rest of the target mapping's flow-style items (`model: sim, protocol: oip-v2`)."""
     return FIXED_RATE.format(name=name, seed=seed, target=target, seconds=seconds, rate=rate,
                              slos="\n".join(f"  - {slo}" for slo in slos))
+
+
+def ms(value: float | None) -> str:
+    """A latency read from a summary, for a log line: a saturated run's tail quantile can be unknown
+    (too many requests censored by the run's end to place it)."""
+    return "—" if value is None else f"{value:.2f}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.b4_llm import PairedRatio, paired_ratio
-from benchmarks.slogate_cli import fixed_rate_scenario, run_slogate
+from benchmarks.slogate_cli import fixed_rate_scenario, ms, run_slogate
 from benchmarks.suite import BenchResult, Context, Table, at_most_surely
 
 SLO_MS = 25.0
@@ -69,8 +69,8 @@ class TwoArms:
                 "p50_ms": latency["p50"], "p99_ms": latency["p99"], "errors": summary["errors"]["total"],
                 "server_cpu_us": (_cpu_s(arm.process) - cpu_before) / max(summary["load"]["requests"], 1) * 1e6,
                 "meets_slo": summary["verdict"] == "pass"}
-        ctx.log(f"  round {index} {name:>13} {rate:>5}/s -> p50 {step['p50_ms']:.2f} p99 {step['p99_ms']:.2f} ms, "
-                f"server {step['server_cpu_us']:.0f} us/request, errors {step['errors']}")
+        ctx.log(f"  round {index} {name:>13} {rate:>5}/s -> p50 {ms(step['p50_ms'])} p99 {ms(step['p99_ms'])} ms, "
+                f"server {step['server_cpu_us']:.0f} us/request, errors {step['errors']}, {summary['verdict']}")
         return step
 
     def _result(self, steps: list[dict], rates: list[int], rounds: int, seconds: float) -> BenchResult:
@@ -80,7 +80,10 @@ class TwoArms:
             return [s[key] for s in sorted(steps, key=lambda s: s["round"]) if s["arm"] == arm and s["rate"] == rate]
 
         def ratio_of(rate: int, key: str) -> PairedRatio:
-            return paired_ratio(series(cand, rate, key), series(base, rate, key))
+            """Over the rounds where both arms have the figure: a saturated arm's p99 can be unknown."""
+            pairs = [(c, b) for c, b in zip(series(cand, rate, key), series(base, rate, key), strict=True)
+                     if c is not None and b is not None]
+            return paired_ratio([c for c, _ in pairs], [b for _, b in pairs])
 
         p50 = {rate: ratio_of(rate, "p50_ms") for rate in rates}
         cpu = {rate: ratio_of(rate, "server_cpu_us") for rate in rates}
@@ -110,8 +113,9 @@ def _cpu_s(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def _interval(found: PairedRatio) -> str:
