@@ -116,7 +116,9 @@ class RayServe:
         headline = []
         for ray_arm in (arm.label for arm in RAY_ARMS):
             ray, plain = _capacities(steps, ray_arm, ray_arm), _capacities(steps, PLAIN, ray_arm)
-            headline.append([ray_arm, _median(ray), _median(plain), paired_ratio(ray, plain).median,
+            both = [(r, p) for r, p in zip(ray, plain, strict=True) if r is not None and p is not None]
+            headline.append([ray_arm, _capacity(steps, ray_arm, ray), _capacity(steps, PLAIN, plain),
+                             paired_ratio([r for r, _ in both], [p for _, p in both]).median,
                              _median(_added(steps, ray_arm, "p50_ms")), _median(_added(steps, ray_arm, "p99_ms"))])
         rows = [[s.arm, s.beside, s.round, s.kind, s.rate, s.achieved, s.p50_ms, s.p99_ms, s.errors, s.outcome]
                 for s in steps]
@@ -149,12 +151,22 @@ def _slug(label: str) -> str:
     return "".join(c for c in label if c.isalnum())
 
 
-def _capacities(steps: list[Step], arm: str, beside: str) -> list[float]:
-    """Per round, the highest rate the arm's search passed while `beside` was the Ray arm up."""
+def _capacities(steps: list[Step], arm: str, beside: str) -> list[float | None]:
+    """Per round, the highest rate the arm's search passed while `beside` was the Ray arm up
+    (None: it passed none)."""
     rounds = sorted({s.round for s in steps})
     found = [best([s for s in steps if (s.arm, s.beside, s.round, s.kind) == (arm, beside, index, "search")])
              for index in rounds]
-    return [step.rate for step in found if step is not None]
+    return [None if step is None else step.rate for step in found]
+
+
+def _capacity(steps: list[Step], arm: str, per_round: list[float | None]) -> float | str | None:
+    """The median capacity over the rounds, or, where no round passed, below what was tried."""
+    known = [rate for rate in per_round if rate is not None]
+    if known:
+        return _median(known)
+    tried = [s.rate for s in steps if s.arm == arm and s.kind == "search"]
+    return f"< {min(tried):g} (no step passed)" if tried else None
 
 
 def _added(steps: list[Step], ray_arm: str, key: str) -> list[float]:
