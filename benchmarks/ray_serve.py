@@ -73,7 +73,8 @@ class Plan:
 
 @register("B13")
 class RayServe:
-    title = "The reference server on Ray Serve (1 and 2 replicas, and tuned) against plain uvicorn: rate at the SLO, proxy latency"
+    title = ("The reference server on Ray Serve (1 and 2 replicas, and tuned) against plain uvicorn: "
+             "rate at the SLO, proxy latency")
     micro = ()  # whole servers and a proxy hop: no single hot path decides the figures
 
     def run(self, ctx: Context) -> BenchResult:

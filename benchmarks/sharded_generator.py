@@ -67,8 +67,8 @@ class ShardedGenerator:
     micro = ()
 
     def run(self, ctx: Context) -> BenchResult:
-        rates = ctx.mode.pick([2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000], [1000, 2000, 4000, 6000],
-                              tiny=[100])
+        rates = ctx.mode.pick([2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000],
+                              [1000, 2000, 4000, 6000], tiny=[100])
         rounds = ctx.mode.pick(3, 3, tiny=1)
         seconds = ctx.mode.pick(5.0, 3.0, tiny=1.0)
         workdir = ctx.work / "b11"
