@@ -23,17 +23,18 @@ import psutil
 
 from benchmarks.b1_generator import start_nginx
 from benchmarks.processes import ROOT
+from benchmarks.sharded_generator import write_rows
 from harness.analysis.trend import slope_estimate
 
 MIB = 2**20
 SCENARIO = """\
 name: harness-memory
 seed: 1
-target: {{url: {url}, model: any, protocol: http-json, request_timeout: 2s}}
+target: {{url: {url}, protocol: http-json, request_timeout: 2s}}
 workload:
   phases:
     - {{name: long, duration: {seconds}s, arrival: {{process: constant, rate: {rate}}}}}
-  payload: {{generator: tabular, rows: 1}}
+  payload: {{generator: file, path: {rows}}}
 slos:
   - error_rate < 1%
 """
@@ -61,7 +62,8 @@ def main() -> None:
     nginx, url = start_nginx(work)
     try:
         scenario = work / "memory.yaml"
-        scenario.write_text(SCENARIO.format(url=url, seconds=int(args.minutes * 60), rate=args.rate))
+        scenario.write_text(SCENARIO.format(url=url, seconds=int(args.minutes * 60), rate=args.rate,
+                                            rows=write_rows(work)))
         command = [sys.executable, "-m", "harness", "run", str(scenario), "--out", str(work / "out")]
         if args.procs > 1:
             command += ["--procs", str(args.procs)]

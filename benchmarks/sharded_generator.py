@@ -73,7 +73,7 @@ class ShardedGenerator:
         seconds = ctx.mode.pick(5.0, 3.0, tiny=1.0)
         workdir = ctx.work / "b11"
         workdir.mkdir(parents=True, exist_ok=True)
-        rows = _rows(workdir)
+        rows = write_rows(workdir)
         nginx, url = start_nginx(workdir)
         ladders: dict[str, dict[float, list[dict]]] = {}
         try:
@@ -120,7 +120,8 @@ class ShardedGenerator:
         )
 
 
-def _rows(workdir: Path) -> Path:
+def write_rows(workdir: Path) -> Path:
+    """The distinct request bodies every round sends (a file payload: nginx publishes no schema)."""
     rows = workdir / "rows.jsonl"
     rows.write_text("".join(json.dumps({"x": i}) + "\n" for i in range(ROWS)))
     return rows
