@@ -27,6 +27,7 @@ from benchmarks.sharded_generator import write_rows
 from harness.analysis.trend import slope_estimate
 
 MIB = 2**20
+USAGE_ERROR = 2  # slogate run's exit code for a scenario or target it could not run
 SCENARIO = """\
 name: harness-memory
 seed: 1
@@ -72,6 +73,8 @@ def main() -> None:
             times, rss = sample_rss(process)
     finally:
         nginx.terminate()
+    if process.returncode == USAGE_ERROR:  # a run that never sent its load measures nothing
+        raise SystemExit(f"slogate run refused the scenario:\n{(work / 'run.log').read_text()[-2000:]}")
     times_s, rss_mib = np.asarray(times), np.asarray(rss)
     # the middle of the load: start-up before it, and the analysis after it, are not growth per record
     load_s = args.minutes * 60

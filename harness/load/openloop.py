@@ -11,14 +11,22 @@ from harness.load.dispatch import Dispatcher
 from harness.workload.arrivals import PhaseSchedule
 
 
+# Offsets are turned into Python ints a slice at a time: a whole long phase at once (9 million
+# for 30 minutes at 5,000 req/s) blocked the loop ~0.5 s as its first sends fell due, and the
+# burst that followed tripped the in-flight safety valve.
+SLICE = 4096
+
+
 async def run_open_loop(dispatcher: Dispatcher, phase: PhaseSchedule, t0_ns: int, first_index: int) -> int:
     """Launch every request of the phase at its intended time; returns how many were launched."""
     launched = 0
-    for offset in phase.offsets_ns.tolist():
-        due = t0_ns + offset
-        await wait_until(due)
-        if not dispatcher.can_send():
-            break
-        dispatcher.launch(due, phase.index, first_index + launched)
-        launched += 1
+    offsets = phase.offsets_ns
+    for start in range(0, len(offsets), SLICE):
+        for offset in offsets[start:start + SLICE].tolist():
+            due = t0_ns + offset
+            await wait_until(due)
+            if not dispatcher.can_send():
+                return launched
+            dispatcher.launch(due, phase.index, first_index + launched)
+            launched += 1
     return launched
