@@ -68,7 +68,7 @@ class AnalysisSpeed:
 
 
 METHOD = """
-slogate's own analysis (`harness.analysis.analyze`) and report writer on synthetic records:
+slogate's own analysis (`harness.analysis.analyze_run`) and report writer on synthetic records:
 1,000 req/s, four phases, 0.05% errors, a warm-up to drop, nine SLOs with confidence
 intervals, then the five PNGs, the self-contained HTML and summary.json. Each round is a
 fresh process, so its peak RSS is the analysis's own. There is no peer: the goal is an

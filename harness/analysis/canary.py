@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis.canary_judge import Judgement, JudgeSettings, judge, version_sample
+from harness.analysis.facts_keys import CANARY
+from harness.analysis.canary_judge import Judgement, judge, version_sample
+from harness.analysis.judge_settings import JudgeSettings
 from harness.analysis.sections import SectionInput, SectionOutput, summary_section
 from harness.contracts import Scalar
 
 NS_PER_S = 1e9
-FACTS_KEY = "canary"
+FACTS_KEY = CANARY
 
 
 @dataclass(frozen=True)

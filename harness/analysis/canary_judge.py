@@ -35,43 +35,12 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.comparisons import Comparison, distribution_shift, location_shift, quantile_shift, rate_increase
+from harness.analysis.judge_settings import JudgeSettings
 from harness.analysis.stats import min_samples_for_percentile
 
 NS_PER_MS = 1e6
 MIN_RANK_SAMPLES = 20  # below ~20 requests per window teams skip canary checks; so do we
 MIN_DISTRIBUTION_SAMPLES = 50
-METRIC_GROUPS = ("latency", "error_rate", "prediction", "cohort_prediction")
-DEFAULT_ALLOWED = {"latency": 0.10, "error_rate": 0.0, "prediction": 0.10, "cohort_prediction": 0.10}
-
-
-@dataclass(frozen=True)
-class JudgeSettings:
-    metrics: tuple[str, ...] = ("latency", "error_rate")
-    confidence: float = 0.98  # Kayenta's
-    tolerance: float = 0.25  # Kayenta's
-    quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)
-    allowed_increase: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_ALLOWED))
-    critical: tuple[str, ...] = ()
-    latency_slack_ms: float = 0.0
-    pass_score: float = 95.0
-    marginal_score: float = 75.0
-    seed: int = 0
-
-    def allowed(self, group: str) -> float:
-        return self.allowed_increase.get(group, DEFAULT_ALLOWED[group])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "allowed_increase": dict(self.allowed_increase)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> JudgeSettings:
-        fields = {**data}
-        for name in ("metrics", "quantiles", "critical"):
-            if name in fields:
-                fields[name] = tuple(fields[name])
-        return cls(**fields)
-
-
 @dataclass(frozen=True)
 class VersionSample:
     """One version's requests in one judged window."""

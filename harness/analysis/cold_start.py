@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.comparisons import quantile_shift
+from harness.analysis.facts_keys import COLD_START
 from harness.analysis.measurements import latency
 from harness.analysis.sections import SectionInput, SectionOutput, summary_section
 from harness.analysis.stats import share
 from harness.clock import NS_PER_MS, NS_PER_S
 from harness.contracts import Scalar
 
-FACTS_KEY = "cold_start"
+FACTS_KEY = COLD_START
 ALL = "all"
 
 

@@ -30,13 +30,14 @@ import pandas as pd
 
 from harness.analysis.comparisons import distribution_shift, quantile_shift
 from harness.analysis.dependence import assess, quantile_effective_sizes
+from harness.analysis.facts_keys import DRIFT_MONITOR
 from harness.analysis.sections import SectionInput, SectionOutput, summary_section
 from harness.analysis.stats import proportion_ci
 from harness.clock import NS_PER_S
 from harness.contracts import Scalar
 from harness.telemetry.labelled import parse_labelled_column
 
-FACTS_KEY = "drift_monitor"
+FACTS_KEY = DRIFT_MONITOR
 FEATURE_FAMILY = "slogate_feature_drift"
 PREDICTION_FAMILY = "slogate_prediction_drift"
 ROWS_FAMILY = "slogate_drift_window_rows"

@@ -17,7 +17,6 @@ from rich.console import Console
 
 from harness.entry.eventloop import run as run_loop
 from harness.experiments.capacity.settings import CapacitySettings
-from harness.outer.capacity_steps import knob_of
 from harness.experiments.cost.catalog import SHIPPED_CATALOG, load_catalog
 from harness.experiments.cost.experiment import cost_facts
 from harness.located import ConfigError
@@ -68,6 +67,8 @@ def capacity_command(args: argparse.Namespace) -> int:
 
 
 def _check_searchable(scenario: Scenario, path: Path) -> None:
+    from harness.outer.capacity_steps import knob_of  # its analysis imports scipy: not at every `slogate` start
+
     if knob_of(scenario) is None:
         process = scenario.workload.phases[0].arrival.process
         raise scenario_error_at(path, ["workload", "phases", 0, "arrival", "process"],

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from harness.analysis.canary import next_action
-from harness.analysis.canary_judge import DEFAULT_ALLOWED, METRIC_GROUPS, Judgement, JudgeSettings
+from harness.analysis.judge_settings import DEFAULT_ALLOWED, METRIC_GROUPS, JudgeSettings
 from harness.entry.history_cli import add_history_url_option
 from harness.units import parse_duration, parse_ratio
 
 if TYPE_CHECKING:
+    from harness.analysis.canary_judge import Judgement
     from harness.history.baseline import Baseline
 
 USAGE_ERROR = 2
@@ -53,7 +53,8 @@ def add_compare_parser(commands: Any) -> None:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    # the history (SQLAlchemy, ~0.3 s to import) loads for this command only, not for every `slogate run`
+    # the judge (scipy) and the history (SQLAlchemy, ~0.3 s) load for this command only, not for every `slogate run`
+    from harness.analysis.canary import next_action
     from harness.history.regression import JUDGEMENT_FILE, judge_runs, write_judgement
     from harness.history.store import HistoryError
 

@@ -248,7 +248,7 @@ class SLOItem(_ScenarioItem):
         self.index = index
 
     def runtest(self) -> None:
-        from harness.analysis.analyze import VERDICTS
+        from harness.analysis.analyze_run import VERDICTS
 
         result = self.parent.outcome()
         judged = [r for r in result.summary["slos"] if r.get("slo") == self.index and r.get("judged", True)]

@@ -11,15 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.analysis.burn_windows import WORKBOOK, WORKBOOK_PERIOD_S
 from harness.located import ConfigError
-from harness.rules.burn import AlertPolicy, duration
 from harness.rules.profiles import SHIPPED, Labels, load_profile
-from harness.rules.rule_file import RuleSet
 from harness.scenario.loader import load_scenario
 from harness.units import parse_duration
+
+if TYPE_CHECKING:
+    from harness.rules.rule_file import RuleSet
 
 USAGE_ERROR = 2
 
@@ -65,6 +66,10 @@ def rules_command(args: argparse.Namespace) -> int:
 
 
 def _rule_set(args: argparse.Namespace) -> RuleSet:
+    # the budget's analysis imports scipy: loaded for this command only, not at every `slogate` start
+    from harness.rules.burn import AlertPolicy, duration
+    from harness.rules.rule_file import RuleSet
+
     if args.tests is not None and args.output is None:
         raise ValueError("--tests: the tests name the rule file: give -o FILE too")
     if args.window_scale <= 0:

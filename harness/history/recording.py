@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.analysis.canary import next_action
-from harness.analysis.canary_judge import Judgement, JudgeSettings
+from harness.analysis.canary_judge import Judgement
+from harness.analysis.judge_settings import JudgeSettings
 from harness.history.baseline import Baseline, BaselineError, Choice, find_baseline
 from harness.history.record import history_entry
 from harness.history.regression import JUDGEMENT_FILE, gate_outcome, judge_runs, write_judgement

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.analysis.canary_judge import Judgement, JudgeSettings, MetricResult, judge, metric_names, version_sample
+from harness.analysis.canary_judge import Judgement, MetricResult, judge, metric_names, version_sample
+from harness.analysis.judge_settings import JudgeSettings
 from harness.records import read_records
 
 RECORDS = "requests.parquet"

@@ -16,7 +16,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from harness.analysis.canary_judge import JudgeSettings
+from harness.analysis.judge_settings import JudgeSettings
 from harness.fields import Seconds, Strict
 from harness.units import parse_point_increase, parse_relative_increase
 

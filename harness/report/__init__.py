@@ -1,24 +1,17 @@
 """Reports: summary.json, report.html and PNG plots, drawn from an analysis Result.
 
-Reports compute no statistics; they format and draw what the Result holds.
+Reports compute no statistics; they format and draw what the Result holds. Its names are
+imported on first use (harness/lazy_exports.py): the HTML needs matplotlib and jinja2, and
+the light modules here (formatting) must not pay for them.
 """
 
-from __future__ import annotations
+from harness.lazy_exports import lazy_exports
 
-from pathlib import Path
-
-from harness.analysis import Result
-from harness.report.html import render_html
-from harness.report.meta import RunMeta
-from harness.report.summary import build_summary, write_summary
-
-
-def write_report(run_dir: Path, result: Result, meta: RunMeta) -> None:
-    """summary.json (the run's metadata, then its analysis), report.html and the PNGs, all into `run_dir`."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    summary = build_summary(result.summary, meta)
-    write_summary(run_dir / "summary.json", summary)
-    render_html(run_dir, summary, result.series, result.sections)
-
-
-__all__ = ["build_summary", "render_html", "write_report", "write_summary"]
+_EXPORTS = {
+    "build_summary": "harness.report.summary",
+    "write_summary": "harness.report.summary",
+    "render_html": "harness.report.html",
+    "write_report": "harness.report.writer",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

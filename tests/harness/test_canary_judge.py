@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.analysis.canary import next_action
-from harness.analysis.canary_judge import JudgeSettings, VersionSample, judge
+from harness.analysis.canary_judge import VersionSample, judge
+from harness.analysis.judge_settings import JudgeSettings
 from harness.analysis.comparisons import (
     _bootstrap_quantile,
     distribution_shift,

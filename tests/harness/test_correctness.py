@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from harness.analysis.analyze import analyze
+from harness.analysis.analyze_run import analyze
 from harness.analysis.correctness import auc_and_se, correctness_of
 from harness.analysis.spec import AnalysisSpec
 from harness.analysis.synthetic import synthetic_records

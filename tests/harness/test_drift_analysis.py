@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.analysis.analyze import analyze
+from harness.analysis.analyze_run import analyze
 from harness.analysis.drift import Effect, first_alarm
 from harness.analysis.spec import AnalysisSpec
 from harness.analysis.synthetic import synthetic_records

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness.analysis.analyze import analyze
+from harness.analysis.analyze_run import analyze
 from harness.analysis.spec import AnalysisSpec
 from harness.analysis.synthetic import synthetic_records
 from harness.workload.drift import DriftStep

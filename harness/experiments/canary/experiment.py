@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.analysis.canary import FACTS_KEY, CanaryStep, judge_step, next_action
+from harness.analysis.facts_keys import CANARY
 from harness.analysis.slo import parse_slo
 from harness.clock import wait_until
 from harness.events import TimelineMark
@@ -28,6 +28,7 @@ from harness.targets.admin import AdminError, admin_call
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.analysis.canary import CanaryStep
     from harness.scenario.model import Scenario
     from harness.session.session import Session
 
@@ -72,6 +73,9 @@ class Canary(BaseExperiment):
 
     async def front(self, url: str, run_dir: Path) -> str:
         """Starts the judging process while nothing is measured yet (its imports take seconds)."""
+        # the judge (scipy) is imported by runs that judge a canary, never by `slogate validate`
+        from harness.analysis.canary import next_action
+
         self.judges = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         await asyncio.wrap_future(self.judges.submit(next_action, "pass", True))
         return url
@@ -110,7 +114,7 @@ class Canary(BaseExperiment):
             self.errors.append(f"cannot restore the traffic split: {exc}")
 
     def contribution(self) -> Contribution:
-        facts = {FACTS_KEY: {
+        facts = {CANARY: {
             "baseline": self.args.baseline, "candidate": self.args.candidate, "cohort": self.args.cohort,
             "settings": self.judge_settings.to_dict(), "steps": [step.to_dict() for step in self.steps],
             "planned_steps": len(self.args.steps), "on_fail": self.args.on_fail,
@@ -140,6 +144,8 @@ class Canary(BaseExperiment):
 
     async def _decide(self, session: Session) -> bool:
         """Judge the current step; False when the canary is over (rolled back)."""
+        from harness.analysis.canary import CanaryStep, judge_step, next_action
+
         assert self.current is not None and self.judges is not None
         share, step_start, last = self.current
         step = CanaryStep(share, step_start, step_start + self.args.step_duration, session.clock.elapsed_s())

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.analysis.canary_judge import METRIC_GROUPS, JudgeSettings
+from harness.analysis.judge_settings import METRIC_GROUPS, JudgeSettings
 from harness.fields import Ratio, Seconds, Strict
 
 MetricGroup = Literal["latency", "error_rate", "prediction", "cohort_prediction"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.analysis.cold_start import FACTS_KEY
+from harness.analysis.facts_keys import COLD_START
 from harness.analysis.slo import SLOSyntaxError, parse_slo
 from harness.clock import wait_until
 from harness.contracts import FaultSpan, Scalar
@@ -117,7 +117,7 @@ class ColdStart(BaseExperiment):
 
     def contribution(self) -> Contribution:
         args = self.args
-        facts = {FACTS_KEY: {
+        facts = {COLD_START: {
             "start": args.start, "spawned_s": self.spawned_s, "ready_s": self.ready_s, "lazy": args.lazy,
             "idle_unload_s": args.idle_unload, "first_successes": args.first_successes,
             "steady_after_s": args.steady_after if args.steady_after is not None else self.scenario.workload.duration_s * 2 / 3,

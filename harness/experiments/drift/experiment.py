@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.analysis.drift import FACTS_KEY
+from harness.analysis.facts_keys import DRIFT_MONITOR
 from harness.clock import wait_until
 from harness.events import TimelineMark
 from harness.experiments.base import BaseExperiment, Contribution, Problem, experiments
@@ -70,7 +70,7 @@ class DriftMonitor(BaseExperiment):
             session.bus.publish(TimelineMark(f"drift {step.tag}", step.at))
 
     def contribution(self) -> Contribution:
-        facts = {FACTS_KEY: {
+        facts = {DRIFT_MONITOR: {
             "model": self.scenario.target.model, "versions": self.versions, "features": self.features,
             "thresholds": dict(self.args.thresholds), "rows_per_request": getattr(self.scenario.payload, "rows", 1),
             "steps": [{"tag": step.tag, "kind": step.kind, "at_s": step.at, "over_s": step.over,
