@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -19,9 +20,8 @@ from pathlib import Path
 import aiohttp
 from rich.console import Console
 
-from harness.analysis import AnalysisSpec, PhaseSpec, Scalar, analyze
 from harness.analysis.burn_windows import workbook_pairs
-from harness.analysis.spec import BurnWindow, RecoverySpec
+from harness.analysis.spec import AnalysisSpec, BurnWindow, PhaseSpec, RecoverySpec, Scalar
 from harness.clients.base import Client, ClientOptions, Endpoint, make_client
 from harness.contracts import FaultSpan, ModelInfo
 from harness.events import PhaseEnded, PhaseStarted, RunEnded, Tick
@@ -30,7 +30,6 @@ from harness.load.closedloop import run_closed_loop
 from harness.load.gc_pause import frozen_gc
 from harness.load.openloop import run_open_loop
 from harness.records import write_records
-from harness.report import write_report
 from harness.report.meta import RunMeta, TargetMeta
 from harness.report.progress import ProgressLine
 from harness.scenario.model import BurnPair, Scenario, WorkbookBurnRate
@@ -48,6 +47,10 @@ MAX_WARM_CONNECTIONS = 256
 TICK_S = 0.5
 TELEMETRY_LOG = "telemetry.jsonl"
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3, "invalid": 3}
+# What concluding a run imports: scipy, matplotlib and jinja2, ~3 s of CPU on these machines.
+# They load in a thread while the target starts, not before: `slogate run` reached the
+# server's ~4 s of start-up only after them.
+CONCLUSION_MODULES = ("harness.analysis.analyze_run", "harness.report.writer")
 
 
 @dataclass
@@ -75,14 +78,22 @@ async def execute(scenario: Scenario, out_root: Path, target_url: str | None = N
     run_dir = new_run_dir(out_root, scenario.name)
     target = shared_target or build_target(scenario.target, run_dir / "server.log", target_url, scenario.services)
     planned = [experiments.get(name)(block, scenario) for name, block in scenario.experiment_blocks().items()]
+    # the server starts (~4 s: torch) on one core while the conclusion's modules import on the other
+    imports = asyncio.ensure_future(asyncio.to_thread(_import_conclusion))
     if shared_target is None:
         await target.start()
     try:
+        await imports  # before the load, whose sends they would delay
         session, meta = await _run(scenario, target, planned, console, run_dir)
     finally:
         if shared_target is None:
             await target.stop()
     return _conclude(session, meta, [experiment.contribution() for experiment in planned])
+
+
+def _import_conclusion() -> None:
+    for name in CONCLUSION_MODULES:
+        importlib.import_module(name)
 
 
 async def _run(scenario: Scenario, target: Target, planned: list[Experiment], console: Console,
@@ -292,6 +303,9 @@ def _conclude(session: Session, meta: RunMeta, contributions: list[Contribution]
 
 
 def _write_and_judge(session: Session, meta: RunMeta, contributions: list[Contribution]) -> RunResult:
+    from harness.analysis.analyze_run import analyze  # loaded while the target started (CONCLUSION_MODULES)
+    from harness.report.writer import write_report
+
     run_dir = session.run_dir
     table = session.log.to_table()
     write_records(table, run_dir / "requests.parquet", started_at=session.clock.started_at, t0_ns=session.clock.t0_ns)
