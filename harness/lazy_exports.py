@@ -13,8 +13,10 @@ import importlib
 from collections.abc import Callable, Mapping
 
 
-def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """`__getattr__` and `__dir__` for `package`, whose `exports` map each name to its module."""
+def lazy_exports(package: str, modules: Mapping[str, tuple[str, ...]]
+                 ) -> tuple[Callable[[str], object], Callable[[], list[str]], list[str]]:
+    """`__getattr__`, `__dir__` and `__all__` for `package`, whose `modules` map each module to the names it exports."""
+    exports = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> object:
         module = exports.get(name)
@@ -25,4 +27,4 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[st
     def __dir__() -> list[str]:
         return sorted(exports)
 
-    return __getattr__, __dir__
+    return __getattr__, __dir__, sorted(exports)

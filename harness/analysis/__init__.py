@@ -6,19 +6,9 @@ pandas, and the light modules here (the SLO grammar) must not pay for them.
 
 from harness.lazy_exports import lazy_exports
 
-_EXPORTS = {
-    "Result": "harness.analysis.analyze_run",
-    "analyze": "harness.analysis.analyze_run",
-    "overall_verdict": "harness.analysis.analyze_run",
-    "declare_scalar": "harness.analysis.metrics",
-    "per_request_metric": "harness.analysis.metrics",
-    "pooled_metric": "harness.analysis.metrics",
-    "SLO": "harness.analysis.slo",
-    "SLOSyntaxError": "harness.analysis.slo",
-    "parse_slo": "harness.analysis.slo",
-    "AnalysisSpec": "harness.analysis.spec",
-    "PhaseSpec": "harness.analysis.spec",
-    "Scalar": "harness.analysis.spec",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "harness.analysis.analyze_run": ("Result", "analyze", "overall_verdict"),
+    "harness.analysis.metrics": ("declare_scalar", "per_request_metric", "pooled_metric"),
+    "harness.analysis.slo": ("SLO", "SLOSyntaxError", "parse_slo"),
+    "harness.analysis.spec": ("AnalysisSpec", "PhaseSpec", "Scalar"),
+})

@@ -7,11 +7,8 @@ the light modules here (formatting) must not pay for them.
 
 from harness.lazy_exports import lazy_exports
 
-_EXPORTS = {
-    "build_summary": "harness.report.summary",
-    "write_summary": "harness.report.summary",
-    "render_html": "harness.report.html",
-    "write_report": "harness.report.writer",
-}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "harness.report.summary": ("build_summary", "write_summary"),
+    "harness.report.html": ("render_html",),
+    "harness.report.writer": ("write_report",),
+})
