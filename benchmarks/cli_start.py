@@ -5,7 +5,7 @@ commit, in alternating rounds, each command a fresh process.
 
 Two commands, timed wall-clock from exec to exit:
 - `slogate validate` of the demo scenario: imports and reading, nothing started;
-- `slogate run` of the demo scenario cut to 3 s of load (plus its 2 s warmup) against the
+- `slogate run` of the demo scenario cut to 3 s of load (its first 2 s are warmup) against the
   embedded reference server: start-up, load, analysis, report and history together, so a
   saving is the whole command's, not a piece's.
 
