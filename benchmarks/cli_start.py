@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 from benchmarks.b4_llm import paired_ratio
+from benchmarks.processes import ROOT
+from benchmarks.worktree import base_worktree
 
-ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "scenarios/smoke.yaml"
 COMMANDS = {
     "validate": ["validate", SCENARIO],
@@ -52,11 +53,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="slogate-cli-start-"))
-    base = work / "base"
-    subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.base], cwd=ROOT, check=True)
-    trees = {"base": base, "this": ROOT}
     seconds: dict[tuple[str, str], list[float]] = {}
-    try:
+    with base_worktree(args.base, work / "base") as base:
+        trees = {"base": base, "this": ROOT}
         print("| round | tree | " + " | ".join(f"{name} s" for name in COMMANDS) + " |")
         print("|---|---|" + "---|" * len(COMMANDS))
         for index in range(1, args.rounds + 1):
@@ -65,8 +64,6 @@ def main() -> None:
                 for name, value in zip(COMMANDS, row, strict=True):
                     seconds.setdefault((label, name), []).append(value)
                 print(f"| {index} | {label} | " + " | ".join(f"{value:.2f}" for value in row) + " |", flush=True)
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
     print(f"\nbase ({args.base}) / this tree, median of per-round ratios [90% bootstrap interval]:")
     for name in COMMANDS:
         found = paired_ratio(seconds[("base", name)], seconds[("this", name)])

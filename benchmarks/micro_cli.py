@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.micro_compare import THRESHOLD, compare, only_in, pooled, read_results, render
+from benchmarks.worktree import base_worktree
 
 HERE = Path(__file__).resolve().parent
 TREE = HERE.parent
@@ -65,27 +66,22 @@ def _pytest_command(select: str | None, extra: list[str]) -> list[str]:
 
 def _compare_with_base(args: argparse.Namespace) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="slogate-micro-"))
-    base_tree = work / "base"
     try:
-        _check_out(args.base, base_tree)
-        sides = {"current": (TREE, []), "base": (base_tree, [])}
-        for run in range(args.runs):
-            order = ("current", "base") if run % 2 == 0 else ("base", "current")
-            for side in order:
-                tree, files = sides[side]
-                files.append(_run_side(side, tree, work / f"{side}-{run}.json", args.select))
-        return _judge(sides["base"][1], sides["current"][1], args.threshold, args.base, "working tree")
+        with base_worktree(args.base, work / "base") as base_tree:
+            _with_current_benchmarks(base_tree)
+            sides = {"current": (TREE, []), "base": (base_tree, [])}
+            for run in range(args.runs):
+                order = ("current", "base") if run % 2 == 0 else ("base", "current")
+                for side in order:
+                    tree, files = sides[side]
+                    files.append(_run_side(side, tree, work / f"{side}-{run}.json", args.select))
+            return _judge(sides["base"][1], sides["current"][1], args.threshold, args.base, "working tree")
     finally:
-        subprocess.run(["git", "-C", str(TREE), "worktree", "remove", "--force", str(base_tree)], capture_output=True)
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _check_out(base: str, tree: Path) -> None:
-    done = subprocess.run(["git", "-C", str(TREE), "worktree", "add", "--detach", str(tree), base],
-                          capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"cannot check out {base!r}: {done.stderr.strip()}")
+def _with_current_benchmarks(tree: Path) -> None:
     shutil.rmtree(tree / MICRO, ignore_errors=True)
     shutil.copytree(TREE / MICRO, tree / MICRO, ignore=shutil.ignore_patterns("__pycache__"))
 
