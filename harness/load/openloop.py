@@ -6,6 +6,8 @@ generator down and hide its own queueing (coordinated omission).
 
 from __future__ import annotations
 
+from itertools import chain
+
 from harness.clock import wait_until
 from harness.load.dispatch import Dispatcher
 from harness.workload.arrivals import PhaseSchedule
@@ -21,12 +23,11 @@ async def run_open_loop(dispatcher: Dispatcher, phase: PhaseSchedule, t0_ns: int
     """Launch every request of the phase at its intended time; returns how many were launched."""
     launched = 0
     offsets = phase.offsets_ns
-    for start in range(0, len(offsets), SLICE):
-        for offset in offsets[start:start + SLICE].tolist():
-            due = t0_ns + offset
-            await wait_until(due)
-            if not dispatcher.can_send():
-                return launched
-            dispatcher.launch(due, phase.index, first_index + launched)
-            launched += 1
+    for offset in chain.from_iterable(offsets[start:start + SLICE].tolist() for start in range(0, len(offsets), SLICE)):
+        due = t0_ns + offset
+        await wait_until(due)
+        if not dispatcher.can_send():
+            break
+        dispatcher.launch(due, phase.index, first_index + launched)
+        launched += 1
     return launched
